@@ -1,0 +1,191 @@
+/**
+ * Configuration: config/default.json, then an optional JSON file named by
+ * CONFIG_FILE, then environment variables. Everything is validated at start-up;
+ * a bad value stops the process with a message naming the setting and the rule,
+ * instead of paging on a wrong timetable.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseDuration, parseSize } from './units.ts';
+
+export interface Config {
+  http: { host: string; port: number; bodyLimitBytes: number };
+  databaseUrl: string;
+  redisUrl: string;
+  redis: { keyPrefix: string; commandTimeoutMs: number };
+  log: { level: LogLevel; format: 'json' | 'pretty' };
+  escalation: { levelDelaysMs: number[] };
+  clock: { syncIntervalMs: number };
+}
+
+const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The lowest and highest delay a level may have: below 100 ms is a typo, above 7 days is not paging. */
+export const LEVEL_DELAY_BOUNDS_MS = { min: 100, max: 7 * 86_400_000 } as const;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+interface RawConfig {
+  http?: { host?: unknown; port?: unknown; bodyLimit?: unknown };
+  log?: { level?: unknown; format?: unknown };
+  redis?: { keyPrefix?: unknown; commandTimeout?: unknown };
+  escalation?: { levels?: unknown };
+  clock?: { syncInterval?: unknown };
+}
+
+const DEFAULT_FILE = fileURLToPath(new URL('../../config/default.json', import.meta.url));
+
+export interface LoadOptions {
+  /** Processes that never touch Redis (migrate) may run without REDIS_URL. */
+  requireRedis?: boolean;
+}
+
+export function loadConfig(env: Env = process.env, { requireRedis = true }: LoadOptions = {}): Config {
+  const problems: string[] = [];
+  const raw = readJson(DEFAULT_FILE, problems);
+  if (env.CONFIG_FILE) mergeInto(raw as Record<string, unknown>, readJson(env.CONFIG_FILE, problems) as Record<string, unknown>);
+
+  // Each setting: where it came from (for the error message) and its raw value.
+  const pick = (envName: string, fileValue: unknown, fileName: string): [string, unknown] =>
+    env[envName] !== undefined ? [envName, env[envName]] : [fileName, fileValue];
+
+  const check = <T>(source: [string, unknown], parse: (v: unknown) => T): T => {
+    try {
+      return parse(source[1]);
+    } catch (error) {
+      problems.push(`${source[0]}: ${(error as Error).message}`);
+      return undefined as T;
+    }
+  };
+
+  const levelsSource = pick('ESCALATION_LEVELS', raw.escalation?.levels, 'escalation.levels');
+  const config: Config = {
+    http: {
+      host: check(pick('HOST', raw.http?.host, 'http.host'), asNonEmptyString),
+      port: check(pick('PORT', raw.http?.port, 'http.port'), asPort),
+      bodyLimitBytes: check(pick('HTTP_BODY_LIMIT', raw.http?.bodyLimit, 'http.bodyLimit'), (v) =>
+        parseSize(asNonEmptyString(v)),
+      ),
+    },
+    databaseUrl: check(['DATABASE_URL', env.DATABASE_URL], (v) => asUrl(v, ['postgres:', 'postgresql:'])),
+    redisUrl:
+      requireRedis || env.REDIS_URL ? check(['REDIS_URL', env.REDIS_URL], (v) => asUrl(v, ['redis:', 'rediss:'])) : '',
+    redis: {
+      keyPrefix: check(pick('REDIS_KEY_PREFIX', raw.redis?.keyPrefix, 'redis.keyPrefix'), asKeyPrefix),
+      commandTimeoutMs: check(pick('REDIS_COMMAND_TIMEOUT', raw.redis?.commandTimeout, 'redis.commandTimeout'), (v) =>
+        parseDuration(asNonEmptyString(v)),
+      ),
+    },
+    log: {
+      level: check(pick('LOG_LEVEL', raw.log?.level, 'log.level'), (v) => asOneOf(v, LOG_LEVELS)),
+      format: check(pick('LOG_FORMAT', raw.log?.format, 'log.format'), (v) =>
+        resolveLogFormat(asOneOf(v, ['auto', 'json', 'pretty'] as const), env),
+      ),
+    },
+    escalation: { levelDelaysMs: check(levelsSource, asLevelDelays) },
+    clock: {
+      syncIntervalMs: check(pick('CLOCK_SYNC_INTERVAL', raw.clock?.syncInterval, 'clock.syncInterval'), (v) =>
+        parseDuration(asNonEmptyString(v)),
+      ),
+    },
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+function readJson(file: string, problems: string[]): RawConfig {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as RawConfig;
+  } catch (error) {
+    problems.push(`${file}: ${(error as Error).message}`);
+    return {};
+  }
+}
+
+function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(source)) {
+    const current = target[key];
+    if (isPlainObject(current) && isPlainObject(value)) mergeInto(current, value);
+    else target[key] = value;
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asNonEmptyString(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new Error('must be a non-empty string');
+  return value.trim();
+}
+
+function asPort(value: unknown): number {
+  const port = typeof value === 'number' ? value : Number(asNonEmptyString(value));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`"${String(value)}" is not a port (0-65535)`);
+  return port;
+}
+
+function asUrl(value: unknown, protocols: string[]): string {
+  if (value === undefined || value === '') throw new Error(`is required (a ${protocols[0]}// URL)`);
+  const text = asNonEmptyString(value);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error('is not a URL');
+  }
+  if (!protocols.includes(url.protocol)) throw new Error(`must start with ${protocols.join(' or ')}//`);
+  return text;
+}
+
+function asKeyPrefix(value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9:_{}.-]*$/.test(value)) {
+    throw new Error('may only contain letters, digits and : _ { } . -');
+  }
+  return value;
+}
+
+function asOneOf<T extends string>(value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !allowed.includes(value as T)) {
+    throw new Error(`"${String(value)}" is not one of ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+function resolveLogFormat(format: 'auto' | 'json' | 'pretty', env: Env): 'json' | 'pretty' {
+  if (format !== 'auto') return format;
+  return env.NODE_ENV === 'production' ? 'json' : 'pretty';
+}
+
+/** `["5m", "15m"]` from the file, or `5m,15m,60m` from the environment. */
+function asLevelDelays(value: unknown): number[] {
+  const items = typeof value === 'string' ? value.split(',') : value;
+  if (!Array.isArray(items) || items.length === 0) throw new Error('must list at least one level delay, e.g. 5m,15m,60m');
+  if (items.length > 20) throw new Error('at most 20 levels');
+  return items.map((item, index) => {
+    const ms = parseDuration(asNonEmptyString(item));
+    if (ms < LEVEL_DELAY_BOUNDS_MS.min || ms > LEVEL_DELAY_BOUNDS_MS.max) {
+      throw new Error(`level ${index + 1}: "${String(item)}" must be between 100ms and 7d`);
+    }
+    return ms;
+  });
+}
+
+/** The URL with its password replaced, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The incident state machine: the one place that says which transitions exist.
+ * The table is DESIGN.md's, word for word; the database keeps its own copy of the
+ * part that must never be broken (a terminal incident never changes).
+ */
+import { DomainError } from './errors.ts';
+
+export const IncidentState = {
+  /** Opened, nobody paged yet; waits for someone to start escalating (or to act). */
+  OPEN: 'OPEN',
+  /** The timetable runs: levels fire one after another until someone responds. */
+  ESCALATING: 'ESCALATING',
+  /** A human took it; paging stops, the incident is still live until resolved. */
+  ACKNOWLEDGED: 'ACKNOWLEDGED',
+  /** Fixed. Terminal. */
+  RESOLVED: 'RESOLVED',
+  /** Withdrawn (a false alarm, a duplicate). Terminal. */
+  CANCELLED: 'CANCELLED',
+} as const;
+
+export type IncidentState = (typeof IncidentState)[keyof typeof IncidentState];
+
+export const INCIDENT_STATES: readonly IncidentState[] = Object.values(IncidentState);
+
+const { OPEN, ESCALATING, ACKNOWLEDGED, RESOLVED, CANCELLED } = IncidentState;
+
+/** from -> the states it may move to. Everything not listed is refused. */
+const ALLOWED: Readonly<Record<IncidentState, readonly IncidentState[]>> = {
+  OPEN: [ACKNOWLEDGED, ESCALATING, RESOLVED, CANCELLED],
+  ESCALATING: [ACKNOWLEDGED, RESOLVED, CANCELLED],
+  ACKNOWLEDGED: [RESOLVED, CANCELLED],
+  RESOLVED: [],
+  CANCELLED: [],
+};
+
+export function allowedTransitions(from: IncidentState): readonly IncidentState[] {
+  return ALLOWED[from];
+}
+
+export function canTransition(from: IncidentState, to: IncidentState): boolean {
+  return ALLOWED[from].includes(to);
+}
+
+export function isTerminal(state: IncidentState): boolean {
+  return ALLOWED[state].length === 0;
+}
+
+/** Leaving these states stops the timetable: every PENDING escalation is cancelled. */
+export function isPaging(state: IncidentState): boolean {
+  return state === OPEN || state === ESCALATING;
+}
+
+export class InvalidTransitionError extends DomainError {
+  readonly code = 'invalid_transition';
+  constructor(
+    readonly current: IncidentState,
+    readonly requested: IncidentState,
+    readonly allowed: readonly IncidentState[],
+  ) {
+    super(
+      `cannot move an incident from ${current} to ${requested}; allowed from ${current}: ` +
+        (allowed.length ? allowed.join(', ') : 'none (terminal state)'),
+    );
+  }
+}
+
+export function assertTransition(from: IncidentState, to: IncidentState): void {
+  if (!canTransition(from, to)) throw new InvalidTransitionError(from, to, ALLOWED[from]);
+}
