@@ -1,0 +1,44 @@
+/**
+ * The Koa application, built from its dependencies and never listening by itself:
+ * the API process calls listen(); tests drive app.callback() on an ephemeral port.
+ */
+import { type Server, createServer } from 'node:http';
+import Koa from 'koa';
+import type { CommandDeps } from '../commands/deps.ts';
+import type { RedisClient } from '../redis/client.ts';
+import { jsonBody } from './json-body.ts';
+import { problemHandler } from './problem.ts';
+import { requestContext } from './request-context.ts';
+import { healthRoutes } from './routes/health.ts';
+import { incidentRoutes } from './routes/incidents.ts';
+
+export interface AppDeps extends CommandDeps {
+  redis: RedisClient;
+  bodyLimitBytes: number;
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  // Behind a proxy the client address and protocol come from X-Forwarded-*; we log neither.
+  app.proxy = false;
+
+  const health = healthRoutes(deps);
+  const incidents = incidentRoutes(deps);
+
+  app.use(requestContext(deps.logger));
+  app.use(problemHandler(deps.logger));
+  app.use(jsonBody(deps.bodyLimitBytes));
+  for (const router of [health, incidents]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  return app;
+}
+
+/** An HTTP server for the app (Koa handles its own errors, so the promise is not awaited). */
+export function createHttpServer(app: Koa): Server {
+  const handle = app.callback();
+  return createServer((req, res) => {
+    void handle(req, res);
+  });
+}

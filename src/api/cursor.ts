@@ -1,0 +1,20 @@
+/** Opaque keyset cursors for incident listing: base64url of `created_at|id`. */
+import type { IncidentPageCursor } from '../commands/read-incidents.ts';
+import { isUuid } from './ids.ts';
+import { validationProblem } from './problem.ts';
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
+
+export function encodeCursor(cursor: IncidentPageCursor): string {
+  return Buffer.from(`${cursor.createdAt}|${cursor.id}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(text: string): IncidentPageCursor {
+  const [createdAt = '', id = '', ...rest] = Buffer.from(text, 'base64url').toString('utf8').split('|');
+  if (rest.length > 0 || !TIMESTAMP.test(createdAt) || !isUuid(id) || Number.isNaN(Date.parse(createdAt))) {
+    throw validationProblem('query', [
+      { field: 'cursor', rule: 'format', message: 'is not a cursor returned by this API' },
+    ]);
+  }
+  return { createdAt, id };
+}

@@ -1,0 +1,50 @@
+/** Domain objects as the API shows them: snake_case, ISO timestamps, as in the SQL. */
+import type { Escalation, Incident, IncidentEvent } from '../domain/incident.ts';
+
+const iso = (at: Date | null): string | null => (at ? at.toISOString() : null);
+
+export function presentIncident(incident: Incident) {
+  return {
+    id: incident.id,
+    title: incident.title,
+    description: incident.description,
+    severity: incident.severity,
+    state: incident.state,
+    current_escalation_level: incident.currentEscalationLevel,
+    version: incident.version,
+    created_at: iso(incident.createdAt),
+    updated_at: iso(incident.updatedAt),
+    acknowledged_at: iso(incident.acknowledgedAt),
+    resolved_at: iso(incident.resolvedAt),
+    cancelled_at: iso(incident.cancelledAt),
+  };
+}
+
+export function presentEscalation(escalation: Escalation) {
+  return {
+    id: escalation.id,
+    incident_id: escalation.incidentId,
+    level: escalation.level,
+    repeat_cycle: escalation.repeatCycle,
+    status: escalation.status,
+    scheduled_at: iso(escalation.scheduledAt),
+    executed_at: iso(escalation.executedAt),
+    cancelled_at: iso(escalation.cancelledAt),
+    created_at: iso(escalation.createdAt),
+    updated_at: iso(escalation.updatedAt),
+  };
+}
+
+export function presentEvent(event: IncidentEvent) {
+  return {
+    id: event.id,
+    incident_id: event.incidentId,
+    kind: event.kind,
+    from_state: event.fromState,
+    to_state: event.toState,
+    actor: event.actor,
+    note: event.note,
+    occurred_at: iso(event.occurredAt),
+    details: event.details,
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * Errors at the HTTP edge, as RFC 9457 problem details (application/problem+json).
+ * Domain errors are mapped to statuses here, once; anything unexpected becomes a
+ * logged 500 whose body leaks nothing.
+ */
+import type Koa from 'koa';
+import { DomainError, NotFoundError, VersionConflictError } from '../domain/errors.ts';
+import { InvalidTransitionError } from '../domain/incident-states.ts';
+import type { Logger } from '../log/logger.ts';
+
+export interface FieldError {
+  /** The field, as a dotted path into the body or the query parameter's name. */
+  field: string;
+  /** The rule it broke (required, type, maxLength, enum, additionalProperties, ...). */
+  rule: string;
+  message: string;
+}
+
+/** An error that already knows its HTTP answer. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly title: string,
+    detail: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(detail);
+    this.name = 'HttpProblem';
+  }
+}
+
+export function validationProblem(where: 'body' | 'query' | 'path', errors: FieldError[]): HttpProblem {
+  const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+  return new HttpProblem(400, 'validation_failed', `The request ${where} is invalid`, detail, { errors });
+}
+
+// Errors from Postgres or the network that mean "the database is not reachable right now".
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
+
+function toProblem(error: unknown): HttpProblem | undefined {
+  if (error instanceof HttpProblem) return error;
+  if (error instanceof InvalidTransitionError) {
+    return new HttpProblem(409, error.code, 'Transition not allowed', error.message, {
+      current_state: error.current,
+      requested_state: error.requested,
+      allowed_states: error.allowed,
+    });
+  }
+  if (error instanceof VersionConflictError) {
+    return new HttpProblem(409, error.code, 'Version conflict', error.message, {
+      expected_version: error.expected,
+      current_version: error.actual,
+    });
+  }
+  if (error instanceof NotFoundError) {
+    return new HttpProblem(404, error.code, 'Not found', error.message);
+  }
+  if (error instanceof DomainError) {
+    return new HttpProblem(422, error.code, 'Request refused', error.message);
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
+    return new HttpProblem(503, 'database_unavailable', 'Service unavailable', 'the database is unreachable; retry shortly');
+  }
+  if (error instanceof Error && /timeout exceeded when trying to connect/i.test(error.message)) {
+    return new HttpProblem(503, 'database_unavailable', 'Service unavailable', 'the database is unreachable; retry shortly');
+  }
+  return undefined;
+}
+
+export function writeProblem(ctx: Koa.Context, problem: HttpProblem): void {
+  ctx.status = problem.status;
+  ctx.type = 'application/problem+json';
+  if (problem.status === 503) ctx.set('Retry-After', '5');
+  ctx.body = {
+    type: `urn:klaxon:problem:${problem.code}`,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.message,
+    code: problem.code,
+    instance: ctx.path,
+    request_id: ctx.state.requestId as string | undefined,
+    ...problem.extra,
+  };
+}
+
+function bodilessProblem(ctx: Koa.Context): HttpProblem {
+  if (ctx.status === 404) {
+    return new HttpProblem(404, 'route_not_found', 'Not found', `no route for ${ctx.method} ${ctx.path}`);
+  }
+  if (ctx.status === 405) {
+    return new HttpProblem(405, 'method_not_allowed', 'Method not allowed', `${ctx.method} is not allowed here; allowed: ${ctx.response.get('Allow')}`);
+  }
+  return new HttpProblem(ctx.status, 'http_error', ctx.message, ctx.message);
+}
+
+/** The outermost error boundary of the app. */
+export function problemHandler(logger: Logger): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      // A status set with no body (an unknown route, a wrong method) still gets a problem body.
+      if (ctx.status >= 400 && (ctx.body === undefined || ctx.body === null)) throw bodilessProblem(ctx);
+    } catch (error) {
+      const problem = toProblem(error);
+      if (problem) {
+        if (problem.status >= 500) logger.warn('request failed: dependency unavailable', { error });
+        writeProblem(ctx, problem);
+        return;
+      }
+      logger.error('unhandled error', { error });
+      writeProblem(ctx, new HttpProblem(500, 'internal_error', 'Internal server error', 'an unexpected error occurred; it has been logged'));
+    }
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * JSON schemas of everything the API accepts. Compiled once by ./validate.ts; the
+ * same objects will feed the OpenAPI document. Unknown fields are refused so a typo
+ * (`"severty"`) is an error, not a silently ignored field.
+ */
+import { SEVERITIES } from '../domain/incident.ts';
+import { INCIDENT_STATES } from '../domain/incident-states.ts';
+
+const actor = { type: 'string', minLength: 1, maxLength: 200 } as const;
+const note = { type: 'string', maxLength: 2000 } as const;
+
+export const createIncidentBody = {
+  $id: 'createIncidentBody',
+  type: 'object',
+  additionalProperties: false,
+  required: ['title'],
+  properties: {
+    title: { type: 'string', minLength: 1, maxLength: 500, pattern: '\\S' },
+    description: { type: 'string', maxLength: 10000 },
+    severity: { enum: SEVERITIES },
+    escalate: { type: 'boolean' },
+    actor,
+    note,
+  },
+} as const;
+
+export const transitionBody = {
+  $id: 'transitionBody',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    actor,
+    note,
+    expected_version: { type: 'integer', minimum: 1, maximum: 2147483647 },
+  },
+} as const;
+
+export const listIncidentsQuery = {
+  $id: 'listIncidentsQuery',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    state: { enum: INCIDENT_STATES },
+    limit: { type: 'integer', minimum: 1, maximum: 200 },
+    cursor: { type: 'string', minLength: 1, maxLength: 200 },
+  },
+} as const;
+
+export interface CreateIncidentBody {
+  title: string;
+  description?: string;
+  severity?: (typeof SEVERITIES)[number];
+  escalate?: boolean;
+  actor?: string;
+  note?: string;
+}
+
+export interface TransitionBody {
+  actor?: string;
+  note?: string;
+  expected_version?: number;
+}
+
+export interface ListIncidentsQuery {
+  state?: (typeof INCIDENT_STATES)[number];
+  limit?: number;
+  cursor?: string;
+}

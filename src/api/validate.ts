@@ -1,0 +1,67 @@
+/**
+ * ajv validators, compiled once at start-up. Bodies are validated strictly (no type
+ * coercion: `"escalate": "yes"` is an error); query strings arrive as text, so their
+ * validator coerces numbers.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type Koa from 'koa';
+import { type FieldError, validationProblem } from './problem.ts';
+import * as schemas from './schemas.ts';
+
+const bodyAjv = new Ajv({ allErrors: true, strict: true });
+const queryAjv = new Ajv({ allErrors: true, strict: true, coerceTypes: true });
+
+export const validators = {
+  createIncidentBody: bodyAjv.compile<schemas.CreateIncidentBody>(schemas.createIncidentBody),
+  transitionBody: bodyAjv.compile<schemas.TransitionBody>(schemas.transitionBody),
+  listIncidentsQuery: queryAjv.compile<schemas.ListIncidentsQuery>(schemas.listIncidentsQuery),
+};
+
+/** The parsed body, validated; a missing body counts as `{}` when `optional`. */
+export function validBody<T>(ctx: Koa.Context, validate: ValidateFunction<T>, { optional = false } = {}): T {
+  const body = ctx.request.body === undefined && optional ? {} : ctx.request.body;
+  if (body === undefined) {
+    throw validationProblem('body', [{ field: '(body)', rule: 'required', message: 'a JSON object is required' }]);
+  }
+  if (!validate(body)) throw validationProblem('body', toFieldErrors(validate.errors));
+  return body;
+}
+
+export function validQuery<T>(ctx: Koa.Context, validate: ValidateFunction<T>): T {
+  const query: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(ctx.query)) {
+    if (Array.isArray(value)) {
+      throw validationProblem('query', [{ field: key, rule: 'maxItems', message: 'may be given only once' }]);
+    }
+    query[key] = value;
+  }
+  if (!validate(query)) throw validationProblem('query', toFieldErrors(validate.errors));
+  return query;
+}
+
+export function toFieldErrors(errors: ErrorObject[] | null | undefined): FieldError[] {
+  return (errors ?? []).map((error) => {
+    const path = error.instancePath.split('/').filter(Boolean).join('.');
+    const join = (name: string) => (path ? `${path}.${name}` : name);
+    switch (error.keyword) {
+      case 'required':
+        return { field: join(String(error.params.missingProperty)), rule: 'required', message: 'is required' };
+      case 'additionalProperties':
+        return {
+          field: join(String(error.params.additionalProperty)),
+          rule: 'additionalProperties',
+          message: 'is not a known field',
+        };
+      case 'enum':
+        return {
+          field: path || '(body)',
+          rule: 'enum',
+          message: `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`,
+        };
+      case 'pattern':
+        return { field: path || '(body)', rule: 'pattern', message: 'must contain a non-blank character' };
+      default:
+        return { field: path || '(body)', rule: error.keyword, message: error.message ?? 'is invalid' };
+    }
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * Opens an incident, and with `escalate: true` starts escalating it in the same
+ * transaction, so an incident that must page can never be left OPEN by a crash
+ * between two calls.
+ */
+import type { Incident, Severity } from '../domain/incident.ts';
+import { IncidentState } from '../domain/incident-states.ts';
+import { run, sql } from '../db/queries.ts';
+import { type IncidentRow, toIncident } from '../db/rows.ts';
+import { inTransaction } from '../db/transaction.ts';
+import type { CommandDeps } from './deps.ts';
+import { applyTransition } from './transition-incident.ts';
+
+export interface OpenIncidentInput {
+  title: string;
+  description?: string | undefined;
+  severity: Severity;
+  escalate?: boolean | undefined;
+  actor?: string | undefined;
+  note?: string | undefined;
+}
+
+export async function openIncident(deps: CommandDeps, input: OpenIncidentInput): Promise<Incident> {
+  const { incident, change } = await inTransaction(deps.pool, async (client) => {
+    const now = deps.clock.now();
+    const [row] = await run<IncidentRow>(client, sql('incident-insert'), [
+      input.title,
+      input.description ?? null,
+      input.severity,
+      now,
+    ]);
+    if (!row) throw new Error('INSERT ... RETURNING returned no row');
+    await run(client, sql('event-insert'), [
+      row.id,
+      'opened',
+      null,
+      IncidentState.OPEN,
+      input.actor ?? null,
+      input.note ?? null,
+      now,
+      JSON.stringify({ severity: input.severity }),
+    ]);
+    if (!input.escalate) return { incident: toIncident(row), change: { add: [], remove: [] } };
+    // The row was inserted by this transaction, so nobody else can hold or see it yet.
+    return applyTransition(client, deps, row, { to: IncidentState.ESCALATING, actor: input.actor });
+  });
+  await deps.pendingIndex.applyAfterCommit(change);
+  return incident;
+}

@@ -1,0 +1,60 @@
+/** Read-only queries behind the GET routes. */
+import { NotFoundError } from '../domain/errors.ts';
+import type { Escalation, Incident, IncidentEvent } from '../domain/incident.ts';
+import type { IncidentState } from '../domain/incident-states.ts';
+import { type Queryable, run, sql } from '../db/queries.ts';
+import {
+  type EscalationRow,
+  type EventRow,
+  type IncidentRow,
+  toEscalation,
+  toEvent,
+  toIncident,
+} from '../db/rows.ts';
+
+export async function getIncident(db: Queryable, id: string): Promise<Incident> {
+  const [row] = await run<IncidentRow>(db, sql('incident-get'), [id]);
+  if (!row) throw new NotFoundError('incident', id);
+  return toIncident(row);
+}
+
+export interface IncidentPageCursor {
+  createdAt: string;
+  id: string;
+}
+
+export interface IncidentPage {
+  items: Incident[];
+  next: IncidentPageCursor | null;
+}
+
+export async function listIncidents(
+  db: Queryable,
+  query: { state?: IncidentState | undefined; limit: number; after?: IncidentPageCursor | undefined },
+): Promise<IncidentPage> {
+  // One extra row tells whether there is a next page without a COUNT.
+  const rows = await run<IncidentRow & { cursor_created_at: string }>(db, sql('incidents-list'), [
+    query.state ?? null,
+    query.after?.createdAt ?? null,
+    query.after?.id ?? null,
+    query.limit + 1,
+  ]);
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(toIncident),
+    next: rows.length > query.limit && last ? { createdAt: last.cursor_created_at, id: last.id } : null,
+  };
+}
+
+export async function listEscalations(db: Queryable, incidentId: string): Promise<Escalation[]> {
+  await getIncident(db, incidentId);
+  const rows = await run<EscalationRow>(db, sql('escalations-by-incident'), [incidentId]);
+  return rows.map(toEscalation);
+}
+
+export async function listEvents(db: Queryable, incidentId: string): Promise<IncidentEvent[]> {
+  await getIncident(db, incidentId);
+  const rows = await run<EventRow>(db, sql('events-by-incident'), [incidentId]);
+  return rows.map(toEvent);
+}

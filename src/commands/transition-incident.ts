@@ -1,0 +1,101 @@
+/**
+ * Moves an incident through the state machine: escalate, acknowledge, resolve,
+ * cancel. One transaction locks the incident row, checks the transition, updates the
+ * state, schedules level 1 (entering ESCALATING) or cancels every PENDING escalation
+ * (leaving OPEN or ESCALATING), and appends the audit event. Redis is updated after
+ * commit, best effort.
+ */
+import type pg from 'pg';
+import { NotFoundError, VersionConflictError } from '../domain/errors.ts';
+import type { Incident } from '../domain/incident.ts';
+import { IncidentState, assertTransition, isPaging } from '../domain/incident-states.ts';
+import { firstStep } from '../domain/timetable.ts';
+import { run, sql } from '../db/queries.ts';
+import { type EscalationRow, type IncidentRow, toIncident } from '../db/rows.ts';
+import { inTransaction } from '../db/transaction.ts';
+import type { IndexChange } from '../redis/pending-index.ts';
+import type { CommandDeps } from './deps.ts';
+
+export type TransitionTarget = Exclude<IncidentState, 'OPEN'>;
+
+export interface TransitionInput {
+  incidentId: string;
+  to: TransitionTarget;
+  actor?: string | undefined;
+  note?: string | undefined;
+  /** When given, the transition is refused unless the incident is still at this version. */
+  expectedVersion?: number | undefined;
+}
+
+/** The audit event kind written for entering each state. */
+export const EVENT_KIND_FOR: Readonly<Record<TransitionTarget, string>> = {
+  ESCALATING: 'escalation_started',
+  ACKNOWLEDGED: 'acknowledged',
+  RESOLVED: 'resolved',
+  CANCELLED: 'cancelled',
+};
+
+export async function transitionIncident(deps: CommandDeps, input: TransitionInput): Promise<Incident> {
+  const { incident, change } = await inTransaction(deps.pool, async (client) => {
+    const [locked] = await run<IncidentRow>(client, sql('incident-lock'), [input.incidentId]);
+    if (!locked) throw new NotFoundError('incident', input.incidentId);
+    if (input.expectedVersion !== undefined && input.expectedVersion !== locked.version) {
+      throw new VersionConflictError(input.expectedVersion, locked.version);
+    }
+    assertTransition(locked.state, input.to);
+    return applyTransition(client, deps, locked, input);
+  });
+  await deps.pendingIndex.applyAfterCommit(change);
+  return incident;
+}
+
+/**
+ * The body of a transition, for callers that already hold the incident row lock in
+ * their own transaction (opening an incident with `escalate: true`).
+ */
+export async function applyTransition(
+  client: pg.PoolClient,
+  deps: CommandDeps,
+  locked: IncidentRow,
+  input: Omit<TransitionInput, 'incidentId' | 'expectedVersion'>,
+): Promise<{ incident: Incident; change: IndexChange }> {
+  const now = deps.clock.now();
+  const change: IndexChange = { add: [], remove: [] };
+  const details: Record<string, unknown> = {};
+
+  const [updated] = await run<IncidentRow>(client, sql('incident-set-state'), [locked.id, input.to, now]);
+  if (!updated) throw new Error(`incident ${locked.id} vanished while locked`);
+
+  if (input.to === IncidentState.ESCALATING) {
+    const step = firstStep(deps.timetable, now);
+    const [row] = await run<EscalationRow>(client, sql('escalation-insert'), [
+      locked.id,
+      step.level,
+      step.repeatCycle,
+      step.dueAt,
+      now,
+    ]);
+    if (row) {
+      change.add.push({ id: row.id, dueAt: row.scheduled_at });
+      details.scheduled = { escalation_id: row.id, level: row.escalation_level, due_at: row.scheduled_at };
+    }
+  }
+
+  if (isPaging(locked.state) && !isPaging(input.to)) {
+    const cancelled = await run<{ id: string }>(client, sql('escalations-cancel-pending'), [locked.id, now]);
+    change.remove.push(...cancelled.map((row) => row.id));
+    details.cancelled_escalations = change.remove;
+  }
+
+  await run(client, sql('event-insert'), [
+    locked.id,
+    EVENT_KIND_FOR[input.to],
+    locked.state,
+    input.to,
+    input.actor ?? null,
+    input.note ?? null,
+    now,
+    JSON.stringify(details),
+  ]);
+  return { incident: toIncident(updated), change };
+}

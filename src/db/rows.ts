@@ -1,0 +1,89 @@
+/** Row shapes as pg returns them, and their mapping to domain objects. */
+import type { Escalation, EscalationStatus, Incident, IncidentEvent, Severity } from '../domain/incident.ts';
+import type { IncidentState } from '../domain/incident-states.ts';
+
+export interface IncidentRow {
+  id: string;
+  title: string;
+  description: string | null;
+  severity: Severity;
+  state: IncidentState;
+  current_escalation_level: number;
+  created_at: Date;
+  updated_at: Date;
+  acknowledged_at: Date | null;
+  resolved_at: Date | null;
+  cancelled_at: Date | null;
+  version: number;
+}
+
+export interface EscalationRow {
+  id: string;
+  incident_id: string;
+  escalation_level: number;
+  repeat_cycle: number;
+  status: EscalationStatus;
+  scheduled_at: Date;
+  executed_at: Date | null;
+  cancelled_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface EventRow {
+  id: string;
+  incident_id: string;
+  kind: string;
+  from_state: IncidentState | null;
+  to_state: IncidentState | null;
+  actor: string | null;
+  note: string | null;
+  occurred_at: Date;
+  details: Record<string, unknown>;
+}
+
+export function toIncident(row: IncidentRow): Incident {
+  return {
+    id: row.id,
+    title: row.title,
+    description: row.description,
+    severity: row.severity,
+    state: row.state,
+    currentEscalationLevel: row.current_escalation_level,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    acknowledgedAt: row.acknowledged_at,
+    resolvedAt: row.resolved_at,
+    cancelledAt: row.cancelled_at,
+    version: row.version,
+  };
+}
+
+export function toEscalation(row: EscalationRow): Escalation {
+  return {
+    id: row.id,
+    incidentId: row.incident_id,
+    level: row.escalation_level,
+    repeatCycle: row.repeat_cycle,
+    status: row.status,
+    scheduledAt: row.scheduled_at,
+    executedAt: row.executed_at,
+    cancelledAt: row.cancelled_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function toEvent(row: EventRow): IncidentEvent {
+  return {
+    id: row.id,
+    incidentId: row.incident_id,
+    kind: row.kind,
+    fromState: row.from_state,
+    toState: row.to_state,
+    actor: row.actor,
+    note: row.note,
+    occurredAt: row.occurred_at,
+    details: row.details,
+  };
+}
