@@ -1,0 +1,107 @@
+/**
+ * The database itself refuses to rewrite the audit trail, whoever connects: these
+ * statements run as plain SQL, bypassing the application.
+ */
+import { expect } from 'chai';
+import { type TestContext, createTestContext } from '../support/context.ts';
+import { incidentIn } from '../support/fixtures.ts';
+
+describe('the database guards the audit trail', () => {
+  let t: TestContext;
+  let escalatingId: string;
+  let resolvedId: string;
+  let cancelledId: string;
+  before(async () => {
+    t = await createTestContext();
+    escalatingId = await incidentIn(t.api, 'ESCALATING');
+    resolvedId = await incidentIn(t.api, 'RESOLVED');
+    cancelledId = await incidentIn(t.api, 'CANCELLED');
+  });
+  after(() => t.close());
+
+  async function sqlError(text: string, values: unknown[] = []): Promise<{ code: string; message: string }> {
+    try {
+      await t.pool.query(text, values);
+    } catch (error) {
+      return error as { code: string; message: string };
+    }
+    throw new Error(`expected the database to refuse: ${text}`);
+  }
+
+  const pendingId = async (incidentId: string) =>
+    (await t.pool.query<{ id: string }>(`SELECT id FROM escalations WHERE incident_id = $1 AND status = 'PENDING'`, [incidentId])).rows[0]?.id;
+
+  it('refuses DELETE of an escalation', async () => {
+    const error = await sqlError(`DELETE FROM escalations WHERE incident_id = $1`, [escalatingId]);
+    expect(error.code).to.equal('23001');
+    expect(error.message).to.equal('DELETE on escalations is refused: the audit trail is append-only');
+  });
+
+  it('refuses TRUNCATE of escalations, incident_events and incidents', async () => {
+    for (const table of ['escalations', 'incident_events', 'incidents']) {
+      const error = await sqlError(`TRUNCATE ${table} CASCADE`);
+      expect(error.code, table).to.equal('23001');
+    }
+    expect((await t.pool.query(`SELECT 1 FROM escalations`)).rowCount).to.be.greaterThan(0);
+  });
+
+  it('refuses UPDATE and DELETE of events', async () => {
+    expect((await sqlError(`UPDATE incident_events SET actor = 'mallory'`)).code).to.equal('23001');
+    expect((await sqlError(`DELETE FROM incident_events`)).code).to.equal('23001');
+  });
+
+  it('refuses an escalation status change other than PENDING -> EXECUTED or PENDING -> CANCELLED', async () => {
+    const [cancelled] = (await t.pool.query<{ id: string }>(`SELECT id FROM escalations WHERE incident_id = $1`, [cancelledId])).rows;
+    const back = await sqlError(`UPDATE escalations SET status = 'PENDING', cancelled_at = NULL WHERE id = $1`, [cancelled?.id]);
+    expect(back.code).to.equal('23514');
+    expect(back.message).to.match(/status may only move PENDING -> EXECUTED or PENDING -> CANCELLED, not CANCELLED -> PENDING/);
+    const sideways = await sqlError(`UPDATE escalations SET status = 'EXECUTED', executed_at = now(), cancelled_at = NULL WHERE id = $1`, [cancelled?.id]);
+    expect(sideways.message).to.match(/not CANCELLED -> EXECUTED/);
+    const stay = await sqlError(`UPDATE escalations SET updated_at = now() WHERE id = $1`, [await pendingId(escalatingId)]);
+    expect(stay.message).to.match(/not PENDING -> PENDING/);
+  });
+
+  it('refuses rewriting when an escalation was scheduled', async () => {
+    const error = await sqlError(`UPDATE escalations SET scheduled_at = scheduled_at + interval '1 hour', status = 'CANCELLED', cancelled_at = now() WHERE id = $1`, [
+      await pendingId(escalatingId),
+    ]);
+    expect(error.message).to.match(/what was scheduled cannot be rewritten/);
+  });
+
+  it('refuses marking an escalation EXECUTED without an execution time', async () => {
+    const error = await sqlError(`UPDATE escalations SET status = 'EXECUTED' WHERE id = $1`, [await pendingId(escalatingId)]);
+    expect(error.code).to.equal('23514'); // escalations_status_times
+  });
+
+  it('refuses any change to a RESOLVED or CANCELLED incident', async () => {
+    for (const [id, state] of [[resolvedId, 'RESOLVED'], [cancelledId, 'CANCELLED']] as const) {
+      const error = await sqlError(`UPDATE incidents SET state = 'ESCALATING' WHERE id = $1`, [id]);
+      expect(error.code).to.equal('23514');
+      expect(error.message).to.equal(`incident ${id} is ${state} and can no longer change`);
+    }
+  });
+
+  it('refuses DELETE of an incident', async () => {
+    expect((await sqlError(`DELETE FROM incidents WHERE id = $1`, [resolvedId])).code).to.equal('23001');
+  });
+
+  it('refuses a second row for the same incident, cycle and level', async () => {
+    const error = await sqlError(
+      `INSERT INTO escalations (incident_id, escalation_level, repeat_cycle, scheduled_at) VALUES ($1, 1, 0, now())`,
+      [escalatingId],
+    );
+    expect(error.code).to.equal('23505');
+  });
+
+  it('refuses states, severities and statuses outside their sets', async () => {
+    expect((await sqlError(`UPDATE incidents SET state = 'SNOOZED' WHERE id = $1`, [escalatingId])).code).to.equal('23514');
+    expect((await sqlError(`INSERT INTO incidents (title, severity) VALUES ('x', 'sev1')`)).code).to.equal('23514');
+  });
+
+  it('still allows the legal moves: PENDING -> CANCELLED', async () => {
+    const id = await pendingId(escalatingId);
+    await t.pool.query(`UPDATE escalations SET status = 'CANCELLED', cancelled_at = now(), updated_at = now() WHERE id = $1`, [id]);
+    const { rows } = await t.pool.query(`SELECT status FROM escalations WHERE id = $1`, [id]);
+    expect(rows[0]).to.deep.equal({ status: 'CANCELLED' });
+  });
+});

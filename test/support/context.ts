@@ -1,0 +1,104 @@
+/**
+ * Everything one test file needs, isolated from the others: its own database, a
+ * random Redis key prefix, a ManualClock, a logger whose lines the test can read,
+ * and the app listening on an ephemeral port.
+ */
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { Writable } from 'node:stream';
+import type pg from 'pg';
+import winston from 'winston';
+import { type AppDeps, createApp, createHttpServer } from '../../src/api/app.ts';
+import { ManualClock } from '../../src/clock/clock.ts';
+import { createPool } from '../../src/db/pool.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { type RedisClient, closeRedis, createRedis } from '../../src/redis/client.ts';
+import { type RedisKeys, redisKeys } from '../../src/redis/keys.ts';
+import { PendingIndex } from '../../src/redis/pending-index.ts';
+import { createTestDatabase } from './databases.ts';
+import { type Api, apiClient } from './http.ts';
+import { track } from './leaks.ts';
+
+export const TEST_LEVEL_DELAYS_MS = [5 * 60_000, 15 * 60_000, 60 * 60_000];
+
+export interface TestContext {
+  pool: pg.Pool;
+  redis: RedisClient;
+  keys: RedisKeys;
+  clock: ManualClock;
+  logs: Record<string, unknown>[];
+  deps: AppDeps;
+  api: Api;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  /** Another Redis than the shared test one (tests that stop Redis use a private one). */
+  redisUrl?: string;
+  /** Do not wait for Redis to be ready (it is meant to be down). */
+  redisMayBeDown?: boolean;
+  levelDelaysMs?: number[];
+  bodyLimitBytes?: number;
+}
+
+export async function createTestContext(options: ContextOptions = {}): Promise<TestContext> {
+  const database = await createTestDatabase();
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const logger = createLogger({
+    level: 'debug',
+    format: 'json',
+    service: 'test',
+    transports: [new winston.transports.Stream({ stream: sink })],
+  });
+
+  const pool = createPool({ databaseUrl: database.url, applicationName: 'klaxon-test', logger });
+  const redisUrl = options.redisUrl ?? process.env.REDIS_URL;
+  if (!redisUrl) throw new Error('REDIS_URL is not set: run the tests with `npm test`');
+  const redis = createRedis({ url: redisUrl, commandTimeoutMs: 500, logger, name: 'klaxon-test' });
+  const connecting = redis.connect();
+  if (options.redisMayBeDown) connecting.catch(() => undefined);
+  else await connecting;
+
+  const keys = redisKeys(`test:${randomBytes(6).toString('hex')}:`);
+  const clock = new ManualClock('2026-03-01T09:00:00.000Z');
+  const deps: AppDeps = {
+    pool,
+    redis,
+    pendingIndex: new PendingIndex(redis, keys, logger),
+    clock,
+    timetable: { levelDelaysMs: options.levelDelaysMs ?? TEST_LEVEL_DELAYS_MS },
+    logger,
+    bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
+  };
+  const server: Server = createHttpServer(createApp(deps));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('server has no port');
+
+  const untrack = track(`test context on database ${database.name}`);
+  return {
+    pool,
+    redis,
+    keys,
+    clock,
+    logs,
+    deps,
+    api: apiClient(`http://127.0.0.1:${address.port}`),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeRedis(redis);
+      await pool.end();
+      await database.drop();
+      untrack();
+    },
+  };
+}

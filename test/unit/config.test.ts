@@ -1,0 +1,58 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { ConfigError, loadConfig, redactUrl } from '../../src/config/config.ts';
+
+const base = { DATABASE_URL: 'postgres://app:secret@127.0.0.1:5432/klaxon', REDIS_URL: 'redis://127.0.0.1:6379' };
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).to.be.instanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('configuration', () => {
+  it('defaults to the seed timetable: 5 min, 15 min, 60 min', () => {
+    expect(loadConfig(base).escalation.levelDelaysMs).to.deep.equal([300_000, 900_000, 3_600_000]);
+  });
+
+  it('takes level delays from ESCALATION_LEVELS', () => {
+    expect(loadConfig({ ...base, ESCALATION_LEVELS: '250ms,30s,5m' }).escalation.levelDelaysMs).to.deep.equal([
+      250, 30_000, 300_000,
+    ]);
+  });
+
+  it('names the setting and the rule for a bad duration', () => {
+    expect(problemsOf({ ...base, ESCALATION_LEVELS: '5m,soon' })).to.deep.equal([
+      'ESCALATION_LEVELS: "soon" is not a duration (e.g. 250ms, 30s, 5m, 1h, 1d)',
+    ]);
+  });
+
+  it('refuses level delays outside 100ms..7d', () => {
+    expect(problemsOf({ ...base, ESCALATION_LEVELS: '5m,10ms' })[0]).to.match(/level 2: "10ms" must be between 100ms and 7d/);
+  });
+
+  it('reports every problem at once, not only the first', () => {
+    const problems = problemsOf({ REDIS_URL: 'http://x', PORT: '99999', LOG_LEVEL: 'loud' });
+    expect(problems).to.have.length(4);
+    expect(problems.join('\n')).to.include('DATABASE_URL: is required').and.include('REDIS_URL: must start with redis:');
+  });
+
+  it('lets a CONFIG_FILE override the defaults, and the environment override both', () => {
+    const file = join(tmpdir(), `klaxon-config-${process.pid}.json`);
+    writeFileSync(file, JSON.stringify({ http: { port: 4000 }, escalation: { levels: ['1m'] } }));
+    const config = loadConfig({ ...base, CONFIG_FILE: file, PORT: '4100' });
+    expect(config.http.port).to.equal(4100);
+    expect(config.http.host).to.equal('127.0.0.1');
+    expect(config.escalation.levelDelaysMs).to.deep.equal([60_000]);
+  });
+
+  it('hides passwords when a URL is logged', () => {
+    expect(redactUrl(base.DATABASE_URL)).to.equal('postgres://app:***@127.0.0.1:5432/klaxon');
+  });
+});
