@@ -26,10 +26,12 @@ export class PostgresClock implements Clock {
     private readonly pool: pg.Pool,
     private readonly logger: Logger,
     private readonly syncIntervalMs: number,
+    /** The host clock; tests pass a skewed one to prove the correction. */
+    private readonly localNow: () => number = Date.now,
   ) {}
 
   now(): Date {
-    return new Date(Date.now() + this.offsetMs);
+    return new Date(this.localNow() + this.offsetMs);
   }
 
   get offset(): number {
@@ -80,7 +82,7 @@ export class PostgresClock implements Clock {
     const roundTripMs = performance.now() - startedAt;
     const serverMs = Number(result.rows[0]?.ms);
     // The server read its clock, on average, half a round trip before we got the answer.
-    const localAtServerRead = Date.now() - roundTripMs / 2;
+    const localAtServerRead = this.localNow() - roundTripMs / 2;
     return { offsetMs: serverMs - localAtServerRead, roundTripMs };
   }
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Starts the whole system in the foreground: private Postgres and Redis under
+# .data/dev (installed from Debian's packages if missing), the migrations, then the
+# API. DATABASE_URL / REDIS_URL use existing servers instead. Ctrl-C stops it all.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
+
+ensure_node_modules
+use_stack .data/dev
+export NODE_ENV="${NODE_ENV:-development}"
+
+npx tsx src/main/migrate.ts
+
+pids=()
+stop_all() {
+  trap - INT TERM
+  echo "stopping..." >&2
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait || true
+  if [[ "${KEEP_STACK:-0}" != 1 ]]; then bash scripts/stack.sh stop .data/dev || true; fi
+}
+trap 'stop_all; exit 0' INT TERM
+
+npx tsx src/main/api.ts &
+pids+=("$!")
+
+echo "klaxon is up: API on http://${HOST:-127.0.0.1}:${PORT:-3000} (Ctrl-C to stop)" >&2
+# If any process dies, stop the others rather than run half a system.
+set +e
+wait -n "${pids[@]}"
+status=$?
+set -e
+echo "a klaxon process exited with status $status" >&2
+stop_all
+exit "$status"
