@@ -10,7 +10,7 @@ ensure_node_modules
 use_stack .data/dev
 export NODE_ENV="${NODE_ENV:-development}"
 
-npx tsx src/main/migrate.ts
+node --import tsx src/main/migrate.ts
 
 pids=()
 stop_all() {
@@ -22,7 +22,9 @@ stop_all() {
 }
 trap 'stop_all; exit 0' INT TERM
 
-npx tsx src/main/api.ts &
+# setsid: a Ctrl-C in the terminal reaches only this script, which then sends each
+# process one SIGTERM (a graceful stop); a second SIGTERM would mean "exit at once".
+setsid node --import tsx src/main/api.ts &
 pids+=("$!")
 
 echo "klaxon is up: API on http://${HOST:-127.0.0.1}:${PORT:-3000} (Ctrl-C to stop)" >&2
