@@ -6,14 +6,17 @@ import { type Server, createServer } from 'node:http';
 import Koa from 'koa';
 import type { CommandDeps } from '../commands/deps.ts';
 import type { RedisClient } from '../redis/client.ts';
+import type { RedisKeys } from '../redis/keys.ts';
 import { jsonBody } from './json-body.ts';
 import { problemHandler } from './problem.ts';
 import { requestContext } from './request-context.ts';
 import { healthRoutes } from './routes/health.ts';
 import { incidentRoutes } from './routes/incidents.ts';
+import { statsRoutes } from './routes/stats.ts';
 
 export interface AppDeps extends CommandDeps {
   redis: RedisClient;
+  keys: RedisKeys;
   bodyLimitBytes: number;
 }
 
@@ -24,11 +27,12 @@ export function createApp(deps: AppDeps): Koa {
 
   const health = healthRoutes(deps);
   const incidents = incidentRoutes(deps);
+  const stats = statsRoutes(deps);
 
   app.use(requestContext(deps.logger));
   app.use(problemHandler(deps.logger));
   app.use(jsonBody(deps.bodyLimitBytes));
-  for (const router of [health, incidents]) {
+  for (const router of [health, stats, incidents]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

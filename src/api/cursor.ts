@@ -1,6 +1,6 @@
 /** Opaque keyset cursors for incident listing: base64url of `created_at|id`. */
 import type { IncidentPageCursor } from '../commands/read-incidents.ts';
-import { isUuid } from './ids.ts';
+import { isUuid } from '../domain/ids.ts';
 import { validationProblem } from './problem.ts';
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;

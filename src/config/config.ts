@@ -16,6 +16,15 @@ export interface Config {
   log: { level: LogLevel; format: 'json' | 'pretty' };
   escalation: { levelDelaysMs: number[] };
   clock: { syncIntervalMs: number };
+  worker: {
+    batchSize: number;
+    leaseMs: number;
+    maxSleepMs: number;
+    degradedPollMs: number;
+    reconcileIntervalMs: number;
+    reconcilePageSize: number;
+    slowTickMs: number;
+  };
 }
 
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -39,6 +48,7 @@ interface RawConfig {
   redis?: { keyPrefix?: unknown; commandTimeout?: unknown };
   escalation?: { levels?: unknown };
   clock?: { syncInterval?: unknown };
+  worker?: Record<string, unknown>;
 }
 
 const DEFAULT_FILE = fileURLToPath(new URL('../../config/default.json', import.meta.url));
@@ -67,7 +77,7 @@ export function loadConfig(env: Env = process.env, { requireRedis = true }: Load
   };
 
   const levelsSource = pick('ESCALATION_LEVELS', raw.escalation?.levels, 'escalation.levels');
-  const config: Config = {
+  const config: Omit<Config, 'worker'> & Partial<Pick<Config, 'worker'>> = {
     http: {
       host: check(pick('HOST', raw.http?.host, 'http.host'), asNonEmptyString),
       port: check(pick('PORT', raw.http?.port, 'http.port'), asPort),
@@ -97,8 +107,22 @@ export function loadConfig(env: Env = process.env, { requireRedis = true }: Load
       ),
     },
   };
+  const worker = raw.worker ?? {};
+  const duration = (envName: string, key: string) =>
+    check(pick(envName, worker[key], `worker.${key}`), (v) => parseDuration(asNonEmptyString(v)));
+  const count = (envName: string, key: string, max: number) =>
+    check(pick(envName, worker[key], `worker.${key}`), (v) => asCount(v, max));
+  config.worker = {
+    batchSize: count('WORKER_BATCH_SIZE', 'batchSize', 10_000),
+    leaseMs: duration('WORKER_LEASE', 'lease'),
+    maxSleepMs: duration('WORKER_MAX_SLEEP', 'maxSleep'),
+    degradedPollMs: duration('WORKER_DEGRADED_POLL', 'degradedPoll'),
+    reconcileIntervalMs: duration('RECONCILE_INTERVAL', 'reconcileInterval'),
+    reconcilePageSize: count('RECONCILE_PAGE_SIZE', 'reconcilePageSize', 100_000),
+    slowTickMs: duration('WORKER_SLOW_TICK', 'slowTick'),
+  };
   if (problems.length) throw new ConfigError(problems);
-  return config;
+  return config as Config;
 }
 
 function readJson(file: string, problems: string[]): RawConfig {
@@ -151,6 +175,12 @@ function asKeyPrefix(value: unknown): string {
     throw new Error('may only contain letters, digits and : _ { } . -');
   }
   return value;
+}
+
+function asCount(value: unknown, max: number): number {
+  const n = typeof value === 'number' ? value : Number(asNonEmptyString(value));
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`"${String(value)}" must be a whole number from 1 to ${max}`);
+  return n;
 }
 
 function asOneOf<T extends string>(value: unknown, allowed: readonly T[]): T {

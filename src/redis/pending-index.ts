@@ -1,8 +1,9 @@
 /**
- * The sorted set of PENDING escalations. It is only an index: after a Postgres
- * transaction commits, the rows it scheduled are added and the rows it cancelled are
- * removed. If Redis is down at that moment, the change is logged and skipped; the
- * reconciler rebuilds the set from Postgres, so nothing is lost.
+ * The API's side of the Redis index. After a Postgres transaction commits, the rows
+ * it scheduled are added to the pending set (and sleeping workers are woken if one
+ * is due sooner than they planned), the rows it cancelled are removed. If Redis is
+ * down at that moment, the change is logged and skipped: the reconciler rebuilds
+ * the set from Postgres, so nothing is lost.
  */
 import type { Logger } from '../log/logger.ts';
 import type { RedisClient } from './client.ts';
@@ -20,23 +21,26 @@ export class PendingIndex {
     private readonly logger: Logger,
   ) {}
 
-  async add(items: IndexChange['add']): Promise<void> {
-    if (items.length === 0) return;
-    await this.redis.zAdd(
-      this.keys.pending,
-      items.map((item) => ({ score: item.dueAt.getTime(), value: item.id })),
-    );
-  }
-
-  async remove(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.redis.zRem(this.keys.pending, ids);
+  /** Applies a committed change in one round trip (MULTI); throws on a Redis failure. */
+  async apply(change: IndexChange): Promise<void> {
+    if (change.add.length === 0 && change.remove.length === 0) return;
+    const multi = this.redis.multi();
+    if (change.remove.length > 0) multi.zRem(this.keys.pending, change.remove);
+    if (change.add.length > 0) {
+      multi.zAdd(
+        this.keys.pending,
+        change.add.map((item) => ({ score: item.dueAt.getTime(), value: item.id })),
+      );
+      const earliest = Math.min(...change.add.map((item) => item.dueAt.getTime()));
+      multi.publish(this.keys.wakeChannel, String(earliest));
+    }
+    await multi.exec();
   }
 
   /** Applies a committed change; never throws (see the module comment). */
   async applyAfterCommit(change: IndexChange): Promise<boolean> {
     try {
-      await Promise.all([this.add(change.add), this.remove(change.remove)]);
+      await this.apply(change);
       return true;
     } catch (error) {
       this.logger.warn('could not update the Redis pending index; the reconciler will repair it', {

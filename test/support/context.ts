@@ -71,6 +71,7 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
   const deps: AppDeps = {
     pool,
     redis,
+    keys,
     pendingIndex: new PendingIndex(redis, keys, logger),
     clock,
     timetable: { levelDelaysMs: options.levelDelaysMs ?? TEST_LEVEL_DELAYS_MS },

@@ -1,0 +1,10 @@
+-- Locks the incidents of a batch of escalations, in id order so that two workers
+-- locking overlapping batches cannot deadlock. Transitions lock the same rows, so an
+-- acknowledge and an execution serialize (DESIGN.md, invariant 3).
+-- $1 escalation ids (uuid[])
+-- Returns: id, state of each incident.
+SELECT id, state
+FROM incidents
+WHERE id IN (SELECT incident_id FROM escalations WHERE id = ANY($1::uuid[]))
+ORDER BY id
+FOR UPDATE;

@@ -1,0 +1,48 @@
+/**
+ * The worker process: `npm run worker`. Any number may run at once.
+ *
+ *   npm run worker             run until SIGTERM/SIGINT (a second signal exits at once)
+ *   npm run worker -- --once   execute everything due now, print a summary line, exit 0
+ *                              (for cron; claims straight from Postgres)
+ *
+ * KLAXON_FAULT=crash-after-claim makes the worker kill itself with SIGKILL right
+ * after its first claim: the tests use it to prove that claims survive a crash.
+ */
+import { Worker } from '../worker/worker.ts';
+import { bootstrap, onShutdown } from './bootstrap.ts';
+import { startRuntime } from './runtime.ts';
+
+const once = process.argv.includes('--once');
+const { config, logger } = bootstrap('worker');
+const runtime = await startRuntime(config, logger, 'worker', 4);
+
+const worker = new Worker({
+  pool: runtime.pool,
+  redis: runtime.redis,
+  keys: runtime.keys,
+  clock: runtime.clock,
+  timetable: { levelDelaysMs: config.escalation.levelDelaysMs },
+  logger,
+  options: config.worker,
+  hooks:
+    process.env.KLAXON_FAULT === 'crash-after-claim'
+      ? { afterClaim: () => process.kill(process.pid, 'SIGKILL') }
+      : undefined,
+});
+
+if (once) {
+  const startedAt = performance.now();
+  const summary = await worker.runOnce();
+  const line =
+    `once: executed=${summary.executed} cancelled=${summary.cancelled} exhausted=${summary.exhausted} ` +
+    `skipped=${summary.skipped} took_ms=${Math.round(performance.now() - startedAt)}`;
+  process.stdout.write(`${line}\n`);
+  await runtime.close();
+} else {
+  await worker.start();
+  logger.info('worker started', { ...config.worker, key_prefix: config.redis.keyPrefix });
+  onShutdown(logger, async () => {
+    await worker.stop();
+    await runtime.close();
+  });
+}

@@ -1,0 +1,50 @@
+-- Claims up to N due escalations atomically, so two workers never claim the same one.
+--
+-- KEYS[1] pending   sorted set: escalation id -> due time (ms)
+-- KEYS[2] inflight  sorted set: escalation id -> lease deadline (ms)
+-- KEYS[3] index marker (a plain key)
+-- ARGV[1] now (ms, from the caller's clock: one time authority, not Redis TIME)
+-- ARGV[2] the most ids to claim
+-- ARGV[3] lease length (ms)
+--
+-- Claims first the ids whose lease expired (their worker died or stalled), then the
+-- due pending ids, moving each to inflight with deadline now + lease.
+-- Returns { claimed, nextWake, markerPresent } where claimed is a flat list
+-- id1, due1, id2, due2, ... (due is 0 for a reclaimed id: it was due before),
+-- nextWake is the earliest pending due time or lease deadline still ahead ('' if
+-- none), and markerPresent is 1 when the index marker exists, 0 when Redis lost it.
+local now = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local deadline = now + tonumber(ARGV[3])
+local claimed = {}
+
+local expired = redis.call('ZRANGE', KEYS[2], '-inf', now, 'BYSCORE', 'LIMIT', 0, limit)
+for _, id in ipairs(expired) do
+  redis.call('ZADD', KEYS[2], deadline, id)
+  claimed[#claimed + 1] = id
+  claimed[#claimed + 1] = '0'
+end
+
+local room = limit - #expired
+if room > 0 then
+  local due = redis.call('ZRANGE', KEYS[1], '-inf', now, 'BYSCORE', 'LIMIT', 0, room, 'WITHSCORES')
+  for i = 1, #due, 2 do
+    local id = due[i]
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZADD', KEYS[2], deadline, id)
+    claimed[#claimed + 1] = id
+    claimed[#claimed + 1] = due[i + 1]
+  end
+end
+
+-- Scores are kept as the strings Redis returned: Lua would print a number this
+-- large in exponent notation.
+local nextWake = ''
+local firstPending = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if firstPending[2] then nextWake = firstPending[2] end
+local firstLease = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if firstLease[2] and (nextWake == '' or tonumber(firstLease[2]) < tonumber(nextWake)) then
+  nextWake = firstLease[2]
+end
+
+return { claimed, nextWake, redis.call('EXISTS', KEYS[3]) }

@@ -1,0 +1,100 @@
+/**
+ * Rebuilds the Redis index from Postgres, the source of truth (DESIGN.md,
+ * invariant 1): adds every PENDING row (at its due time, unless a worker holds it
+ * right now), then drops members whose rows are no longer PENDING. Both passes go
+ * in keyset pages and yield between pages, so a million pending rows never stall
+ * the worker or Redis. At the end it sets the index marker that claimDue checks:
+ * a FLUSHALL or a Redis that came back empty removes it, and the next claim notices.
+ * A lock keeps several workers from rebuilding at once.
+ */
+import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type pg from 'pg';
+import { run, sql } from '../db/queries.ts';
+import type { Logger } from '../log/logger.ts';
+import { runScript, scripts } from '../redis/scripts.ts';
+import { isUuid } from '../domain/ids.ts';
+import { type RedisQueue, guard } from './redis-queue.ts';
+
+export interface ReconcileReport {
+  reason: string;
+  pendingRows: number;
+  added: number;
+  dropped: number;
+  durationMs: number;
+}
+
+const LOCK_TTL_MS = 10 * 60_000;
+
+export class Reconciler {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly queue: RedisQueue,
+    private readonly logger: Logger,
+    private readonly pageSize: number,
+  ) {}
+
+  /** Runs a full reconciliation; null when another process holds the lock. */
+  async run(reason: string): Promise<ReconcileReport | null> {
+    const { redis, keys } = this.queue;
+    const token = randomUUID();
+    const locked = await guard(() =>
+      redis.set(keys.reconcileLock, token, { condition: 'NX', expiration: { type: 'PX', value: LOCK_TTL_MS } }),
+    );
+    if (locked === null) return null;
+    const startedAt = performance.now();
+    try {
+      const { pendingRows, added } = await this.indexPendingRows();
+      const dropped = await this.dropSettledMembers();
+      await guard(() => redis.set(keys.indexMarker, new Date().toISOString()));
+      const report = { reason, pendingRows, added, dropped, durationMs: Math.round(performance.now() - startedAt) };
+      this.logger.info('reconciled the Redis index with Postgres', report);
+      return report;
+    } finally {
+      await runScript(redis, scripts.releaseLock, [keys.reconcileLock], [token]).catch(() => undefined);
+    }
+  }
+
+  private async indexPendingRows(): Promise<{ pendingRows: number; added: number }> {
+    const { redis, keys } = this.queue;
+    let after: { scheduledAt: Date; id: string } | null = null;
+    let pendingRows = 0;
+    let added = 0;
+    for (;;) {
+      const rows: { id: string; scheduled_at: Date }[] = await run(this.pool, sql('escalations-pending-page'), [
+        after?.scheduledAt ?? null,
+        after?.id ?? null,
+        this.pageSize,
+      ]);
+      if (rows.length === 0) break;
+      pendingRows += rows.length;
+      const args = rows.flatMap((row) => [row.scheduled_at.getTime(), row.id]);
+      added += Number(await guard(() => runScript(redis, scripts.indexPending, [keys.pending, keys.inflight], args)));
+      const last = rows.at(-1) as { id: string; scheduled_at: Date };
+      after = { scheduledAt: last.scheduled_at, id: last.id };
+      if (rows.length < this.pageSize) break;
+      await yieldToLoop();
+    }
+    return { pendingRows, added };
+  }
+
+  private async dropSettledMembers(): Promise<number> {
+    const { redis, keys } = this.queue;
+    let cursor = '0';
+    let dropped = 0;
+    do {
+      const page = await guard(() => redis.zScan(keys.pending, cursor, { COUNT: this.pageSize }));
+      cursor = String(page.cursor);
+      const ids = page.members.map((member) => member.value);
+      if (ids.length > 0) {
+        const pending = new Set(
+          (await run<{ id: string }>(this.pool, sql('escalations-pending-among'), [ids.filter(isUuid)])).map((row) => row.id),
+        );
+        const stale = ids.filter((id) => !pending.has(id));
+        if (stale.length > 0) dropped += await guard(() => redis.zRem(keys.pending, stale));
+      }
+      await yieldToLoop();
+    } while (cursor !== '0');
+    return dropped;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The worker's view of the Redis index: claim due escalations, settle claims after
+ * the Postgres transaction, and read the server's run id. Every call that fails
+ * throws RedisUnavailableError, which sends the worker into degraded mode.
+ */
+import type { RedisClient } from '../redis/client.ts';
+import type { RedisKeys } from '../redis/keys.ts';
+import { runScript, scripts } from '../redis/scripts.ts';
+
+export class RedisUnavailableError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`Redis is unavailable: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'RedisUnavailableError';
+  }
+}
+
+export interface Claim {
+  /** Claimed ids with their due time (ms; 0 for a claim taken over from an expired lease). */
+  claimed: { id: string; dueMs: number }[];
+  /** The earliest due time or lease deadline still ahead, or null when both sets are empty. */
+  nextWakeMs: number | null;
+  /** False when the index marker is gone: Redis lost data and needs a rebuild. */
+  indexComplete: boolean;
+}
+
+export class RedisQueue {
+  constructor(
+    readonly redis: RedisClient,
+    readonly keys: RedisKeys,
+  ) {}
+
+  async claimDue(nowMs: number, limit: number, leaseMs: number): Promise<Claim> {
+    const reply = (await guard(() =>
+      runScript(this.redis, scripts.claimDue, [this.keys.pending, this.keys.inflight, this.keys.indexMarker], [
+        nowMs,
+        limit,
+        leaseMs,
+      ]),
+    )) as [string[], string, number];
+    const [flat, nextWake, marker] = reply;
+    const claimed: Claim['claimed'] = [];
+    for (let i = 0; i < flat.length; i += 2) claimed.push({ id: flat[i] as string, dueMs: Number(flat[i + 1]) });
+    return { claimed, nextWakeMs: nextWake === '' ? null : Number(nextWake), indexComplete: marker === 1 };
+  }
+
+  /** Drops `done` from inflight and adds `add` to pending (waking workers), atomically. */
+  async settle(done: string[], add: { id: string; dueAt: Date }[]): Promise<void> {
+    if (done.length === 0 && add.length === 0) return;
+    const args: (string | number)[] = [this.keys.wakeChannel, done.length, ...done];
+    for (const item of add) args.push(item.dueAt.getTime(), item.id);
+    await guard(() => runScript(this.redis, scripts.settle, [this.keys.pending, this.keys.inflight], args));
+  }
+
+  /** The server's run id: it changes when Redis restarts (and may have lost writes). */
+  async runId(): Promise<string> {
+    const info = await guard(() => this.redis.info('server'));
+    const match = /run_id:(\w+)/.exec(info);
+    if (!match?.[1]) throw new RedisUnavailableError(new Error('INFO server has no run_id'));
+    return match[1];
+  }
+}
+
+/** Runs a Redis call; any failure becomes RedisUnavailableError. */
+export async function guard<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw error instanceof RedisUnavailableError ? error : new RedisUnavailableError(error);
+  }
+}

@@ -1,0 +1,344 @@
+/**
+ * The escalation worker: sleeps until the earliest due escalation (woken early by a
+ * pub/sub nudge when one due sooner is added), claims due ids from Redis in a batch,
+ * executes them in one Postgres transaction, settles the claims, and goes back to
+ * sleep. With Redis down it claims straight from Postgres (degraded mode) and goes
+ * back to Redis, after rebuilding the index, when Redis returns.
+ *
+ * tick() is one pass and is what tests call; the loop around it (timer, wake-ups,
+ * error backoff, shutdown) is start()/stop().
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import type { Clock } from '../clock/clock.ts';
+import type { Timetable } from '../domain/timetable.ts';
+import { run, sql } from '../db/queries.ts';
+import { inTransaction } from '../db/transaction.ts';
+import type { Logger } from '../log/logger.ts';
+import type { RedisClient } from '../redis/client.ts';
+import type { RedisKeys } from '../redis/keys.ts';
+import { PendingIndex } from '../redis/pending-index.ts';
+import { type ExecutionResult, executeEscalations } from './executor.ts';
+import { Reconciler } from './reconciler.ts';
+import { type Claim, RedisQueue, RedisUnavailableError } from './redis-queue.ts';
+
+export interface WorkerOptions {
+  /** The most escalations claimed and executed in one transaction. */
+  batchSize: number;
+  /** How long a claim is held before another worker may take it over. */
+  leaseMs: number;
+  /** The longest sleep, whatever the index says (bounds a lost wake-up). */
+  maxSleepMs: number;
+  /** How often Postgres is polled in degraded mode. */
+  degradedPollMs: number;
+  /** How often the index is rebuilt from Postgres, and Redis' run id checked. */
+  reconcileIntervalMs: number;
+  reconcilePageSize: number;
+  /** A tick slower than this is logged. */
+  slowTickMs: number;
+}
+
+export interface WorkerDeps {
+  pool: pg.Pool;
+  redis: RedisClient;
+  keys: RedisKeys;
+  clock: Clock;
+  timetable: Timetable;
+  logger: Logger;
+  options: WorkerOptions;
+  /** Fault injection for tests (e.g. die right after claiming). */
+  hooks?: { afterClaim?: (ids: string[]) => void };
+}
+
+export type WorkerMode = 'redis' | 'degraded';
+
+export interface TickSummary {
+  mode: WorkerMode;
+  claimed: number;
+  executed: number;
+  cancelled: number;
+  skipped: number;
+  requeued: number;
+  exhausted: number;
+  /** When the next escalation or lease falls due (ms), if known. */
+  nextWakeMs: number | null;
+}
+
+export class Worker {
+  private readonly queue: RedisQueue;
+  private readonly reconciler: Reconciler;
+  private readonly index: PendingIndex;
+  private mode: WorkerMode = 'redis';
+  private knownRunId: string | undefined;
+  private lastReconcileMs = 0;
+
+  // The loop's state.
+  private timer: NodeJS.Timeout | undefined;
+  private plannedWakeMs = Number.POSITIVE_INFINITY;
+  private ticking: Promise<void> | undefined;
+  /** The earliest due time announced while a tick was running. */
+  private wakeDuringTickMs = Number.POSITIVE_INFINITY;
+  /** Set when Redis (re)connects: its run id must be checked before trusting the index. */
+  private runIdCheckDue = true;
+  private stopping = false;
+  private started = false;
+  private consecutiveErrors = 0;
+  private subscriber: RedisClient | undefined;
+
+  constructor(private readonly deps: WorkerDeps) {
+    this.queue = new RedisQueue(deps.redis, deps.keys);
+    this.reconciler = new Reconciler(deps.pool, this.queue, deps.logger, deps.options.reconcilePageSize);
+    this.index = new PendingIndex(deps.redis, deps.keys, deps.logger);
+  }
+
+  get currentMode(): WorkerMode {
+    return this.mode;
+  }
+
+  /** One pass: execute everything due now, then say when to come back. */
+  async tick(): Promise<TickSummary> {
+    const startedAt = performance.now();
+    const summary: TickSummary = {
+      mode: this.mode,
+      claimed: 0,
+      executed: 0,
+      cancelled: 0,
+      skipped: 0,
+      requeued: 0,
+      exhausted: 0,
+      nextWakeMs: null,
+    };
+    if (this.mode === 'degraded') await this.tryLeaveDegradedMode();
+    if (this.mode === 'redis') {
+      try {
+        await this.maintainIndex();
+        summary.nextWakeMs = await this.drainRedis(summary);
+      } catch (error) {
+        if (!(error instanceof RedisUnavailableError)) throw error;
+        this.enterDegradedMode(error);
+      }
+    }
+    if (this.mode === 'degraded') summary.nextWakeMs = await this.drainPostgres(summary);
+    summary.mode = this.mode;
+
+    const tookMs = performance.now() - startedAt;
+    if (tookMs > this.deps.options.slowTickMs) {
+      this.deps.logger.warn('slow tick', { took_ms: Math.round(tookMs), ...summary });
+    }
+    return summary;
+  }
+
+  /** Executes every escalation due now straight from Postgres, then returns (cron mode). */
+  async runOnce(): Promise<TickSummary> {
+    const summary: TickSummary = { mode: 'degraded', claimed: 0, executed: 0, cancelled: 0, skipped: 0, requeued: 0, exhausted: 0, nextWakeMs: null };
+    summary.nextWakeMs = await this.drainPostgres(summary, { syncIndex: true });
+    return summary;
+  }
+
+  // --- Redis mode ---------------------------------------------------------------
+
+  private async drainRedis(summary: TickSummary): Promise<number | null> {
+    const { batchSize, leaseMs } = this.deps.options;
+    for (;;) {
+      const claim = await this.queue.claimDue(this.deps.clock.now().getTime(), batchSize, leaseMs);
+      if (!claim.indexComplete) await this.repairIndex(summary);
+      if (claim.claimed.length === 0) return claim.nextWakeMs;
+      summary.claimed += claim.claimed.length;
+      const ids = claim.claimed.map((item) => item.id);
+      this.deps.hooks?.afterClaim?.(ids);
+
+      let result: ExecutionResult;
+      try {
+        result = await inTransaction(this.deps.pool, (client) => executeEscalations(client, this.deps, ids));
+      } catch (error) {
+        await this.releaseClaims(claim);
+        throw error;
+      }
+      add(summary, result);
+      // After commit: the claims are done, the next levels (and anything not yet
+      // due) go into the index. If this fails, degraded mode takes over and the
+      // index is rebuilt before Redis is used again, so nothing is lost.
+      await this.queue.settle(ids, [...result.scheduled, ...result.requeued]);
+    }
+  }
+
+  /** Puts claims back after a failed execution, so they need not wait for the lease. */
+  private async releaseClaims(claim: Claim): Promise<void> {
+    const now = this.deps.clock.now();
+    const back = claim.claimed.map((item) => ({ id: item.id, dueAt: item.dueMs > 0 ? new Date(item.dueMs) : now }));
+    await this.queue.settle(back.map((item) => item.id), back).catch((error: unknown) => {
+      this.deps.logger.warn('could not release claims; they come back when their lease expires', { error });
+    });
+  }
+
+  /** The index lost data (FLUSHALL, an empty restart): rebuild it, and meanwhile run what is due from Postgres. */
+  private async repairIndex(summary: TickSummary): Promise<void> {
+    this.deps.logger.warn('the Redis index is incomplete (Redis lost data); rebuilding it from Postgres');
+    await this.drainPostgres(summary, { syncIndex: true });
+    await this.reconcile('index marker missing');
+  }
+
+  /** Periodic rebuild, and a rebuild when Redis restarted (its run id changed). */
+  private async maintainIndex(): Promise<void> {
+    const periodicDue = Date.now() - this.lastReconcileMs >= this.deps.options.reconcileIntervalMs;
+    if (!periodicDue && !this.runIdCheckDue) return;
+    const runId = await this.queue.runId();
+    this.runIdCheckDue = false;
+    if (this.knownRunId === undefined) await this.reconcile('worker start');
+    else if (runId !== this.knownRunId) await this.reconcile('Redis restarted (run id changed)');
+    else if (periodicDue) await this.reconcile('periodic');
+    this.knownRunId = runId;
+  }
+
+  private async reconcile(reason: string): Promise<void> {
+    this.lastReconcileMs = Date.now();
+    const report = await this.reconciler.run(reason);
+    if (report === null) this.deps.logger.debug('another worker is reconciling', { reason });
+  }
+
+  // --- degraded mode ------------------------------------------------------------
+
+  private enterDegradedMode(error: RedisUnavailableError): void {
+    this.mode = 'degraded';
+    this.deps.logger.warn('Redis is unavailable: claiming escalations from Postgres until it returns', { error: error.message });
+  }
+
+  private async tryLeaveDegradedMode(): Promise<void> {
+    if (!this.deps.redis.isReady) return;
+    try {
+      // Redis may have lost anything written while it was away: rebuild first.
+      await this.reconcile('Redis returned');
+      this.knownRunId = await this.queue.runId();
+      this.mode = 'redis';
+      this.deps.logger.info('Redis is back: claiming escalations from Redis again');
+    } catch (error) {
+      if (!(error instanceof RedisUnavailableError)) throw error;
+    }
+  }
+
+  /**
+   * Claims due rows from Postgres with SKIP LOCKED (several workers share the work)
+   * and executes them in the same transaction, batch after batch.
+   */
+  private async drainPostgres(summary: TickSummary, { syncIndex = false } = {}): Promise<number | null> {
+    const { batchSize, degradedPollMs } = this.deps.options;
+    for (;;) {
+      const { claimed, result } = await inTransaction(this.deps.pool, async (client) => {
+        const due = await run<{ id: string }>(client, sql('escalations-claim-due'), [this.deps.clock.now(), batchSize]);
+        const ids = due.map((row) => row.id);
+        return { claimed: ids.length, result: await executeEscalations(client, this.deps, ids) };
+      });
+      summary.claimed += claimed;
+      add(summary, result);
+      if (syncIndex && this.mode === 'redis') {
+        const settled = [...result.executed.map((row) => row.id), ...result.cancelled];
+        await this.index.applyAfterCommit({ add: result.scheduled, remove: settled });
+      }
+      if (claimed < batchSize) break;
+    }
+    const [row] = await run<{ next_due: Date | null }>(this.deps.pool, sql('escalations-next-due'), []);
+    const pollAt = this.deps.clock.now().getTime() + degradedPollMs;
+    return row?.next_due ? Math.min(row.next_due.getTime(), pollAt) : pollAt;
+  }
+
+  // --- the loop -------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    if (this.started) throw new Error('worker already started');
+    this.started = true;
+    this.subscriber = this.deps.redis.duplicate();
+    this.subscriber.on('error', () => undefined); // the main client logs Redis outages
+    this.subscriber.on('ready', () => void this.subscribe());
+    this.subscriber.connect().catch(() => undefined);
+    // When the main connection comes back, look at once (degraded mode ends there).
+    this.deps.redis.on('ready', this.onRedisReady);
+    this.schedule(0);
+    await Promise.resolve();
+  }
+
+  private readonly onRedisReady = () => {
+    this.runIdCheckDue = true;
+    this.wake(0);
+  };
+
+  private async subscribe(): Promise<void> {
+    try {
+      await this.subscriber?.subscribe(this.deps.keys.wakeChannel, (message) => this.wake(Number(message)));
+    } catch (error) {
+      this.deps.logger.debug('wake-up subscription failed; relying on the maximum sleep', { error });
+    }
+  }
+
+  /** Something due at `dueMs` was added: come back by then. */
+  wake(dueMs: number): void {
+    if (this.stopping || !this.started || Number.isNaN(dueMs)) return;
+    if (this.ticking) {
+      // The tick's last claim may have looked before this was added: remember it.
+      this.wakeDuringTickMs = Math.min(this.wakeDuringTickMs, dueMs);
+      return;
+    }
+    if (dueMs < this.plannedWakeMs) this.schedule(dueMs);
+  }
+
+  private schedule(atMs: number): void {
+    clearTimeout(this.timer);
+    const now = this.deps.clock.now().getTime();
+    const delay = Math.max(0, Math.min(atMs - now, this.deps.options.maxSleepMs));
+    this.plannedWakeMs = now + delay;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.plannedWakeMs = Number.POSITIVE_INFINITY;
+      this.ticking = this.loopOnce().finally(() => {
+        this.ticking = undefined;
+      });
+    }, delay);
+  }
+
+  private async loopOnce(): Promise<void> {
+    let nextWakeMs: number | null = null;
+    this.wakeDuringTickMs = Number.POSITIVE_INFINITY;
+    try {
+      nextWakeMs = (await this.tick()).nextWakeMs;
+      this.consecutiveErrors = 0;
+    } catch (error) {
+      this.consecutiveErrors += 1;
+      // Postgres is down or refused something: retry with capped, jittered backoff.
+      const backoffMs = Math.min(100 * 2 ** this.consecutiveErrors, 5_000) * (0.5 + Math.random() / 2);
+      this.deps.logger.error('worker tick failed; retrying', {
+        error,
+        consecutive_errors: this.consecutiveErrors,
+        retry_in_ms: Math.round(backoffMs),
+      });
+      nextWakeMs = this.deps.clock.now().getTime() + backoffMs;
+    }
+    if (!this.stopping) this.schedule(Math.min(nextWakeMs ?? Number.POSITIVE_INFINITY, this.wakeDuringTickMs));
+  }
+
+  /** Stops claiming, lets the batch in flight finish (it settles its own claims), and disconnects the subscriber. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.deps.redis.off('ready', this.onRedisReady);
+    await this.ticking;
+    if (this.subscriber) {
+      const subscriber = this.subscriber;
+      this.subscriber = undefined;
+      if (subscriber.isOpen) await subscriber.close().catch(() => subscriber.destroy());
+    }
+  }
+
+  /** For tests and shutdown: waits until the current tick, if any, has finished. */
+  async idle(): Promise<void> {
+    while (this.ticking) await this.ticking;
+    await sleep(0);
+  }
+}
+
+function add(summary: TickSummary, result: ExecutionResult): void {
+  summary.executed += result.executed.length;
+  summary.cancelled += result.cancelled.length;
+  summary.skipped += result.skipped.length;
+  summary.requeued += result.requeued.length;
+  summary.exhausted += result.exhausted.length;
+}
