@@ -46,8 +46,8 @@ export interface WorkerDeps {
   timetable: Timetable;
   logger: Logger;
   options: WorkerOptions;
-  /** Fault injection for tests (e.g. die right after claiming). */
-  hooks?: { afterClaim?: (ids: string[]) => void };
+  /** Fault injection and observation for tests (die right after claiming; know when a tick ran). */
+  hooks?: { afterClaim?: (ids: string[]) => void; afterTick?: (summary: TickSummary) => void };
 }
 
 export type WorkerMode = 'redis' | 'degraded';
@@ -121,6 +121,7 @@ export class Worker {
     if (this.mode === 'degraded') summary.nextWakeMs = await this.drainPostgres(summary);
     summary.mode = this.mode;
 
+    this.deps.hooks?.afterTick?.(summary);
     const tookMs = performance.now() - startedAt;
     if (tookMs > this.deps.options.slowTickMs) {
       this.deps.logger.warn('slow tick', { took_ms: Math.round(tookMs), ...summary });
@@ -295,7 +296,7 @@ export class Worker {
   }
 
   private async loopOnce(): Promise<void> {
-    let nextWakeMs: number | null = null;
+    let nextWakeMs: number | null;
     this.wakeDuringTickMs = Number.POSITIVE_INFINITY;
     try {
       nextWakeMs = (await this.tick()).nextWakeMs;

@@ -23,6 +23,10 @@ import { track } from './leaks.ts';
 export const TEST_LEVEL_DELAYS_MS = [5 * 60_000, 15 * 60_000, 60 * 60_000];
 
 export interface TestContext {
+  /** The test file's own database, for processes the test spawns. */
+  databaseUrl: string;
+  redisUrl: string;
+  keyPrefix: string;
   pool: pg.Pool;
   redis: RedisClient;
   keys: RedisKeys;
@@ -66,7 +70,8 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
   if (options.redisMayBeDown) connecting.catch(() => undefined);
   else await connecting;
 
-  const keys = redisKeys(`test:${randomBytes(6).toString('hex')}:`);
+  const keyPrefix = `test:${randomBytes(6).toString('hex')}:`;
+  const keys = redisKeys(keyPrefix);
   const clock = new ManualClock('2026-03-01T09:00:00.000Z');
   const deps: AppDeps = {
     pool,
@@ -86,6 +91,9 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
 
   const untrack = track(`test context on database ${database.name}`);
   return {
+    databaseUrl: database.url,
+    redisUrl,
+    keyPrefix,
     pool,
     redis,
     keys,

@@ -23,7 +23,7 @@ export function statsRoutes(deps: StatsDeps): Router {
   router.get('/stats', async (ctx) => {
     const now = deps.clock.now();
     const [row] = await run<{ pending: string; overdue: string; oldest_due: Date | null }>(deps.pool, sql('escalations-stats'), [now]);
-    let index: { pending: number; in_flight: number; complete: boolean } | null = null;
+    let index: { pending: number; in_flight: number; complete: boolean } | null;
     try {
       const [pending, inFlight, complete] = await Promise.all([
         deps.redis.zCard(deps.keys.pending),

@@ -1,0 +1,53 @@
+import { expect } from 'chai';
+import { RedisQueue } from '../../src/worker/redis-queue.ts';
+import { Reconciler } from '../../src/worker/reconciler.ts';
+import { type TestContext, createTestContext } from '../support/context.ts';
+import { seedDueEscalations } from '../support/worker.ts';
+
+describe('the reconciler', () => {
+  let t: TestContext;
+  let reconciler: Reconciler;
+  beforeEach(async () => {
+    t = await createTestContext();
+    // A small page size, so these few rows take several keyset pages.
+    reconciler = new Reconciler(t.pool, new RedisQueue(t.redis, t.keys), t.deps.logger, 7);
+  });
+  afterEach(() => t.close());
+
+  it('adds every PENDING row at its due time, page by page, and sets the index marker', async () => {
+    const base = t.clock.now().getTime();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) ids.push(...(await seedDueEscalations(t, 5, new Date(base + i * 1000), { index: false })));
+    const report = await reconciler.run('test');
+    expect(report).to.include({ pendingRows: 25, added: 25, dropped: 0 });
+    expect(await t.redis.zCard(t.keys.pending)).to.equal(25);
+    expect(await t.redis.zScore(t.keys.pending, String(ids[24]))).to.equal(base + 4000);
+    expect(await t.redis.exists(t.keys.indexMarker)).to.equal(1);
+  });
+
+  it('drops members whose rows are no longer PENDING, corrects wrong scores, and leaves claimed ids alone', async () => {
+    const now = t.clock.now();
+    const [cancelledId, wrongScoreId, claimedId] = await seedDueEscalations(t, 3, now);
+    await t.pool.query(`UPDATE escalations SET status = 'CANCELLED', cancelled_at = now() WHERE id = $1`, [cancelledId]);
+    await t.redis.zAdd(t.keys.pending, [
+      { score: 1, value: String(wrongScoreId) },
+      { score: 2, value: 'not-a-uuid' },
+    ]);
+    await t.redis.zRem(t.keys.pending, String(claimedId));
+    await t.redis.zAdd(t.keys.inflight, { score: now.getTime() + 30_000, value: String(claimedId) });
+
+    const report = await reconciler.run('test');
+    expect(report).to.include({ dropped: 2 });
+    expect(await t.redis.zRange(t.keys.pending, 0, -1)).to.deep.equal([wrongScoreId]);
+    expect(await t.redis.zScore(t.keys.pending, String(wrongScoreId))).to.equal(now.getTime());
+    expect(await t.redis.zScore(t.keys.inflight, String(claimedId))).to.be.a('number');
+  });
+
+  it('lets only one process rebuild at a time', async () => {
+    await seedDueEscalations(t, 3, t.clock.now(), { index: false });
+    const other = new Reconciler(t.pool, new RedisQueue(t.redis, t.keys), t.deps.logger, 7);
+    const reports = await Promise.all([reconciler.run('a'), other.run('b')]);
+    expect(reports.filter((report) => report === null)).to.have.length(1);
+    expect(await t.redis.exists(t.keys.reconcileLock)).to.equal(0);
+  });
+});
