@@ -340,6 +340,21 @@ function parseLogLine(line: string): LogLine | undefined {
   }
 }
 
+const TIMED_OUT = Symbol('timed out');
+
+/** The promise, or TIMED_OUT after `ms`; the timer is cleared either way (a pending timer would keep the bench alive). */
+async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function isRunning(worker: WorkerProcess): boolean {
   return worker.child.exitCode === null && worker.child.signalCode === null;
 }
@@ -349,8 +364,7 @@ async function stopWorkers(workers: WorkerProcess[]): Promise<void> {
   await Promise.all(
     workers.filter(isRunning).map(async (worker) => {
       worker.child.kill('SIGTERM');
-      const timer = sleep(WORKER_STOP_TIMEOUT_MS, 'timeout' as const);
-      if ((await Promise.race([worker.exited.then(() => 'exited' as const), timer])) === 'timeout') {
+      if ((await raceTimeout(worker.exited, WORKER_STOP_TIMEOUT_MS)) === TIMED_OUT) {
         progress(`worker ${worker.index} did not stop within ${WORKER_STOP_TIMEOUT_MS / 1000} s: killing it`);
         worker.child.kill('SIGKILL');
         await worker.exited;
@@ -392,11 +406,9 @@ function startWorkers(setup: WorkerSetup, stats: WorkerStats, cleanup: Cleanup):
  * which is not what is being measured.
  */
 async function waitForWorkers(workers: WorkerProcess[], redis: RedisClient, keys: RedisKeys): Promise<void> {
-  const timeout = sleep(WORKER_READY_TIMEOUT_MS).then(() => {
+  if ((await raceTimeout(Promise.all(workers.map((worker) => worker.ready)), WORKER_READY_TIMEOUT_MS)) === TIMED_OUT) {
     throw new Error(`the workers were not ready within ${WORKER_READY_TIMEOUT_MS / 1000} s; see ${WORKER_LOG}`);
-  });
-  timeout.catch(() => undefined);
-  await Promise.race([Promise.all(workers.map((worker) => worker.ready)), timeout]);
+  }
   for (let waited = 0; (await redis.exists(keys.indexMarker)) === 0; waited += 50) {
     if (waited > 10_000) throw new Error('the workers did not build the Redis index within 10 s');
     await sleep(50);

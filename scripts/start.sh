@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the whole system in the foreground: private Postgres and Redis under
 # .data/dev (installed from Debian's packages if missing), the migrations, then the
-# API. DATABASE_URL / REDIS_URL use existing servers instead. Ctrl-C stops it all.
+# API and the workers (WORKERS=N, default 1). DATABASE_URL / REDIS_URL use existing
+# servers instead. Ctrl-C stops it all.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
@@ -26,8 +27,12 @@ trap 'stop_all; exit 0' INT TERM
 # process one SIGTERM (a graceful stop); a second SIGTERM would mean "exit at once".
 setsid node --import tsx src/main/api.ts &
 pids+=("$!")
+for _ in $(seq "${WORKERS:-1}"); do
+  setsid node --import tsx src/main/worker.ts &
+  pids+=("$!")
+done
 
-echo "klaxon is up: API on http://${HOST:-127.0.0.1}:${PORT:-3000} (Ctrl-C to stop)" >&2
+echo "klaxon is up: API and worker; API on http://${HOST:-127.0.0.1}:${PORT:-3000} (Ctrl-C to stop)" >&2
 # If any process dies, stop the others rather than run half a system.
 set +e
 wait -n "${pids[@]}"
