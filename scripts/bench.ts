@@ -527,6 +527,8 @@ interface Measurement {
   /** Distinct executed_at values: each worker transaction stamps its whole batch with one instant. */
   transactions: number;
   windows: { startS: number; rows: number; p50: number; p99: number; max: number }[];
+  /** The batches whose rows waited longest: shows whether the tail is one stall or a backlog. */
+  worstBatches: { executedAtS: number; rows: number; oldestDueS: number; maxLateness: number }[];
 }
 
 /** Lateness in ms of the executed level-1 rows: executed_at - scheduled_at, both written by Postgres rows. */
@@ -570,6 +572,15 @@ async function measure(pool: pg.Pool, t0Ms: number, windowS: number): Promise<Me
      GROUP BY 1 ORDER BY 1`,
     [t0Ms, windowS],
   );
+  const { rows: worstBatches } = await pool.query<{ executed_s: number; rows: number; oldest_due_s: number; max: number }>(
+    `SELECT (extract(epoch FROM executed_at)::float8 * 1000 - $1::float8) / 1000 AS executed_s,
+            count(*)::int AS rows,
+            (extract(epoch FROM min(scheduled_at))::float8 * 1000 - $1::float8) / 1000 AS oldest_due_s,
+            max(${LATENESS}) AS max
+     FROM escalations WHERE escalation_level = 1 AND status = 'EXECUTED'
+     GROUP BY executed_at ORDER BY max DESC LIMIT 3`,
+    [t0Ms],
+  );
   return {
     total: levelOne.total,
     executed: levelOne.executed,
@@ -589,6 +600,12 @@ async function measure(pool: pg.Pool, t0Ms: number, windowS: number): Promise<Me
     },
     transactions: levelOne.transactions,
     windows: windows.map((w) => ({ startS: w.start_s, rows: w.rows, p50: w.p50, p99: w.p99, max: w.max })),
+    worstBatches: worstBatches.map((b) => ({
+      executedAtS: b.executed_s,
+      rows: b.rows,
+      oldestDueS: b.oldest_due_s,
+      maxLateness: b.max,
+    })),
   };
 }
 
@@ -598,8 +615,8 @@ function round1(value: number | null): number | null {
   return value === null ? null : Math.round(value * 10) / 10;
 }
 
-function formatSigned(value: number): string {
-  return `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
+function formatSigned(value: number, digits = 1): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
 }
 
 function resultLine(args: BenchArgs, m: Measurement): string {
@@ -643,6 +660,10 @@ function printSummary(args: BenchArgs, m: Measurement, stats: WorkerStats, timin
   if (l.min !== null && l.min < 0) progress(`WARNING: an escalation executed ${(-l.min).toFixed(1)} ms EARLY`);
   if (m.transactions > 0) {
     progress(`${m.transactions} execution transactions, ${(m.executed / m.transactions).toFixed(1)} escalations each on average`);
+  }
+  for (const b of m.worstBatches) {
+    progress(`  late batch: ${b.rows} rows executed at T0${formatSigned(b.executedAtS, 3)} s, oldest due T0${formatSigned(b.oldestDueS, 3)} s, ` +
+      `waited up to ${ms(b.maxLateness)} ms`);
   }
   const slowest = stats.slowTicks.reduce((max, tick) => Math.max(max, tick.tookMs), 0);
   progress(`workers: ${stats.slowTicks.length} slow-tick warnings${stats.slowTicks.length ? ` (slowest ${slowest} ms)` : ''}, ` +

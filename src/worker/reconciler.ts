@@ -34,14 +34,19 @@ export class Reconciler {
     private readonly pageSize: number,
   ) {}
 
-  /** Runs a full reconciliation; null when another process holds the lock. */
-  async run(reason: string): Promise<ReconcileReport | null> {
+  /**
+   * Runs a full reconciliation; null when another process holds the lock. A suspect
+   * rebuild (Redis lost data) first deletes the index marker, so every worker drains
+   * Postgres until the marker is set again at the end.
+   */
+  async run(reason: string, { suspect = true }: { suspect?: boolean } = {}): Promise<ReconcileReport | null> {
     const { redis, keys } = this.queue;
     const token = randomUUID();
     const locked = await guard(() =>
       redis.set(keys.reconcileLock, token, { condition: 'NX', expiration: { type: 'PX', value: LOCK_TTL_MS } }),
     );
     if (locked === null) return null;
+    if (suspect) await guard(() => redis.del(keys.indexMarker));
     const startedAt = performance.now();
     try {
       const { pendingRows, added } = await this.indexPendingRows();

@@ -71,6 +71,14 @@ export class Worker {
   private mode: WorkerMode = 'redis';
   private knownRunId: string | undefined;
   private lastReconcileMs = 0;
+  /**
+   * Why the index cannot be trusted right now (start-up, Redis restarted or came
+   * back, the marker is gone), or undefined when it can. While it is set, every tick
+   * also executes what is due straight from Postgres, and a rebuild runs in the
+   * background: no escalation waits for the rebuild, however large.
+   */
+  private indexSuspect: string | undefined = 'worker start';
+  private rebuild: Promise<void> | undefined;
 
   // The loop's state.
   private timer: NodeJS.Timeout | undefined;
@@ -108,11 +116,18 @@ export class Worker {
       exhausted: 0,
       nextWakeMs: null,
     };
-    if (this.mode === 'degraded') await this.tryLeaveDegradedMode();
+    if (this.mode === 'degraded' && this.deps.redis.isReady) this.leaveDegradedMode();
     if (this.mode === 'redis') {
       try {
-        await this.maintainIndex();
+        await this.checkRedisRestarted();
         summary.nextWakeMs = await this.drainRedis(summary);
+        if (this.indexSuspect !== undefined) {
+          this.rebuildIndex(this.indexSuspect);
+          const fromPostgres = await this.drainPostgres(summary, { syncIndex: true });
+          summary.nextWakeMs = Math.min(summary.nextWakeMs ?? Number.POSITIVE_INFINITY, fromPostgres);
+        } else if (Date.now() - this.lastReconcileMs >= this.deps.options.reconcileIntervalMs) {
+          this.rebuildIndex('periodic');
+        }
       } catch (error) {
         if (!(error instanceof RedisUnavailableError)) throw error;
         this.enterDegradedMode(error);
@@ -142,7 +157,7 @@ export class Worker {
     const { batchSize, leaseMs } = this.deps.options;
     for (;;) {
       const claim = await this.queue.claimDue(this.deps.clock.now().getTime(), batchSize, leaseMs);
-      if (!claim.indexComplete) await this.repairIndex(summary);
+      this.noteIndexMarker(claim.indexComplete);
       if (claim.claimed.length === 0) return claim.nextWakeMs;
       summary.claimed += claim.claimed.length;
       const ids = claim.claimed.map((item) => item.id);
@@ -172,29 +187,58 @@ export class Worker {
     });
   }
 
-  /** The index lost data (FLUSHALL, an empty restart): rebuild it, and meanwhile run what is due from Postgres. */
-  private async repairIndex(summary: TickSummary): Promise<void> {
-    this.deps.logger.warn('the Redis index is incomplete (Redis lost data); rebuilding it from Postgres');
-    await this.drainPostgres(summary, { syncIndex: true });
-    await this.reconcile('index marker missing');
+  /**
+   * The marker is deleted when a suspect rebuild starts and set when any rebuild
+   * ends: missing means Redis lost data or a rebuild is under way; present while we
+   * suspect the index means another worker's rebuild has finished.
+   */
+  private noteIndexMarker(present: boolean): void {
+    if (!present && this.indexSuspect === undefined) {
+      this.indexSuspect = 'index marker missing';
+      this.deps.logger.warn('the Redis index is incomplete (Redis lost data); rebuilding it from Postgres');
+    } else if (present && this.indexSuspect !== undefined && this.rebuild === undefined && this.lastRebuildDeferred) {
+      this.indexSuspect = undefined;
+    }
   }
 
-  /** Periodic rebuild, and a rebuild when Redis restarted (its run id changed). */
-  private async maintainIndex(): Promise<void> {
-    const periodicDue = Date.now() - this.lastReconcileMs >= this.deps.options.reconcileIntervalMs;
-    if (!periodicDue && !this.runIdCheckDue) return;
+  private lastRebuildDeferred = false;
+
+  /** A restarted Redis (new run id) may have lost the last writes, even with its data back. */
+  private async checkRedisRestarted(): Promise<void> {
+    if (!this.runIdCheckDue) return;
     const runId = await this.queue.runId();
     this.runIdCheckDue = false;
-    if (this.knownRunId === undefined) await this.reconcile('worker start');
-    else if (runId !== this.knownRunId) await this.reconcile('Redis restarted (run id changed)');
-    else if (periodicDue) await this.reconcile('periodic');
+    if (this.knownRunId !== undefined && runId !== this.knownRunId) {
+      this.indexSuspect = 'Redis restarted (run id changed)';
+    }
     this.knownRunId = runId;
   }
 
-  private async reconcile(reason: string): Promise<void> {
+  /** Starts a rebuild in the background unless one is running; the worker keeps executing meanwhile. */
+  private rebuildIndex(reason: string): void {
+    if (this.rebuild) return;
     this.lastReconcileMs = Date.now();
-    const report = await this.reconciler.run(reason);
-    if (report === null) this.deps.logger.debug('another worker is reconciling', { reason });
+    // After a loss of data, every worker must distrust the index until the rebuild
+    // ends: deleting the marker tells them. A routine rebuild leaves it alone.
+    const suspect = reason !== 'periodic' && reason !== 'worker start';
+    this.rebuild = this.reconciler
+      .run(reason, { suspect })
+      .then((report) => {
+        // null: another worker holds the rebuild lock; its end shows as the marker reappearing.
+        this.lastRebuildDeferred = report === null;
+        if (report !== null && this.indexSuspect === reason) this.indexSuspect = undefined;
+      })
+      .catch((error: unknown) => {
+        this.deps.logger.warn('rebuilding the Redis index failed; retrying on the next tick', { error });
+      })
+      .finally(() => {
+        this.rebuild = undefined;
+      });
+  }
+
+  /** For tests: resolves when the background rebuild, if any, has finished. */
+  async indexRebuilt(): Promise<void> {
+    while (this.rebuild) await this.rebuild;
   }
 
   // --- degraded mode ------------------------------------------------------------
@@ -204,24 +248,20 @@ export class Worker {
     this.deps.logger.warn('Redis is unavailable: claiming escalations from Postgres until it returns', { error: error.message });
   }
 
-  private async tryLeaveDegradedMode(): Promise<void> {
-    if (!this.deps.redis.isReady) return;
-    try {
-      // Redis may have lost anything written while it was away: rebuild first.
-      await this.reconcile('Redis returned');
-      this.knownRunId = await this.queue.runId();
-      this.mode = 'redis';
-      this.deps.logger.info('Redis is back: claiming escalations from Redis again');
-    } catch (error) {
-      if (!(error instanceof RedisUnavailableError)) throw error;
-    }
+  private leaveDegradedMode(): void {
+    // Redis may have lost anything written while it was away: distrust the index
+    // until it is rebuilt (in the background; meanwhile Postgres is drained too).
+    this.mode = 'redis';
+    this.indexSuspect = 'Redis returned';
+    this.runIdCheckDue = true;
+    this.deps.logger.info('Redis is back: claiming escalations from Redis again');
   }
 
   /**
    * Claims due rows from Postgres with SKIP LOCKED (several workers share the work)
    * and executes them in the same transaction, batch after batch.
    */
-  private async drainPostgres(summary: TickSummary, { syncIndex = false } = {}): Promise<number | null> {
+  private async drainPostgres(summary: TickSummary, { syncIndex = false } = {}): Promise<number> {
     const { batchSize, degradedPollMs } = this.deps.options;
     for (;;) {
       const { claimed, result } = await inTransaction(this.deps.pool, async (client) => {
@@ -322,6 +362,7 @@ export class Worker {
     this.timer = undefined;
     this.deps.redis.off('ready', this.onRedisReady);
     await this.ticking;
+    await this.indexRebuilt();
     if (this.subscriber) {
       const subscriber = this.subscriber;
       this.subscriber = undefined;

@@ -11,7 +11,9 @@ describe('GET /stats', () => {
 
   it('reports pending, overdue with the age of the oldest, and what the index holds', async () => {
     const now = t.clock.now().getTime();
-    await workerFor(t).tick(); // a worker started: the index is complete
+    const worker = workerFor(t);
+    await worker.tick();
+    await worker.indexRebuilt(); // a worker started: the index is complete
     await seedDueEscalations(t, 2, new Date(now - 90_000));
     await seedDueEscalations(t, 1, new Date(now - 1_000));
     await seedDueEscalations(t, 4, new Date(now + 60_000));

@@ -133,7 +133,8 @@ describe('the worker executes an escalation on time, once, then the next level',
   it('never fires early even when the index says it is due: the row is put back at its real due time', async () => {
     const id = await openEscalating();
     const [row] = await escalations(id);
-    await worker.tick(); // the start-up reconciliation would correct the score itself
+    await worker.tick();
+    await worker.indexRebuilt(); // the start-up reconciliation would correct the score itself
     await t.redis.zAdd(t.keys.pending, { score: at(MIN).getTime(), value: String(row?.id) }); // a wrong, early score
     t.clock.set(at(MIN));
     expect(await worker.tick()).to.include({ executed: 0, requeued: 1 });
@@ -141,7 +142,8 @@ describe('the worker executes an escalation on time, once, then the next level',
   });
 
   it('ignores index members whose rows do not exist', async () => {
-    await worker.tick(); // past the start-up reconciliation, which would drop the member itself
+    await worker.tick();
+    await worker.indexRebuilt(); // past the start-up reconciliation, which would drop the member itself
     await t.redis.zAdd(t.keys.pending, { score: start, value: '00000000-0000-4000-8000-000000000000' });
     expect(await worker.tick()).to.include({ claimed: 1, executed: 0, skipped: 1 });
     expect(await t.redis.zCard(t.keys.pending)).to.equal(0);

@@ -17,8 +17,13 @@ describe('the worker process', () => {
   afterEach(() => t.close());
 
   it('killed with SIGKILL right after claiming: after the lease, another worker executes its claims exactly once', async () => {
-    const ids = await seedDueEscalations(t, 20, new Date(Date.now() - 1_000));
     const leaseMs = 30_000;
+    // The survivor is up and trusts the index before the other worker claims.
+    const survivor = workerFor(t, { leaseMs });
+    await survivor.tick();
+    await survivor.indexRebuilt();
+
+    const ids = await seedDueEscalations(t, 20, new Date(Date.now() - 1_000));
     const crashed = await finished(spawnWorker(t, [], { KLAXON_FAULT: 'crash-after-claim', WORKER_LEASE: `${leaseMs}ms` }));
     expect(crashed.signal).to.equal('SIGKILL');
 
@@ -26,7 +31,6 @@ describe('the worker process', () => {
     expect(await t.redis.zCard(t.keys.inflight)).to.equal(20);
     expect(await countByStatus(t.pool, 1)).to.deep.equal({ PENDING: 20 });
 
-    const survivor = workerFor(t, { leaseMs });
     t.clock.set(new Date(Date.now() + leaseMs - 2_000));
     expect((await survivor.tick()).executed, 'the lease still holds').to.equal(0);
 

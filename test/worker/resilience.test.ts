@@ -63,7 +63,8 @@ describe('Redis losing its data or going away', () => {
 
   it('after a FLUSHALL with escalations pending, they all still fire, and the index is rebuilt', async () => {
     const worker = workerFor(t);
-    await worker.tick(); // started: the index is complete
+    await worker.tick();
+    await worker.indexRebuilt(); // started: the index is complete
     const due = await seedDueEscalations(t, 30, new Date(t.clock.now().getTime() + MIN));
     const later = await seedDueEscalations(t, 5, new Date(t.clock.now().getTime() + 60 * MIN));
     await t.redis.flushAll();
@@ -71,6 +72,7 @@ describe('Redis losing its data or going away', () => {
     t.clock.advance(MIN);
     const summary = await worker.tick();
     expect(summary.executed).to.equal(30);
+    await worker.indexRebuilt();
     expect(await countByStatus(t.pool, 1)).to.deep.equal({ EXECUTED: 30, PENDING: 5 });
     // The rebuilt index holds the 5 later level-1 rows and the 30 new level-2 rows.
     expect(await t.redis.zCard(t.keys.pending)).to.equal(35);
@@ -82,6 +84,7 @@ describe('Redis losing its data or going away', () => {
   it('with Redis stopped, escalations still fire (from Postgres), and go back through Redis when it returns', async () => {
     const worker = workerFor(t);
     await worker.tick();
+    await worker.indexRebuilt();
     const ids = await seedDueEscalations(t, 10, new Date(t.clock.now().getTime() + MIN));
     await redisServer.stop();
 
@@ -101,6 +104,7 @@ describe('Redis losing its data or going away', () => {
     if (!t.redis.isReady) await once(t.redis, 'ready');
     const back = await worker.tick();
     expect(back.mode).to.equal('redis');
+    await worker.indexRebuilt();
     expect(t.logs.some((line) => line.message === 'Redis is back: claiming escalations from Redis again')).to.equal(true);
     // The level-2 rows scheduled while Redis was down are in the index again.
     expect(await t.redis.zScore(t.keys.pending, String(level2?.id))).to.equal(level2?.scheduled_at.getTime());
