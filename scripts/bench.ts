@@ -8,7 +8,10 @@
  *   npm run -s bench -- --burst 10000 --workers 2
  *       N escalations all due at the same instant
  *   extra: --lead <s> (time between the end of the setup and the first due time),
- *          --grace <s> (how long after the last due time a row may still execute; 5)
+ *          --grace <s> (how long after the last due time a row may still execute; 5),
+ *          --analyze (ANALYZE the seeded tables before T0, as autovacuum would have
+ *          on a long-lived database; without it the planner has no statistics, like
+ *          right after a storm of new incidents)
  *
  * It starts its own Postgres and Redis under .data/bench (ports 54359/63829, or
  * KLAXON_BENCH_PG_PORT / KLAXON_BENCH_REDIS_PORT; DATABASE_URL / REDIS_URL use existing
@@ -69,10 +72,11 @@ interface BenchArgs {
   /** Undefined: derived from the number of rows (see leadMsFor). */
   leadMs: number | undefined;
   graceMs: number;
+  analyze: boolean;
 }
 
-const USAGE = `usage: npm run -s bench -- --rate R --duration S [--workers W] [--lead S] [--grace S]
-       npm run -s bench -- --burst N [--workers W] [--lead S] [--grace S]`;
+const USAGE = `usage: npm run -s bench -- --rate R --duration S [--workers W] [--lead S] [--grace S] [--analyze]
+       npm run -s bench -- --burst N [--workers W] [--lead S] [--grace S] [--analyze]`;
 
 class UsageError extends Error {}
 
@@ -86,6 +90,7 @@ function parseBenchArgs(argv: string[]): BenchArgs {
       workers: { type: 'string', default: '1' },
       lead: { type: 'string' },
       grace: { type: 'string', default: '5' },
+      analyze: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -93,17 +98,18 @@ function parseBenchArgs(argv: string[]): BenchArgs {
   if (workers > 64) throw new UsageError('--workers: at most 64');
   const leadMs = values.lead === undefined ? undefined : positive('--lead', values.lead) * 1000;
   const graceMs = positive('--grace', values.grace) * 1000;
+  const analyze = values.analyze;
   if (values.burst !== undefined) {
     if (values.rate !== undefined || values.duration !== undefined) {
       throw new UsageError('--burst excludes --rate and --duration');
     }
     const burst = positive('--burst', values.burst, { integer: true });
-    return { rate: burst, durationS: 0, burst, workers, leadMs, graceMs };
+    return { rate: burst, durationS: 0, burst, workers, leadMs, graceMs, analyze };
   }
   const rate = positive('--rate', values.rate ?? '100');
   const durationS = positive('--duration', values.duration ?? '10');
   if (Math.round(rate * durationS) < 1) throw new UsageError('--rate × --duration must be at least 1 escalation');
-  return { rate, durationS, burst: undefined, workers, leadMs, graceMs };
+  return { rate, durationS, burst: undefined, workers, leadMs, graceMs, analyze };
 }
 
 function positive(flag: string, text: string | undefined, { integer = false } = {}): number {
@@ -456,7 +462,8 @@ async function seed(pool: pg.Pool, redis: RedisClient, keys: RedisKeys, dueMs: n
       rows.map((row) => ({ score: row.scheduled_at.getTime(), value: row.id })),
     );
   }
-  await redis.publish(keys.wakeChannel, String(Math.min(...dueMs)));
+  // dueMs is in ascending order: its first entry is the earliest (no Math.min(...) over 100,000 arguments).
+  await redis.publish(keys.wakeChannel, String(dueMs[0]));
 }
 
 // --- waiting and measuring ------------------------------------------------------------
@@ -524,14 +531,20 @@ interface Measurement {
   nextLevelsScheduled: number;
   nextLevelsExecuted: number;
   lateness: Lateness;
-  /** Distinct executed_at values: each worker transaction stamps its whole batch with one instant. */
+  /**
+   * Distinct executed_at values: each worker transaction stamps its whole batch with
+   * one instant, so this counts transactions (two landing on the same ms count once).
+   */
   transactions: number;
   windows: { startS: number; rows: number; p50: number; p99: number; max: number }[];
   /** The batches whose rows waited longest: shows whether the tail is one stall or a backlog. */
   worstBatches: { executedAtS: number; rows: number; oldestDueS: number; maxLateness: number }[];
 }
 
-/** Lateness in ms of the executed level-1 rows: executed_at - scheduled_at, both written by Postgres rows. */
+/**
+ * Lateness in ms of an executed row. executed_at is the worker's corrected clock at
+ * whole ms and scheduled_at is a whole ms too, so lateness comes in 1 ms steps.
+ */
 const LATENESS = `extract(epoch FROM executed_at - scheduled_at)::float8 * 1000`;
 
 async function measure(pool: pg.Pool, t0Ms: number, windowS: number): Promise<Measurement> {
@@ -636,6 +649,17 @@ function resultLine(args: BenchArgs, m: Measurement): string {
   return JSON.stringify(result);
 }
 
+/** Which code was measured: other people commit while benches run. */
+async function codeVersion(): Promise<string> {
+  try {
+    const head = (await runCommand('git', ['rev-parse', '--short', 'HEAD'])).trim();
+    const dirty = (await runCommand('git', ['status', '--porcelain', '--', 'src', 'migrations', 'config'])).trim();
+    return dirty ? `${head} + uncommitted changes in src/, migrations/ or config/` : head;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
 interface Timings {
   setupS: number;
   seedS: number;
@@ -644,14 +668,15 @@ interface Timings {
   totalS: number;
 }
 
-function printSummary(args: BenchArgs, m: Measurement, stats: WorkerStats, timings: Timings): void {
+function printSummary(args: BenchArgs, m: Measurement, stats: WorkerStats, timings: Timings, code: string): void {
   const what =
     args.burst !== undefined
       ? `burst of ${args.burst} escalations all due at T0`
       : `${m.total} escalations due over ${args.durationS} s at ${args.rate}/s`;
   const l = m.lateness;
   const ms = (value: number | null) => (value === null ? '-' : value.toFixed(1));
-  progress(`---- ${what}, ${args.workers} worker(s)`);
+  progress(`---- ${what}, ${args.workers} worker(s)${args.analyze ? ', tables analyzed before T0' : ''}`);
+  progress(`code: ${code}`);
   progress(`executed ${m.executed}/${m.total}, missed ${m.missed}, duplicates ${m.duplicates}` +
     ` (ids paged twice ${m.duplicateEvents}, surplus level-2 rows ${m.surplusNextLevels})`);
   progress(`audit: ${m.escalatedEvents} escalated events, ${m.nextLevelsScheduled} level-2 rows scheduled, ` +
@@ -686,6 +711,8 @@ function seconds(since: number): number {
 
 async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
   const startedAt = performance.now();
+  // Read at the start: what the workers are about to load.
+  const code = await codeVersion();
   const logger = makeLogger();
   const stack = await startStack(cleanup);
   const databaseUrl = await createBenchDatabase(stack.databaseUrl, logger, cleanup);
@@ -711,6 +738,7 @@ async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
   const dueMs = dueTimesMs(args, t0Ms);
   progress(`seeding ${rows} escalations, the first due at T0 = now + ${(leadMs / 1000).toFixed(1)} s`);
   await seed(pool, redis, keys, dueMs, clock.now());
+  if (args.analyze) await pool.query('ANALYZE incidents, escalations, incident_events');
   const marginMs = t0Ms - clock.now().getTime();
   if (marginMs < 0) {
     throw new Error(`seeding finished ${Math.round(-marginMs)} ms after T0, so the first escalations were late ` +
@@ -735,7 +763,7 @@ async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
   await cleanup.run();
   const teardownS = seconds(teardownStartedAt);
 
-  printSummary(args, measurement, stats, { setupS, seedS, runS, teardownS, totalS: seconds(startedAt) });
+  printSummary(args, measurement, stats, { setupS, seedS, runS, teardownS, totalS: seconds(startedAt) }, code);
   process.stdout.write(`${resultLine(args, measurement)}\n`);
 }
 

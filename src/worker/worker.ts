@@ -116,7 +116,6 @@ export class Worker {
       exhausted: 0,
       nextWakeMs: null,
     };
-    if (this.mode === 'degraded' && this.deps.redis.isReady) this.leaveDegradedMode();
     if (this.mode === 'redis') {
       try {
         await this.checkRedisRestarted();
@@ -133,7 +132,11 @@ export class Worker {
         this.enterDegradedMode(error);
       }
     }
-    if (this.mode === 'degraded') summary.nextWakeMs = await this.drainPostgres(summary);
+    if (this.mode === 'degraded') {
+      summary.nextWakeMs = await this.drainPostgres(summary);
+      // Only after the due work is done: probing a hung Redis costs a command timeout.
+      if (await this.redisAnswers()) this.leaveDegradedMode();
+    }
     summary.mode = this.mode;
 
     this.deps.hooks?.afterTick?.(summary);
@@ -248,12 +251,25 @@ export class Worker {
     this.deps.logger.warn('Redis is unavailable: claiming escalations from Postgres until it returns', { error: error.message });
   }
 
+  /** Connected and answering (a hung Redis can look connected). */
+  private async redisAnswers(): Promise<boolean> {
+    if (!this.deps.redis.isReady) return false;
+    try {
+      // Whatever its run id now, the rebuild that follows covers what it lost.
+      this.knownRunId = await this.queue.runId();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private leaveDegradedMode(): void {
     // Redis may have lost anything written while it was away: distrust the index
     // until it is rebuilt (in the background; meanwhile Postgres is drained too).
     this.mode = 'redis';
     this.indexSuspect = 'Redis returned';
-    this.runIdCheckDue = true;
+    this.runIdCheckDue = false;
+    this.rebuildIndex(this.indexSuspect);
     this.deps.logger.info('Redis is back: claiming escalations from Redis again');
   }
 
