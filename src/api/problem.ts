@@ -38,6 +38,42 @@ export function validationProblem(where: 'body' | 'query' | 'path', errors: Fiel
 // Errors from Postgres or the network that mean "the database is not reachable right now".
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
 
+interface PgError {
+  code: string;
+  message: string;
+  table?: string;
+  constraint?: string;
+  detail?: string;
+}
+
+/**
+ * The database's integrity rules as answers: a duplicate name is a 409, deleting
+ * something still in use is a 409 naming what uses it, a reference to something
+ * that does not exist is a 422. Commands check the common cases themselves with
+ * friendlier words; this catches the races between their check and the write.
+ */
+function constraintProblem(error: PgError): HttpProblem {
+  if (error.code === '23505') {
+    const field = /\(([^)]*)\)=/.exec(error.detail ?? '')?.[1]?.replace(/^lower\((\w+)\)$/, '$1') ?? 'value';
+    return new HttpProblem(409, 'already_exists', 'Already exists', `another ${singular(error.table)} has this ${field}`, {
+      field,
+    });
+  }
+  const usedBy = /on table "(\w+)"$/.exec(error.message)?.[1];
+  if (/^update or delete on table/.test(error.message)) {
+    return new HttpProblem(409, 'in_use', 'Still in use', `this ${singular(error.table)} is still used by ${usedBy ?? 'other records'}; remove those references first`, {
+      used_by: usedBy,
+    });
+  }
+  return new HttpProblem(422, 'reference_not_found', 'Unknown reference', `a referenced ${usedBy ? singular(usedBy) : 'record'} does not exist`);
+}
+
+function singular(table: string | undefined): string {
+  if (!table) return 'record';
+  const words = table.replace(/_/g, ' ');
+  return words.endsWith('ies') ? `${words.slice(0, -3)}y` : words.replace(/s$/, '');
+}
+
 function toProblem(error: unknown): HttpProblem | undefined {
   if (error instanceof HttpProblem) return error;
   if (error instanceof InvalidTransitionError) {
@@ -60,6 +96,7 @@ function toProblem(error: unknown): HttpProblem | undefined {
     return new HttpProblem(422, error.code, 'Request refused', error.message);
   }
   const code = (error as { code?: unknown } | null)?.code;
+  if (code === '23505' || code === '23503') return constraintProblem(error as PgError);
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
     return new HttpProblem(503, 'database_unavailable', 'Service unavailable', 'the database is unreachable; retry shortly');
   }

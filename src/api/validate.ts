@@ -11,6 +11,16 @@ import * as schemas from './schemas.ts';
 const bodyAjv = new Ajv({ allErrors: true, strict: true });
 const queryAjv = new Ajv({ allErrors: true, strict: true, coerceTypes: true });
 
+/** Compiles a body schema once, at module load: strict, no coercion, every error reported. */
+export function compileBody<T>(schema: object): ValidateFunction<T> {
+  return bodyAjv.compile<T>(schema);
+}
+
+/** Compiles a query-string schema once: numbers and booleans are coerced from text. */
+export function compileQuery<T>(schema: object): ValidateFunction<T> {
+  return queryAjv.compile<T>(schema);
+}
+
 export const validators = {
   createIncidentBody: bodyAjv.compile<schemas.CreateIncidentBody>(schemas.createIncidentBody),
   transitionBody: bodyAjv.compile<schemas.TransitionBody>(schemas.transitionBody),

@@ -4,5 +4,5 @@
 -- Returns: the new row, or none if it already existed.
 INSERT INTO escalations (incident_id, escalation_level, repeat_cycle, status, scheduled_at, created_at, updated_at)
 VALUES ($1, $2, $3, 'PENDING', $4::timestamptz, $5::timestamptz, $5::timestamptz)
-ON CONFLICT (incident_id, repeat_cycle, escalation_level) DO NOTHING
+ON CONFLICT (incident_id, repeat_cycle, escalation_level) WHERE status <> 'CANCELLED' DO NOTHING
 RETURNING *;

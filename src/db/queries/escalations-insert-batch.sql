@@ -5,5 +5,5 @@
 INSERT INTO escalations (incident_id, escalation_level, repeat_cycle, status, scheduled_at, created_at, updated_at)
 SELECT step.incident_id, step.level, step.repeat_cycle, 'PENDING', step.due_at, $5::timestamptz, $5::timestamptz
 FROM unnest($1::uuid[], $2::int[], $3::int[], $4::timestamptz[]) AS step (incident_id, level, repeat_cycle, due_at)
-ON CONFLICT (incident_id, repeat_cycle, escalation_level) DO NOTHING
+ON CONFLICT (incident_id, repeat_cycle, escalation_level) WHERE status <> 'CANCELLED' DO NOTHING
 RETURNING id, incident_id, scheduled_at;
