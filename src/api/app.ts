@@ -12,6 +12,7 @@ import { problemHandler } from './problem.ts';
 import { requestContext } from './request-context.ts';
 import { healthRoutes } from './routes/health.ts';
 import { incidentRoutes } from './routes/incidents.ts';
+import { policyRoutes } from './routes/policies.ts';
 import { statsRoutes } from './routes/stats.ts';
 
 export interface AppDeps extends CommandDeps {
@@ -28,11 +29,12 @@ export function createApp(deps: AppDeps): Koa {
   const health = healthRoutes(deps);
   const incidents = incidentRoutes(deps);
   const stats = statsRoutes(deps);
+  const policies = policyRoutes(deps);
 
   app.use(requestContext(deps.logger));
   app.use(problemHandler(deps.logger));
   app.use(jsonBody(deps.bodyLimitBytes));
-  for (const router of [health, stats, incidents]) {
+  for (const router of [health, stats, policies, incidents]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

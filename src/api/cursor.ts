@@ -18,3 +18,18 @@ export function decodeCursor(text: string): IncidentPageCursor {
   }
   return { createdAt, id };
 }
+
+/** Cursors for lists ordered by a text key (a lower-cased name) and id: base64url of a JSON pair. */
+export function encodeKeyCursor(cursor: { key: string; id: string }): string {
+  return Buffer.from(JSON.stringify([cursor.key, cursor.id]), 'utf8').toString('base64url');
+}
+
+export function decodeKeyCursor(text: string): { key: string; id: string } {
+  try {
+    const [key, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
+    if (typeof key === 'string' && typeof id === 'string' && isUuid(id)) return { key, id };
+  } catch {
+    // fall through to the problem below
+  }
+  throw validationProblem('query', [{ field: 'cursor', rule: 'format', message: 'is not a cursor returned by this API' }]);
+}

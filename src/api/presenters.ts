@@ -17,6 +17,12 @@ export function presentIncident(incident: Incident) {
     acknowledged_at: iso(incident.acknowledgedAt),
     resolved_at: iso(incident.resolvedAt),
     cancelled_at: iso(incident.cancelledAt),
+    service_id: incident.serviceId,
+    policy: incident.policy
+      ? { id: incident.policy.policyId, name: incident.policy.name, version: incident.policy.version }
+      : null,
+    assignees: incident.assignees,
+    snoozed_until: iso(incident.snoozedUntil),
   };
 }
 
@@ -27,6 +33,7 @@ export function presentEscalation(escalation: Escalation) {
     level: escalation.level,
     repeat_cycle: escalation.repeatCycle,
     status: escalation.status,
+    trigger: escalation.trigger,
     scheduled_at: iso(escalation.scheduledAt),
     executed_at: iso(escalation.executedAt),
     cancelled_at: iso(escalation.cancelledAt),

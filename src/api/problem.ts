@@ -4,7 +4,15 @@
  * logged 500 whose body leaks nothing.
  */
 import type Koa from 'koa';
-import { DomainError, NotFoundError, VersionConflictError } from '../domain/errors.ts';
+import {
+  ConflictError,
+  DomainError,
+  InUseError,
+  InvalidInputError,
+  NotFoundError,
+  ReferenceNotFoundError,
+  VersionConflictError,
+} from '../domain/errors.ts';
 import { InvalidTransitionError } from '../domain/incident-states.ts';
 import type { Logger } from '../log/logger.ts';
 
@@ -88,6 +96,16 @@ function toProblem(error: unknown): HttpProblem | undefined {
       expected_version: error.expected,
       current_version: error.actual,
     });
+  }
+  if (error instanceof InvalidInputError) return validationProblem('body', error.errors);
+  if (error instanceof ReferenceNotFoundError) {
+    return new HttpProblem(422, error.code, 'Unknown reference', error.message, { errors: error.errors });
+  }
+  if (error instanceof InUseError) {
+    return new HttpProblem(409, error.code, 'Still in use', error.message, { used_by: error.usedBy });
+  }
+  if (error instanceof ConflictError) {
+    return new HttpProblem(409, error.code, 'Conflict', error.message, error.details);
   }
   if (error instanceof NotFoundError) {
     return new HttpProblem(404, error.code, 'Not found', error.message);

@@ -6,6 +6,9 @@
 import { SEVERITIES } from '../domain/incident.ts';
 import { INCIDENT_STATES } from '../domain/incident-states.ts';
 
+/** Ids in bodies: a UUID, in any case. */
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+
 const actor = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const note = { type: 'string', maxLength: 2000 } as const;
 
@@ -19,6 +22,7 @@ export const createIncidentBody = {
     description: { type: 'string', maxLength: 10000 },
     severity: { enum: SEVERITIES },
     escalate: { type: 'boolean' },
+    service_id: { type: 'string', pattern: UUID_PATTERN },
     actor,
     note,
   },
@@ -51,6 +55,7 @@ export interface CreateIncidentBody {
   description?: string;
   severity?: (typeof SEVERITIES)[number];
   escalate?: boolean;
+  service_id?: string;
   actor?: string;
   note?: string;
 }

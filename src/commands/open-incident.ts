@@ -3,6 +3,7 @@
  * transaction, so an incident that must page can never be left OPEN by a crash
  * between two calls.
  */
+import { ReferenceNotFoundError } from '../domain/errors.ts';
 import type { Incident, Severity } from '../domain/incident.ts';
 import { IncidentState } from '../domain/incident-states.ts';
 import { run, sql } from '../db/queries.ts';
@@ -15,6 +16,7 @@ export interface OpenIncidentInput {
   title: string;
   description?: string | undefined;
   severity: Severity;
+  serviceId?: string | undefined;
   escalate?: boolean | undefined;
   actor?: string | undefined;
   note?: string | undefined;
@@ -23,11 +25,18 @@ export interface OpenIncidentInput {
 export async function openIncident(deps: CommandDeps, input: OpenIncidentInput): Promise<Incident> {
   const { incident, change } = await inTransaction(deps.pool, async (client) => {
     const now = deps.clock.now();
+    if (input.serviceId) {
+      const [service] = await run(client, sql('service-get'), [input.serviceId]);
+      if (!service) {
+        throw new ReferenceNotFoundError([{ field: 'service_id', rule: 'exists', message: `no service with id ${input.serviceId}` }]);
+      }
+    }
     const [row] = await run<IncidentRow>(client, sql('incident-insert'), [
       input.title,
       input.description ?? null,
       input.severity,
       now,
+      input.serviceId ?? null,
     ]);
     if (!row) throw new Error('INSERT ... RETURNING returned no row');
     await run(client, sql('event-insert'), [
@@ -38,7 +47,7 @@ export async function openIncident(deps: CommandDeps, input: OpenIncidentInput):
       input.actor ?? null,
       input.note ?? null,
       now,
-      JSON.stringify({ severity: input.severity }),
+      JSON.stringify({ severity: input.severity, service_id: input.serviceId ?? null }),
     ]);
     if (!input.escalate) return { incident: toIncident(row), change: { add: [], remove: [] } };
     // The row was inserted by this transaction, so nobody else can hold or see it yet.

@@ -8,8 +8,10 @@
 import type pg from 'pg';
 import { NotFoundError, VersionConflictError } from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
-import { IncidentState, assertTransition, isPaging } from '../domain/incident-states.ts';
+import { IncidentState, assertTransition } from '../domain/incident-states.ts';
+import { type PolicySnapshot, defaultPolicy, snapshotFromJson, snapshotToJson, timetableOf } from '../domain/policy.ts';
 import { firstStep } from '../domain/timetable.ts';
+import { policySnapshot } from './policies.ts';
 import { run, sql } from '../db/queries.ts';
 import { type EscalationRow, type IncidentRow, toIncident } from '../db/rows.ts';
 import { inTransaction } from '../db/transaction.ts';
@@ -67,7 +69,8 @@ export async function applyTransition(
   if (!updated) throw new Error(`incident ${locked.id} vanished while locked`);
 
   if (input.to === IncidentState.ESCALATING) {
-    const step = firstStep(deps.timetable, now);
+    const policy = await freezePolicy(client, deps, locked);
+    const step = firstStep(timetableOf(policy), now, locked.cycle_base);
     const [row] = await run<EscalationRow>(client, sql('escalation-insert'), [
       locked.id,
       step.level,
@@ -81,7 +84,8 @@ export async function applyTransition(
     }
   }
 
-  if (isPaging(locked.state) && !isPaging(input.to)) {
+  // Leaving OPEN or ESCALATING stops the timetable; leaving ACKNOWLEDGED ends a snooze.
+  if (input.to !== IncidentState.ESCALATING) {
     const cancelled = await run<{ id: string }>(client, sql('escalations-cancel-pending'), [locked.id, now]);
     change.remove.push(...cancelled.map((row) => row.id));
     details.cancelled_escalations = change.remove;
@@ -98,4 +102,19 @@ export async function applyTransition(
     JSON.stringify(details),
   ]);
   return { incident: toIncident(updated), change };
+}
+
+/**
+ * The policy the incident follows, frozen the first time it starts escalating: its
+ * service's policy, or the default one (the configured timetable).
+ */
+async function freezePolicy(client: pg.PoolClient, deps: CommandDeps, incident: IncidentRow): Promise<PolicySnapshot> {
+  if (incident.policy_snapshot) return snapshotFromJson(incident.policy_snapshot);
+  let policy = defaultPolicy(deps.timetable.levelDelaysMs);
+  if (incident.service_id) {
+    const [service] = await run<{ escalation_policy_id: string | null }>(client, sql('service-get'), [incident.service_id]);
+    if (service?.escalation_policy_id) policy = await policySnapshot(client, service.escalation_policy_id);
+  }
+  await run(client, sql('incident-set-policy'), [incident.id, policy.policyId, policy.version, JSON.stringify(snapshotToJson(policy))]);
+  return policy;
 }

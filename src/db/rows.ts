@@ -1,6 +1,15 @@
 /** Row shapes as pg returns them, and their mapping to domain objects. */
-import type { Escalation, EscalationStatus, Incident, IncidentEvent, Severity } from '../domain/incident.ts';
+import type {
+  Assignee,
+  Escalation,
+  EscalationStatus,
+  EscalationTrigger,
+  Incident,
+  IncidentEvent,
+  Severity,
+} from '../domain/incident.ts';
 import type { IncidentState } from '../domain/incident-states.ts';
+import { snapshotFromJson } from '../domain/policy.ts';
 
 export interface IncidentRow {
   id: string;
@@ -15,6 +24,13 @@ export interface IncidentRow {
   resolved_at: Date | null;
   cancelled_at: Date | null;
   version: number;
+  service_id: string | null;
+  policy_id: string | null;
+  policy_version: number | null;
+  policy_snapshot: unknown;
+  cycle_base: number;
+  assignees: Assignee[];
+  snoozed_until: Date | null;
 }
 
 export interface EscalationRow {
@@ -23,6 +39,7 @@ export interface EscalationRow {
   escalation_level: number;
   repeat_cycle: number;
   status: EscalationStatus;
+  trigger: EscalationTrigger;
   scheduled_at: Date;
   executed_at: Date | null;
   cancelled_at: Date | null;
@@ -56,6 +73,10 @@ export function toIncident(row: IncidentRow): Incident {
     resolvedAt: row.resolved_at,
     cancelledAt: row.cancelled_at,
     version: row.version,
+    serviceId: row.service_id,
+    policy: row.policy_snapshot ? snapshotFromJson(row.policy_snapshot) : null,
+    assignees: row.assignees,
+    snoozedUntil: row.snoozed_until,
   };
 }
 
@@ -66,6 +87,7 @@ export function toEscalation(row: EscalationRow): Escalation {
     level: row.escalation_level,
     repeatCycle: row.repeat_cycle,
     status: row.status,
+    trigger: row.trigger,
     scheduledAt: row.scheduled_at,
     executedAt: row.executed_at,
     cancelledAt: row.cancelled_at,

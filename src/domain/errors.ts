@@ -23,3 +23,51 @@ export class VersionConflictError extends DomainError {
     super(`the incident is at version ${actual}, not the expected ${expected}; read it again and retry`);
   }
 }
+
+export interface FieldIssue {
+  /** Dotted path into the request (levels.0.targets.1.id). */
+  field: string;
+  rule: string;
+  message: string;
+}
+
+/** Input that is well-formed but breaks a rule a schema cannot express (a delay out of bounds). */
+export class InvalidInputError extends DomainError {
+  readonly code = 'validation_failed';
+  constructor(readonly errors: FieldIssue[]) {
+    super(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+  }
+}
+
+/** The input names something that does not exist (a target user, a schedule, a policy). */
+export class ReferenceNotFoundError extends DomainError {
+  readonly code = 'reference_not_found';
+  constructor(readonly errors: FieldIssue[]) {
+    super(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+  }
+}
+
+/** Deleting something still in use (a policy a service owns). */
+export class InUseError extends DomainError {
+  readonly code = 'in_use';
+  constructor(
+    readonly resource: string,
+    readonly usedBy: { kind: string; id: string; name: string }[],
+  ) {
+    super(
+      `this ${resource} is still used by ${usedBy.map((u) => `${u.kind} "${u.name}"`).join(', ')}; ` +
+        'change or remove those first',
+    );
+  }
+}
+
+/** A request that conflicts with the incident as it is now (a stale level, nothing left to escalate to). */
+export class ConflictError extends DomainError {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}

@@ -1,4 +1,5 @@
 import type { IncidentState } from './incident-states.ts';
+import type { PolicySnapshot } from './policy.ts';
 
 export const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -16,6 +17,19 @@ export interface Incident {
   resolvedAt: Date | null;
   cancelledAt: Date | null;
   version: number;
+  serviceId: string | null;
+  /** The policy frozen when the incident started escalating; null before that. */
+  policy: PolicySnapshot | null;
+  /** Who is on the hook now: the people the last executed level (or a reassignment) named. */
+  assignees: Assignee[];
+  snoozedUntil: Date | null;
+}
+
+export interface Assignee {
+  user_id: string;
+  name: string;
+  /** How they were reached: the target that named them, or a reassignment. */
+  via: { type: 'user' | 'schedule' | 'team' | 'reassignment'; id: string | null };
 }
 
 export const EscalationStatus = {
@@ -25,12 +39,16 @@ export const EscalationStatus = {
 } as const;
 export type EscalationStatus = (typeof EscalationStatus)[keyof typeof EscalationStatus];
 
+/** Why an escalation row exists. */
+export type EscalationTrigger = 'timetable' | 'snooze_end' | 'manual';
+
 export interface Escalation {
   id: string;
   incidentId: string;
   level: number;
   repeatCycle: number;
   status: EscalationStatus;
+  trigger: EscalationTrigger;
   scheduledAt: Date;
   executedAt: Date | null;
   cancelledAt: Date | null;

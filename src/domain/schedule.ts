@@ -67,6 +67,7 @@ const MAX_SHIFT_LENGTH: Readonly<Record<ShiftUnit, number>> = { hours: 8760, day
 /** A window with more rotation shifts than this is a caller's mistake, not a calendar view. */
 const MAX_SHIFTS_PER_WINDOW = 10_000;
 
+const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;
@@ -90,7 +91,8 @@ export function validateRotation(r: Rotation): string[] {
   if (!HH_MM.test(r.handoffTime)) {
     problems.push(`handoffTime must be "HH:MM" on a 24-hour clock, e.g. "09:00", not "${r.handoffTime}"`);
   }
-  if (!IANAZone.isValidZone(r.timeZone)) problems.push(`timeZone "${r.timeZone}" is not an IANA time zone`);
+  // IANAZone.create caches per name, isValidZone builds an Intl.DateTimeFormat per call.
+  if (!IANAZone.create(r.timeZone).isValid) problems.push(`timeZone "${r.timeZone}" is not an IANA time zone`);
   if (!YYYY_MM_DD.test(r.startDate) || !DateTime.fromISO(r.startDate, { zone: 'utc' }).isValid) {
     problems.push(`startDate must be a calendar date "YYYY-MM-DD", not "${r.startDate}"`);
   }
@@ -186,11 +188,11 @@ function compile(rotation: Rotation): Plan {
   if (problems.length > 0) throw new RangeError(`invalid rotation: ${problems.join('; ')}`);
   const zone = IANAZone.create(rotation.timeZone);
   const [hour, minute] = rotation.handoffTime.split(':').map(Number) as [number, number];
-  const startDate = DateTime.fromISO(rotation.startDate, { zone: 'utc' });
+  const startDay = Date.parse(`${rotation.startDate}T00:00:00Z`) / DAY_MS;
   const userOf = (k: number): string => rotation.userIds[k % rotation.userIds.length] as string;
 
   if (rotation.shiftUnit === 'hours') {
-    const first = wallClockInstant(zone, startDate, hour, minute);
+    const first = wallClockInstant(zone, startDay, hour, minute);
     const period = rotation.shiftLength * HOUR_MS;
     return {
       handoff: (k) => first + k * period,
@@ -200,15 +202,13 @@ function compile(rotation: Rotation): Plan {
   }
 
   const periodDays = rotation.shiftLength * (rotation.shiftUnit === 'weeks' ? 7 : 1);
-  // Calendar arithmetic on the local date alone (a UTC-zoned date has no DST), then
-  // the hand-off's wall-clock time is placed in the zone.
-  const handoff = (k: number): number => wallClockInstant(zone, startDate.plus({ days: k * periodDays }), hour, minute);
+  // Calendar arithmetic on local dates alone, as day numbers (days since 1970-01-01 on
+  // the zone's calendar, which has no DST), then the wall-clock time is placed in the zone.
+  const handoff = (k: number): number => wallClockInstant(zone, startDay + k * periodDays, hour, minute);
   return {
     handoff,
     indexAt(ms) {
-      const local = DateTime.fromMillis(ms, { zone });
-      const localDate = DateTime.utc(local.year, local.month, local.day);
-      const days = Math.round(localDate.diff(startDate, 'days').days);
+      const days = Math.floor((ms + zone.offset(ms) * MINUTE_MS) / DAY_MS) - startDay;
       // The local date fixes the shift up to the hand-off time on a hand-off day:
       // at most one step either way.
       let k = Math.max(Math.floor(days / periodDays), -1);
@@ -221,23 +221,25 @@ function compile(rotation: Rotation): Plan {
 }
 
 /**
- * The instant at which the zone's clocks show `date` at hour:minute. An ambiguous time
- * (fall back) resolves to its first occurrence; a time in a gap (spring forward) to
- * the first instant after the gap.
+ * The instant at which the zone's clocks show local day number `day` at hour:minute.
+ * An ambiguous time (fall back) resolves to its first occurrence; a time in a gap
+ * (spring forward) to the first instant after the gap.
  */
-function wallClockInstant(zone: IANAZone, date: DateTime, hour: number, minute: number): number {
-  const asIfUtc = Date.UTC(date.year, date.month - 1, date.day, hour, minute);
+function wallClockInstant(zone: IANAZone, day: number, hour: number, minute: number): number {
+  const asIfUtc = day * DAY_MS + hour * HOUR_MS + minute * MINUTE_MS;
   // The offsets in force a day either side bracket any transition near this time.
-  const offsets = [zone.offset(asIfUtc - DAY_MS), zone.offset(asIfUtc + DAY_MS)];
-  const candidates = offsets.map((o) => asIfUtc - o * 60_000).filter((t) => asIfUtc - zone.offset(t) * 60_000 === t);
-  if (candidates.length > 0) return Math.min(...candidates);
+  const early = zone.offset(asIfUtc - DAY_MS);
+  const late = zone.offset(asIfUtc + DAY_MS);
+  const showsIt = (offset: number) => zone.offset(asIfUtc - offset * MINUTE_MS) === offset;
+  const fits = (early === late ? [early] : [early, late]).filter(showsIt);
+  if (fits.length > 0) return asIfUtc - Math.max(...fits) * MINUTE_MS; // the larger offset is the earlier instant
 
-  // In a gap: the clocks jumped over this time between the two candidate instants.
-  // Find the transition, the first instant showing the later offset.
-  let lo = Math.min(...offsets.map((o) => asIfUtc - o * 60_000));
-  let hi = Math.max(...offsets.map((o) => asIfUtc - o * 60_000));
+  // In a gap: the clocks jumped over this time somewhere in (lo, hi]. Find the
+  // transition, the first instant that no longer shows the earlier offset.
+  let lo = asIfUtc - Math.max(early, late) * MINUTE_MS;
+  let hi = asIfUtc - Math.min(early, late) * MINUTE_MS;
   const before = zone.offset(lo);
-  if (zone.offset(hi) === before) return lo; // two transitions within a day: not in any tz database today
+  if (zone.offset(hi) === before) return lo; // two transitions within a day: in no tz database today
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
     if (zone.offset(mid) === before) lo = mid;
@@ -249,7 +251,12 @@ function wallClockInstant(zone: IANAZone, date: DateTime, hour: number, minute: 
 /** Valid, non-empty overrides in rising priority: later start wins, then later position. */
 function prioritised(overrides: readonly Override[]): RankedOverride[] {
   return overrides
-    .map((o, index) => ({ userId: o.userId, from: millis(o.from, `overrides[${index}].from`), to: millis(o.to, `overrides[${index}].to`), index }))
+    .map((o, index) => ({
+      userId: o.userId,
+      from: millis(o.from, `overrides[${index}].from`),
+      to: millis(o.to, `overrides[${index}].to`),
+      index,
+    }))
     .filter((o) => o.to > o.from)
     .sort((a, b) => a.from - b.from || a.index - b.index);
 }

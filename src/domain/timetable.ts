@@ -8,6 +8,8 @@
 export interface Timetable {
   /** Delay before each level, in ms; index 0 is level 1. Never empty. */
   readonly levelDelaysMs: readonly number[];
+  /** How many more passes through the levels after the first (default 0). */
+  readonly repeatCount?: number;
 }
 
 export interface ScheduledStep {
@@ -22,23 +24,30 @@ export function levelCount(timetable: Timetable): number {
   return timetable.levelDelaysMs.length;
 }
 
-/** The step that entering ESCALATING schedules. */
-export function firstStep(timetable: Timetable, now: Date): ScheduledStep {
-  return { level: 1, repeatCycle: 0, dueAt: addMs(now, delayOf(timetable, 1)) };
+/** The step that entering ESCALATING schedules (in cycle `repeatCycle`, 0 the first time). */
+export function firstStep(timetable: Timetable, now: Date, repeatCycle = 0): ScheduledStep {
+  return { level: 1, repeatCycle, dueAt: addMs(now, delayOf(timetable, 1)) };
 }
 
-/** What follows the execution of `executed` at `executedAt`. */
+/**
+ * What follows the execution of `executed` at `executedAt`: the next level, or
+ * after the last one level 1 of the next cycle while repeats remain (counted from
+ * `cycleBase`, the cycle the escalation started or restarted in), or exhausted.
+ */
 export function nextStep(
   timetable: Timetable,
   executed: { level: number; repeatCycle: number },
   executedAt: Date,
+  cycleBase = 0,
 ): NextStep {
-  const level = executed.level + 1;
-  if (level > levelCount(timetable)) return { kind: 'exhausted' };
-  return {
-    kind: 'schedule',
-    step: { level, repeatCycle: executed.repeatCycle, dueAt: addMs(executedAt, delayOf(timetable, level)) },
-  };
+  let level = executed.level + 1;
+  let repeatCycle = executed.repeatCycle;
+  if (level > levelCount(timetable)) {
+    if (repeatCycle - cycleBase >= (timetable.repeatCount ?? 0)) return { kind: 'exhausted' };
+    level = 1;
+    repeatCycle += 1;
+  }
+  return { kind: 'schedule', step: { level, repeatCycle, dueAt: addMs(executedAt, delayOf(timetable, level)) } };
 }
 
 function delayOf(timetable: Timetable, level: number): number {

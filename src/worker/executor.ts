@@ -8,11 +8,14 @@
 import type pg from 'pg';
 import type { Clock } from '../clock/clock.ts';
 import { type ExecutionDecision, decideExecution } from '../domain/execution.ts';
+import type { Assignee } from '../domain/incident.ts';
 import type { IncidentState } from '../domain/incident-states.ts';
+import { type PolicySnapshot, defaultPolicy, snapshotFromJson, timetableOf } from '../domain/policy.ts';
 import type { Timetable } from '../domain/timetable.ts';
 import { run, sql } from '../db/queries.ts';
 import type { EscalationRow } from '../db/rows.ts';
 import type { Logger } from '../log/logger.ts';
+import { resolveTargets } from './targets.ts';
 
 export interface ExecutorDeps {
   clock: Clock;
@@ -27,6 +30,8 @@ export interface ExecutedEscalation {
   repeatCycle: number;
   scheduledAt: Date;
   executedAt: Date;
+  /** The people this level paged (empty: its targets resolved to nobody). */
+  paged: Assignee[];
 }
 
 export interface ExecutionResult {
@@ -55,8 +60,16 @@ export async function executeEscalations(
   const result = emptyResult();
   if (ids.length === 0) return result;
 
-  const incidents = await run<{ id: string; state: IncidentState }>(client, sql('incidents-lock-for-escalations'), [ids]);
-  const stateOf = new Map(incidents.map((row) => [row.id, row.state]));
+  const incidents = new Map(
+    (await run<LockedIncident>(client, sql('incidents-lock-for-escalations'), [ids])).map((row) => [
+      row.id,
+      {
+        state: row.state,
+        cycleBase: row.cycle_base,
+        policy: row.policy_snapshot ? snapshotFromJson(row.policy_snapshot) : defaultPolicy(deps.timetable.levelDelaysMs),
+      },
+    ]),
+  );
   const rows = await run<EscalationRow>(client, sql('escalations-by-ids'), [ids]);
   const found = new Set(rows.map((row) => row.id));
   result.skipped.push(...ids.filter((id) => !found.has(id)));
@@ -65,7 +78,7 @@ export async function executeEscalations(
   const now = deps.clock.now();
   const decided = rows.map((row) => ({
     row,
-    decision: decideRow(row, stateOf.get(row.incident_id), now, deps.timetable),
+    decision: decideRow(row, incidents.get(row.incident_id), now),
   }));
 
   const toCancel = decided.filter(({ decision }) => decision.kind === 'cancel');
@@ -97,6 +110,16 @@ export async function executeEscalations(
   result.skipped.push(...toExecute.filter(({ row }) => !marked.has(row.id)).map(({ row }) => row.id));
   if (executed.length === 0) return result;
 
+  // A snooze ended: those incidents go back to ESCALATING before the page.
+  const resumed = executed.filter(({ decision }) => decision.kind === 'execute' && decision.resumes);
+  if (resumed.length > 0) {
+    await run(client, sql('incidents-resume-from-snooze'), [
+      resumed.map(({ row }) => row.incident_id),
+      resumed.map(({ row }) => row.repeat_cycle),
+      now,
+    ]);
+  }
+
   // Schedule what follows each execution (idempotent on incident, cycle, level).
   const steps = executed.flatMap(({ row, decision }) =>
     decision.kind === 'execute' && decision.next.kind === 'schedule' ? [{ incidentId: row.incident_id, ...decision.next.step }] : [],
@@ -114,25 +137,49 @@ export async function executeEscalations(
   result.scheduled.push(...inserted.map((row) => ({ id: row.id, dueAt: row.scheduled_at })));
   const nextOf = new Map(inserted.map((row) => [row.incident_id, row]));
 
-  // The highest level paged per incident (a batch may hold two rows of one incident).
-  const levelOf = new Map<string, number>();
-  for (const { row } of executed) {
-    levelOf.set(row.incident_id, Math.max(levelOf.get(row.incident_id) ?? 0, row.escalation_level));
-  }
-  await run(client, sql('incidents-set-level-batch'), [[...levelOf.keys()], [...levelOf.values()], now]);
+  // Who each level pages, resolved now: schedules answer with whoever is on call at this instant.
+  const targetsOf = executed.map(({ row }) => incidents.get(row.incident_id)?.policy.levels[row.escalation_level - 1]?.targets ?? []);
+  const paged = await resolveTargets(client, targetsOf, now);
 
-  const events: { incidentId: string; kind: string; details: Record<string, unknown> }[] = [];
-  for (const { row, decision } of executed) {
+  // The highest level paged per incident (a batch may hold two rows of one incident).
+  const pagedNow = new Map<string, { level: number; assignees: Assignee[] }>();
+  executed.forEach(({ row }, i) => {
+    const current = pagedNow.get(row.incident_id);
+    if (!current || row.escalation_level >= current.level) {
+      pagedNow.set(row.incident_id, { level: row.escalation_level, assignees: paged[i] ?? [] });
+    }
+  });
+  await run(client, sql('incidents-set-level-batch'), [
+    [...pagedNow.keys()],
+    [...pagedNow.values()].map((p) => p.level),
+    [...pagedNow.values()].map((p) => JSON.stringify(p.assignees)),
+    now,
+  ]);
+
+  const events: EngineEvent[] = [];
+  executed.forEach(({ row, decision }, i) => {
+    const resumes = decision.kind === 'execute' && decision.resumes;
+    if (resumes) {
+      events.push({ incidentId: row.incident_id, kind: 'snooze_ended', from: 'ACKNOWLEDGED', to: 'ESCALATING', details: { escalation_id: row.id } });
+    }
     const next = nextOf.get(row.incident_id);
+    const pagedUsers = paged[i] ?? [];
     events.push({
       incidentId: row.incident_id,
       kind: 'escalated',
+      from: 'ESCALATING',
+      to: 'ESCALATING',
       details: {
         escalation_id: row.id,
         level: row.escalation_level,
         repeat_cycle: row.repeat_cycle,
+        trigger: row.trigger,
         scheduled_at: row.scheduled_at,
         lateness_ms: now.getTime() - row.scheduled_at.getTime(),
+        targets: targetsOf[i],
+        // Who was paged; an empty list is recorded as such ("nobody"), and the escalation moves on.
+        paged: pagedUsers,
+        nobody: pagedUsers.length === 0,
         next: next ? { escalation_id: next.id, due_at: next.scheduled_at } : null,
       },
     });
@@ -141,6 +188,8 @@ export async function executeEscalations(
       events.push({
         incidentId: row.incident_id,
         kind: 'escalation_exhausted',
+        from: 'ESCALATING',
+        to: 'ESCALATING',
         details: { last_level: row.escalation_level, repeat_cycle: row.repeat_cycle },
       });
     }
@@ -151,29 +200,47 @@ export async function executeEscalations(
       repeatCycle: row.repeat_cycle,
       scheduledAt: row.scheduled_at,
       executedAt: now,
+      paged: pagedUsers,
     });
-  }
+  });
   await run(client, sql('events-insert-batch'), [
     events.map((event) => event.incidentId),
     events.map((event) => event.kind),
-    events.map((event) => stateOf.get(event.incidentId) ?? null),
+    events.map((event) => event.from),
+    events.map((event) => event.to),
     events.map((event) => JSON.stringify(event.details)),
     now,
   ]);
   return result;
 }
 
-function decideRow(
-  row: EscalationRow,
-  incidentState: IncidentState | undefined,
-  now: Date,
-  timetable: Timetable,
-): ExecutionDecision {
-  if (incidentState === undefined) return { kind: 'skip', reason: 'not_pending' }; // cannot happen: FK
+interface EngineEvent {
+  incidentId: string;
+  kind: string;
+  from: IncidentState;
+  to: IncidentState;
+  details: Record<string, unknown>;
+}
+
+interface LockedIncident {
+  id: string;
+  state: IncidentState;
+  policy_snapshot: unknown;
+  cycle_base: number;
+}
+
+interface IncidentForExecution {
+  state: IncidentState;
+  cycleBase: number;
+  policy: PolicySnapshot;
+}
+
+function decideRow(row: EscalationRow, incident: IncidentForExecution | undefined, now: Date): ExecutionDecision {
+  if (incident === undefined) return { kind: 'skip', reason: 'not_pending' }; // cannot happen: FK
   return decideExecution(
-    { level: row.escalation_level, repeatCycle: row.repeat_cycle, status: row.status, scheduledAt: row.scheduled_at },
-    incidentState,
+    { level: row.escalation_level, repeatCycle: row.repeat_cycle, status: row.status, scheduledAt: row.scheduled_at, trigger: row.trigger },
+    { state: incident.state, cycleBase: incident.cycleBase },
     now,
-    timetable,
+    timetableOf(incident.policy),
   );
 }

@@ -30,6 +30,7 @@ export function incidentRoutes(deps: CommandDeps): Router {
       title: body.title,
       description: body.description,
       severity: body.severity ?? 'error',
+      serviceId: body.service_id?.toLowerCase(),
       escalate: body.escalate,
       actor: body.actor,
       note: body.note,

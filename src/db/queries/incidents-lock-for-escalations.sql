@@ -2,8 +2,8 @@
 -- locking overlapping batches cannot deadlock. Transitions lock the same rows, so an
 -- acknowledge and an execution serialize (DESIGN.md, invariant 3).
 -- $1 escalation ids (uuid[])
--- Returns: id, state of each incident.
-SELECT id, state
+-- Returns: id, state, policy_snapshot, cycle_base of each incident.
+SELECT id, state, policy_snapshot, cycle_base
 FROM incidents
 WHERE id IN (SELECT incident_id FROM escalations WHERE id = ANY($1::uuid[]))
 ORDER BY id

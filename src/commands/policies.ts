@@ -1,0 +1,216 @@
+/**
+ * Escalation policies: create, replace, read, delete, and the snapshot an incident
+ * freezes when it starts escalating. Writes are one transaction each; a replacement
+ * bumps the version and rewrites the levels, and never touches running incidents
+ * (they follow their snapshot).
+ */
+import type pg from 'pg';
+import { parseDuration } from '../config/units.ts';
+import { InUseError, InvalidInputError, NotFoundError, ReferenceNotFoundError, type FieldIssue } from '../domain/errors.ts';
+import {
+  POLICY_DELAY_BOUNDS_MS,
+  type PolicyLevel,
+  type PolicySnapshot,
+  type PolicyTarget,
+  type TargetType,
+} from '../domain/policy.ts';
+import { type Queryable, run, sql } from '../db/queries.ts';
+import { inTransaction } from '../db/transaction.ts';
+import type { CommandDeps } from './deps.ts';
+
+export interface PolicyInput {
+  name: string;
+  description?: string | null | undefined;
+  repeatCount: number;
+  levels: { delay: string; targets: PolicyTarget[] }[];
+}
+
+export interface NamedTarget extends PolicyTarget {
+  name: string;
+}
+
+export interface Policy {
+  id: string;
+  name: string;
+  description: string | null;
+  repeatCount: number;
+  version: number;
+  levels: { level: number; delayMs: number; targets: NamedTarget[] }[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface PolicyRow {
+  id: string;
+  name: string;
+  description: string | null;
+  repeat_count: number;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface LevelRow {
+  policy_id: string;
+  level: number;
+  delay_ms: number;
+  target_type: TargetType | null;
+  target_id: string | null;
+  target_name: string | null;
+}
+
+export async function createPolicy(deps: CommandDeps, input: PolicyInput): Promise<Policy> {
+  const levels = checkLevels(input);
+  return inTransaction(deps.pool, async (client) => {
+    await assertTargetsExist(client, levels);
+    const [row] = await run<PolicyRow>(client, sql('policy-insert'), [input.name, input.description ?? null, input.repeatCount, deps.clock.now()]);
+    if (!row) throw new Error('INSERT ... RETURNING returned no row');
+    await writeLevels(client, row.id, levels);
+    return (await loadPolicies(client, [row.id]))[0] as Policy;
+  });
+}
+
+export async function replacePolicy(deps: CommandDeps, id: string, input: PolicyInput): Promise<Policy> {
+  const levels = checkLevels(input);
+  return inTransaction(deps.pool, async (client) => {
+    const [locked] = await run<PolicyRow>(client, sql('policy-lock'), [id]);
+    if (!locked) throw new NotFoundError('escalation policy', id);
+    await assertTargetsExist(client, levels);
+    await run(client, sql('policy-update'), [id, input.name, input.description ?? null, input.repeatCount, deps.clock.now()]);
+    await run(client, sql('policy-levels-delete'), [id]);
+    await writeLevels(client, id, levels);
+    return (await loadPolicies(client, [id]))[0] as Policy;
+  });
+}
+
+export async function deletePolicy(deps: CommandDeps, id: string): Promise<void> {
+  await inTransaction(deps.pool, async (client) => {
+    const [locked] = await run<PolicyRow>(client, sql('policy-lock'), [id]);
+    if (!locked) throw new NotFoundError('escalation policy', id);
+    const usedBy = await run<{ kind: string; id: string; name: string }>(client, sql('policy-usage'), [id]);
+    if (usedBy.length > 0) throw new InUseError('escalation policy', usedBy);
+    await run(client, sql('policy-delete'), [id]);
+  });
+}
+
+export async function getPolicy(db: Queryable, id: string): Promise<Policy> {
+  const [policy] = await loadPolicies(db, [id]);
+  if (!policy) throw new NotFoundError('escalation policy', id);
+  return policy;
+}
+
+export async function listPolicies(
+  db: Queryable,
+  page: { limit: number; after?: { key: string; id: string } | undefined },
+): Promise<{ items: Policy[]; next: { key: string; id: string } | null }> {
+  const rows = await run<PolicyRow>(db, sql('policies-list'), [page.after?.key ?? null, page.after?.id ?? null, page.limit + 1]);
+  const items = await loadPolicies(db, rows.slice(0, page.limit).map((row) => row.id));
+  const last = items.at(-1);
+  return { items, next: rows.length > page.limit && last ? { key: last.name.toLowerCase(), id: last.id } : null };
+}
+
+/** The frozen copy an incident follows from the moment it starts escalating. */
+export async function policySnapshot(db: Queryable, id: string): Promise<PolicySnapshot> {
+  const policy = await getPolicy(db, id);
+  return {
+    policyId: policy.id,
+    name: policy.name,
+    version: policy.version,
+    repeatCount: policy.repeatCount,
+    levels: policy.levels.map((level) => ({
+      delayMs: level.delayMs,
+      targets: level.targets.map(({ type, id: targetId }) => ({ type, id: targetId })),
+    })),
+  };
+}
+
+/** Policies with their levels, in the order of `ids`. */
+async function loadPolicies(db: Queryable, ids: string[]): Promise<Policy[]> {
+  if (ids.length === 0) return [];
+  const [rows, levelRows] = await Promise.all([
+    run<PolicyRow>(db, sql('policies-by-ids'), [ids]),
+    run<LevelRow>(db, sql('policy-levels-by-policies'), [ids]),
+  ]);
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.flatMap((id) => {
+    const row = byId.get(id);
+    if (!row) return [];
+    const levels: Policy['levels'] = [];
+    for (const levelRow of levelRows.filter((r) => r.policy_id === id)) {
+      let level = levels.find((l) => l.level === levelRow.level);
+      if (!level) {
+        level = { level: levelRow.level, delayMs: Number(levelRow.delay_ms), targets: [] };
+        levels.push(level);
+      }
+      if (levelRow.target_type && levelRow.target_id) {
+        level.targets.push({ type: levelRow.target_type, id: levelRow.target_id, name: levelRow.target_name ?? '' });
+      }
+    }
+    return [{
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      repeatCount: row.repeat_count,
+      version: row.version,
+      levels,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    }];
+  });
+}
+
+/** Rules the JSON schema cannot express: delays within bounds, no target twice in a level. */
+function checkLevels(input: PolicyInput): PolicyLevel[] {
+  const issues: FieldIssue[] = [];
+  const levels = input.levels.map((level, index) => {
+    let delayMs = 0;
+    try {
+      delayMs = parseDuration(level.delay);
+      if (delayMs < POLICY_DELAY_BOUNDS_MS.min || delayMs > POLICY_DELAY_BOUNDS_MS.max) {
+        issues.push({ field: `levels.${index}.delay`, rule: 'range', message: 'must be between 1s and 7d' });
+      }
+    } catch (error) {
+      issues.push({ field: `levels.${index}.delay`, rule: 'format', message: (error as Error).message });
+    }
+    const seen = new Set<string>();
+    level.targets.forEach((target, position) => {
+      const key = `${target.type}:${target.id.toLowerCase()}`;
+      if (seen.has(key)) {
+        issues.push({ field: `levels.${index}.targets.${position}`, rule: 'uniqueTarget', message: `${target.type} ${target.id} is already a target of this level` });
+      }
+      seen.add(key);
+    });
+    return { delayMs, targets: level.targets.map((t) => ({ type: t.type, id: t.id.toLowerCase() })) };
+  });
+  if (issues.length > 0) throw new InvalidInputError(issues);
+  return levels;
+}
+
+async function assertTargetsExist(client: pg.PoolClient, levels: PolicyLevel[]): Promise<void> {
+  const all = levels.flatMap((level) => level.targets);
+  const idsOf = (type: TargetType) => all.filter((t) => t.type === type).map((t) => t.id);
+  const existing = await run<{ type: TargetType; id: string }>(client, sql('targets-existing'), [idsOf('user'), idsOf('schedule'), idsOf('team')]);
+  const found = new Set(existing.map((row) => `${row.type}:${row.id}`));
+  const issues: FieldIssue[] = [];
+  levels.forEach((level, index) =>
+    level.targets.forEach((target, position) => {
+      if (!found.has(`${target.type}:${target.id}`)) {
+        issues.push({ field: `levels.${index}.targets.${position}.id`, rule: 'exists', message: `no ${target.type} with id ${target.id}` });
+      }
+    }),
+  );
+  if (issues.length > 0) throw new ReferenceNotFoundError(issues);
+}
+
+async function writeLevels(client: pg.PoolClient, policyId: string, levels: PolicyLevel[]): Promise<void> {
+  await run(client, sql('policy-levels-insert'), [policyId, levels.map((_, i) => i + 1), levels.map((l) => l.delayMs)]);
+  const targets = levels.flatMap((level, i) => level.targets.map((target, position) => ({ level: i + 1, position, ...target })));
+  if (targets.length === 0) return;
+  await run(client, sql('policy-targets-insert'), [
+    policyId,
+    targets.map((t) => t.level),
+    targets.map((t) => t.position),
+    targets.map((t) => t.type),
+    targets.map((t) => t.id),
+  ]);
+}

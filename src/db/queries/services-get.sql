@@ -1,0 +1,4 @@
+-- Reads one service.
+-- $1 service id
+-- Returns: the row, or none.
+SELECT * FROM services WHERE id = $1;

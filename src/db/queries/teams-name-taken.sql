@@ -1,0 +1,4 @@
+-- Another team with this name, compared case-insensitively (as the unique index does).
+-- $1 name, $2 the id of the team being edited, or null
+-- Returns: that team's id, or none.
+SELECT id FROM teams WHERE lower(name) = lower($1) AND id IS DISTINCT FROM $2::uuid LIMIT 1;

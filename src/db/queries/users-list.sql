@@ -1,0 +1,9 @@
+-- One page of users by name, case-insensitively, then id. Keyset pagination: the
+-- cursor is the (sort_key, id) of the last row of the previous page.
+-- $1 cursor sort key or null, $2 cursor id or null, $3 page size
+-- Returns: the rows, plus sort_key (lower(name)).
+SELECT users.*, lower(name) AS sort_key
+FROM users
+WHERE $1::text IS NULL OR (lower(name), id) > ($1::text, $2::uuid)
+ORDER BY lower(name), id
+LIMIT $3;

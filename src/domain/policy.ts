@@ -1,0 +1,79 @@
+/**
+ * Escalation policies as the engine follows them: ordered levels, each with its
+ * delay and its targets, and a repeat count. An incident follows a frozen copy (a
+ * snapshot) taken when it starts escalating, so editing or deleting the policy
+ * never changes a running escalation.
+ */
+import type { Timetable } from './timetable.ts';
+
+export const TARGET_TYPES = ['user', 'schedule', 'team'] as const;
+export type TargetType = (typeof TARGET_TYPES)[number];
+
+export interface PolicyTarget {
+  type: TargetType;
+  id: string;
+}
+
+export interface PolicyLevel {
+  delayMs: number;
+  targets: PolicyTarget[];
+}
+
+export interface PolicySnapshot {
+  /** Null for the default policy (the configured timetable, paging nobody). */
+  policyId: string | null;
+  name: string;
+  version: number;
+  repeatCount: number;
+  levels: PolicyLevel[];
+}
+
+/** Bounds on a level's delay in a policy: below a second is a typo, above a week is not paging. */
+export const POLICY_DELAY_BOUNDS_MS = { min: 1_000, max: 7 * 86_400_000 } as const;
+export const MAX_POLICY_LEVELS = 20;
+export const MAX_REPEAT_COUNT = 20;
+
+/** The configured seed timetable as a policy: the default for incidents with no service policy. */
+export function defaultPolicy(levelDelaysMs: readonly number[]): PolicySnapshot {
+  return {
+    policyId: null,
+    name: 'default',
+    version: 0,
+    repeatCount: 0,
+    levels: levelDelaysMs.map((delayMs) => ({ delayMs, targets: [] })),
+  };
+}
+
+export function timetableOf(snapshot: PolicySnapshot): Timetable {
+  return { levelDelaysMs: snapshot.levels.map((level) => level.delayMs), repeatCount: snapshot.repeatCount };
+}
+
+/** The snapshot as stored in incidents.policy_snapshot (snake_case JSON, readable from SQL). */
+export function snapshotToJson(snapshot: PolicySnapshot): Record<string, unknown> {
+  return {
+    policy_id: snapshot.policyId,
+    name: snapshot.name,
+    version: snapshot.version,
+    repeat_count: snapshot.repeatCount,
+    levels: snapshot.levels.map((level) => ({ delay_ms: level.delayMs, targets: level.targets })),
+  };
+}
+
+interface SnapshotJson {
+  policy_id: string | null;
+  name: string;
+  version: number;
+  repeat_count: number;
+  levels: { delay_ms: number; targets: PolicyTarget[] }[];
+}
+
+export function snapshotFromJson(json: unknown): PolicySnapshot {
+  const value = json as SnapshotJson;
+  return {
+    policyId: value.policy_id,
+    name: value.name,
+    version: value.version,
+    repeatCount: value.repeat_count,
+    levels: value.levels.map((level) => ({ delayMs: Number(level.delay_ms), targets: level.targets })),
+  };
+}
