@@ -1,8 +1,9 @@
 /**
  * Users, teams and services: the records escalation policies page and incidents belong
- * to. Plain data, and the errors their commands raise on purpose.
+ * to. Plain data, and the errors their commands raise on purpose (mapped by
+ * src/api/problem.ts as the ConflictError and InUseError they are).
  */
-import { DomainError } from './errors.ts';
+import { ConflictError, InUseError } from './errors.ts';
 
 export interface User {
   id: string;
@@ -41,38 +42,29 @@ export interface Service {
   updatedAt: Date;
 }
 
-/** Another record already has this value in a field that must be unique. */
-export class AlreadyExistsError extends DomainError {
-  readonly code = 'already_exists';
-  constructor(readonly resource: string, readonly field: string, value: string) {
-    super(`another ${resource} already has the ${field} ${JSON.stringify(value)} (compared case-insensitively)`);
-  }
-}
-
-/** Something that refers to a record and keeps it from being deleted. */
+/** What refers to a record and keeps it from being deleted. */
 export interface Usage {
-  /** schedule (a rotation), schedule_override, escalation_policy or incident. */
-  type: string;
+  kind: string;
   id: string;
   name: string;
 }
 
-/** A record cannot be deleted while others refer to it. */
-export class InUseError extends DomainError {
-  readonly code = 'in_use';
-  /**
-   * @param usedBy the first few of what refers to it
-   * @param usedByCount how many there are in all
-   */
-  constructor(message: string, readonly usedBy: Usage[], readonly usedByCount: number) {
-    super(message);
+/** Another record already has this value in a field that must be unique: 409 already_exists. */
+export class AlreadyExistsError extends ConflictError {
+  constructor(resource: string, readonly field: string, value: string) {
+    super('already_exists', `another ${resource} already has the ${field} ${JSON.stringify(value)} (compared case-insensitively)`, {
+      field,
+    });
   }
 }
 
-/** A body names records that do not exist. */
-export class ReferenceNotFoundError extends DomainError {
-  readonly code = 'reference_not_found';
-  constructor(readonly resource: string, readonly field: string, readonly missingIds: string[]) {
-    super(`no ${resource} with the id ${missingIds.join(', ')} (${field})`);
+/** A service with incidents: incidents are kept for the audit trail, so the service stays too. */
+export class ServiceHasIncidentsError extends InUseError {
+  constructor(usedBy: Usage[], readonly incidentCount: number) {
+    super('service', usedBy);
+    this.message =
+      `this service has ${incidentCount} incident${incidentCount === 1 ? '' : 's'}, and incidents are never deleted ` +
+      '(incidents.service_id is ON DELETE RESTRICT), so it cannot be deleted; ' +
+      `the newest: ${usedBy.map((usage) => JSON.stringify(usage.name)).join(', ')}`;
   }
 }

@@ -1,21 +1,21 @@
 -- What keeps a user from being deleted: the schedules whose rotation or overrides name
 -- them, and the escalation policies that target them (all ON DELETE RESTRICT).
 -- $1 user id, $2 how many rows at most
--- Returns: type (schedule, schedule_override, escalation_policy), id and name of the
--- schedule or policy, and total (how many there are in all); by type, then name.
-SELECT type, id, name, (count(*) OVER ())::integer AS total
+-- Returns: kind ('schedule', 'override in schedule' or 'escalation policy'), id and
+-- name of the schedule or policy; by kind, then name.
+SELECT kind, id, name
 FROM (
-  SELECT 'schedule' AS type, s.id, s.name
+  SELECT 'schedule' AS kind, s.id, s.name
   FROM schedule_members m JOIN schedules s ON s.id = m.schedule_id
   WHERE m.user_id = $1
   UNION
-  SELECT 'schedule_override', s.id, s.name
+  SELECT 'override in schedule', s.id, s.name
   FROM schedule_overrides o JOIN schedules s ON s.id = o.schedule_id
   WHERE o.user_id = $1
   UNION
-  SELECT 'escalation_policy', p.id, p.name
+  SELECT 'escalation policy', p.id, p.name
   FROM escalation_policy_targets t JOIN escalation_policies p ON p.id = t.policy_id
   WHERE t.user_id = $1
 ) AS usages
-ORDER BY type, lower(name), id
+ORDER BY kind DESC, lower(name), id
 LIMIT $2;

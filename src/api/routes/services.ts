@@ -1,0 +1,32 @@
+/**
+ * /services: create, list (by name), read, edit, delete.
+ */
+import type { Router } from '@koa/router';
+import type { CommandDeps } from '../../commands/deps.ts';
+import { type ServiceChanges, createService, deleteService, getService, listServices, updateService } from '../../commands/services.ts';
+import { presentService } from '../presenters-people.ts';
+import { recordRoutes } from '../records.ts';
+import { type ServiceBody, bodyRules } from '../schemas/people.ts';
+
+/** The command's input; a null or absent escalation_policy_id means the default policy. */
+function serviceInput(body: Partial<ServiceBody>): ServiceChanges {
+  return {
+    name: body.name,
+    description: body.description,
+    escalationPolicyId: body.escalation_policy_id?.toLowerCase() ?? body.escalation_policy_id,
+  };
+}
+
+export function serviceRoutes(deps: CommandDeps): Router {
+  return recordRoutes({
+    prefix: '/services',
+    createRules: bodyRules.createService,
+    editRules: bodyRules.editService,
+    present: presentService,
+    create: (body) => createService(deps, { ...serviceInput(body), name: body.name }),
+    list: (page) => listServices(deps.pool, page),
+    get: (id) => getService(deps.pool, id),
+    update: (id, body) => updateService(deps, id, serviceInput(body)),
+    remove: (id) => deleteService(deps, id),
+  });
+}
