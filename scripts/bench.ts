@@ -29,6 +29,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type WriteStream, createWriteStream, mkdirSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -660,6 +661,17 @@ async function codeVersion(): Promise<string> {
   }
 }
 
+/**
+ * The 1-minute load average before and after, against the core count: the workers,
+ * Postgres and Redis share the machine, so anything else running (a test suite, a
+ * type check) shows up as lateness. Flagged so that a noisy figure is not trusted.
+ */
+function describeLoad(before: number, after: number): string {
+  const cores = availableParallelism();
+  const busy = before > cores / 2 ? ' — the machine was already busy: expect noisy figures' : '';
+  return `load average ${before.toFixed(2)} before, ${after.toFixed(2)} after, ${cores} cores${busy}`;
+}
+
 interface Timings {
   setupS: number;
   seedS: number;
@@ -668,7 +680,12 @@ interface Timings {
   totalS: number;
 }
 
-function printSummary(args: BenchArgs, m: Measurement, stats: WorkerStats, timings: Timings, code: string): void {
+interface Context {
+  code: string;
+  load: string;
+}
+
+function printSummary(args: BenchArgs, m: Measurement, stats: WorkerStats, timings: Timings, context: Context): void {
   const what =
     args.burst !== undefined
       ? `burst of ${args.burst} escalations all due at T0`
@@ -676,7 +693,7 @@ function printSummary(args: BenchArgs, m: Measurement, stats: WorkerStats, timin
   const l = m.lateness;
   const ms = (value: number | null) => (value === null ? '-' : value.toFixed(1));
   progress(`---- ${what}, ${args.workers} worker(s)${args.analyze ? ', tables analyzed before T0' : ''}`);
-  progress(`code: ${code}`);
+  progress(`code: ${context.code}; ${context.load}`);
   progress(`executed ${m.executed}/${m.total}, missed ${m.missed}, duplicates ${m.duplicates}` +
     ` (ids paged twice ${m.duplicateEvents}, surplus level-2 rows ${m.surplusNextLevels})`);
   progress(`audit: ${m.escalatedEvents} escalated events, ${m.nextLevelsScheduled} level-2 rows scheduled, ` +
@@ -711,8 +728,9 @@ function seconds(since: number): number {
 
 async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
   const startedAt = performance.now();
-  // Read at the start: what the workers are about to load.
+  // Read at the start: what the workers are about to load, and how busy the machine is.
   const code = await codeVersion();
+  const [loadBefore = 0] = loadavg();
   const logger = makeLogger();
   const stack = await startStack(cleanup);
   const databaseUrl = await createBenchDatabase(stack.databaseUrl, logger, cleanup);
@@ -763,7 +781,9 @@ async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
   await cleanup.run();
   const teardownS = seconds(teardownStartedAt);
 
-  printSummary(args, measurement, stats, { setupS, seedS, runS, teardownS, totalS: seconds(startedAt) }, code);
+  const [loadAfter = 0] = loadavg();
+  const timings = { setupS, seedS, runS, teardownS, totalS: seconds(startedAt) };
+  printSummary(args, measurement, stats, timings, { code, load: describeLoad(loadBefore, loadAfter) });
   process.stdout.write(`${resultLine(args, measurement)}\n`);
 }
 
