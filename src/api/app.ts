@@ -12,8 +12,12 @@ import { problemHandler } from './problem.ts';
 import { requestContext } from './request-context.ts';
 import { healthRoutes } from './routes/health.ts';
 import { incidentRoutes } from './routes/incidents.ts';
+import { serviceRoutes } from './routes/services.ts';
 import { policyRoutes } from './routes/policies.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
 import { statsRoutes } from './routes/stats.ts';
+import { teamRoutes } from './routes/teams.ts';
+import { userRoutes } from './routes/users.ts';
 
 export interface AppDeps extends CommandDeps {
   redis: RedisClient;
@@ -30,11 +34,12 @@ export function createApp(deps: AppDeps): Koa {
   const incidents = incidentRoutes(deps);
   const stats = statsRoutes(deps);
   const policies = policyRoutes(deps);
+  const schedules = scheduleRoutes(deps);
 
   app.use(requestContext(deps.logger));
   app.use(problemHandler(deps.logger));
   app.use(jsonBody(deps.bodyLimitBytes));
-  for (const router of [health, stats, policies, incidents]) {
+  for (const router of [health, stats, policies, schedules, incidents, userRoutes(deps), teamRoutes(deps), serviceRoutes(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -62,7 +62,9 @@ interface PgError {
  */
 function constraintProblem(error: PgError): HttpProblem {
   if (error.code === '23505') {
-    const field = /\(([^)]*)\)=/.exec(error.detail ?? '')?.[1]?.replace(/^lower\((\w+)\)$/, '$1') ?? 'value';
+    // "Key (lower(name))=(payments) already exists." -> name
+    const key = /^Key \((.*)\)=\(/.exec(error.detail ?? '')?.[1] ?? 'value';
+    const field = key.replace(/^lower\((\w+)\)$/, '$1');
     return new HttpProblem(409, 'already_exists', 'Already exists', `another ${singular(error.table)} has this ${field}`, {
       field,
     });
@@ -105,7 +107,8 @@ function toProblem(error: unknown): HttpProblem | undefined {
     return new HttpProblem(409, error.code, 'Still in use', error.message, { used_by: error.usedBy });
   }
   if (error instanceof ConflictError) {
-    return new HttpProblem(409, error.code, 'Conflict', error.message, error.details);
+    const title = error.code === 'already_exists' ? 'Already exists' : 'Conflict';
+    return new HttpProblem(409, error.code, title, error.message, error.details);
   }
   if (error instanceof NotFoundError) {
     return new HttpProblem(404, error.code, 'Not found', error.message);

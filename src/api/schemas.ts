@@ -39,6 +39,52 @@ export const transitionBody = {
   },
 } as const;
 
+export const escalateBody = {
+  $id: 'escalateBody',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...transitionBody.properties,
+    /** The current_escalation_level the caller saw; required when the incident is already ESCALATING. */
+    from_level: { type: 'integer', minimum: 0, maximum: 1000 },
+  },
+} as const;
+
+export const reassignBody = {
+  $id: 'reassignBody',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...transitionBody.properties,
+    user_id: { type: 'string', pattern: UUID_PATTERN },
+    level: { type: 'integer', minimum: 1, maximum: 20 },
+  },
+} as const;
+
+export const snoozeBody = {
+  $id: 'snoozeBody',
+  type: 'object',
+  additionalProperties: false,
+  required: ['duration'],
+  properties: {
+    ...transitionBody.properties,
+    duration: { type: 'string', pattern: '^[0-9]+(s|m|h)$' },
+  },
+} as const;
+
+export interface EscalateBody extends TransitionBody {
+  from_level?: number;
+}
+
+export interface ReassignBody extends TransitionBody {
+  user_id?: string;
+  level?: number;
+}
+
+export interface SnoozeBody extends TransitionBody {
+  duration: string;
+}
+
 export const listIncidentsQuery = {
   $id: 'listIncidentsQuery',
   type: 'object',

@@ -7,6 +7,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type Koa from 'koa';
 import { type FieldError, validationProblem } from './problem.ts';
 import * as schemas from './schemas.ts';
+import { UUID_PATTERN } from './schemas.ts';
 
 const bodyAjv = new Ajv({ allErrors: true, strict: true });
 const queryAjv = new Ajv({ allErrors: true, strict: true, coerceTypes: true });
@@ -24,6 +25,9 @@ export function compileQuery<T>(schema: object): ValidateFunction<T> {
 export const validators = {
   createIncidentBody: bodyAjv.compile<schemas.CreateIncidentBody>(schemas.createIncidentBody),
   transitionBody: bodyAjv.compile<schemas.TransitionBody>(schemas.transitionBody),
+  escalateBody: bodyAjv.compile<schemas.EscalateBody>(schemas.escalateBody),
+  reassignBody: bodyAjv.compile<schemas.ReassignBody>(schemas.reassignBody),
+  snoozeBody: bodyAjv.compile<schemas.SnoozeBody>(schemas.snoozeBody),
   listIncidentsQuery: queryAjv.compile<schemas.ListIncidentsQuery>(schemas.listIncidentsQuery),
 };
 
@@ -69,9 +73,21 @@ export function toFieldErrors(errors: ErrorObject[] | null | undefined): FieldEr
           message: `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`,
         };
       case 'pattern':
-        return { field: path || '(body)', rule: 'pattern', message: 'must contain a non-blank character' };
+        return { field: path || '(body)', rule: 'pattern', message: patternMessage(String(error.params.pattern)) };
       default:
         return { field: path || '(body)', rule: error.keyword, message: error.message ?? 'is invalid' };
     }
   });
+}
+
+/** Patterns as people read them. */
+const PATTERN_MESSAGES: Record<string, string> = {
+  '\\S': 'must contain a non-blank character',
+  [UUID_PATTERN]: 'must be a UUID',
+  '^[0-9]+(ms|s|m|h|d)$': 'must be a duration such as 30s, 5m, 1h',
+  '^[0-9]+(s|m|h)$': 'must be a duration such as 30s, 5m, 1h',
+};
+
+function patternMessage(pattern: string): string {
+  return PATTERN_MESSAGES[pattern] ?? `must match ${pattern}`;
 }

@@ -77,6 +77,7 @@ export async function applyTransition(
       step.repeatCycle,
       step.dueAt,
       now,
+      'timetable',
     ]);
     if (row) {
       change.add.push({ id: row.id, dueAt: row.scheduled_at });
@@ -108,7 +109,7 @@ export async function applyTransition(
  * The policy the incident follows, frozen the first time it starts escalating: its
  * service's policy, or the default one (the configured timetable).
  */
-async function freezePolicy(client: pg.PoolClient, deps: CommandDeps, incident: IncidentRow): Promise<PolicySnapshot> {
+export async function freezePolicy(client: pg.PoolClient, deps: CommandDeps, incident: IncidentRow): Promise<PolicySnapshot> {
   if (incident.policy_snapshot) return snapshotFromJson(incident.policy_snapshot);
   let policy = defaultPolicy(deps.timetable.levelDelaysMs);
   if (incident.service_id) {

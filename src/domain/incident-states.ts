@@ -56,10 +56,12 @@ export class InvalidTransitionError extends DomainError {
     readonly current: IncidentState,
     readonly requested: IncidentState,
     readonly allowed: readonly IncidentState[],
+    hint?: string,
   ) {
     super(
       `cannot move an incident from ${current} to ${requested}; allowed from ${current}: ` +
-        (allowed.length ? allowed.join(', ') : 'none (terminal state)'),
+        (allowed.length ? allowed.join(', ') : 'none (terminal state)') +
+        (hint ? `. ${hint}` : ''),
     );
   }
 }

@@ -8,7 +8,10 @@ import pg from 'pg';
 import { migrate } from '../../src/db/migrate.ts';
 import { createLogger } from '../../src/log/logger.ts';
 
-const TEMPLATE = 'klaxon_test_template';
+// One id per test run, so two runs against the same Postgres (a developer's and a
+// helper's) never drop each other's databases.
+const RUN = randomBytes(4).toString('hex');
+const TEMPLATE = `klaxon_test_${RUN}_template`;
 
 export function adminUrl(): string {
   const url = process.env.DATABASE_URL;
@@ -34,11 +37,17 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
 
 export async function prepareTemplate(): Promise<void> {
   await withAdmin(async (admin) => {
-    // Leftovers of an interrupted run: drop them, the template included.
+    // Leftovers of interrupted runs: databases nobody is connected to (a running
+    // test file always holds a connection to its database, and a run to its template
+    // only while it clones it, which the drop below then simply fails on).
     const stale = await admin.query<{ datname: string }>(
-      `SELECT datname FROM pg_database WHERE datname LIKE 'klaxon_test_%'`,
+      `SELECT datname FROM pg_database d
+       WHERE datname LIKE 'klaxon_test_%'
+         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)`,
     );
-    for (const { datname } of stale.rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    for (const { datname } of stale.rows) {
+      await admin.query(`DROP DATABASE IF EXISTS "${datname}"`).catch(() => undefined);
+    }
     await admin.query(`CREATE DATABASE ${TEMPLATE}`);
   });
   const quiet = createLogger({ level: 'warn', format: 'json' });
@@ -46,7 +55,7 @@ export async function prepareTemplate(): Promise<void> {
 }
 
 export async function createTestDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
-  const name = `klaxon_test_${randomBytes(6).toString('hex')}`;
+  const name = `klaxon_test_${RUN}_${randomBytes(6).toString('hex')}`;
   await withAdmin((admin) => admin.query(`CREATE DATABASE "${name}" TEMPLATE ${TEMPLATE}`));
   return {
     name,

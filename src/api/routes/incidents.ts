@@ -9,13 +9,14 @@ import type { CommandDeps } from '../../commands/deps.ts';
 import { IncidentState } from '../../domain/incident-states.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { presentEscalation, presentEvent, presentIncident } from '../presenters.ts';
+import { escalateIncident, reassignIncident, snoozeIncident } from '../../commands/incident-actions.ts';
 import { pathId } from '../ids.ts';
+import { validationProblem } from '../problem.ts';
 import { validBody, validQuery, validators } from '../validate.ts';
 
 const DEFAULT_PAGE_SIZE = 50;
 
 const TRANSITIONS: Record<string, TransitionTarget> = {
-  escalate: IncidentState.ESCALATING,
   acknowledge: IncidentState.ACKNOWLEDGED,
   resolve: IncidentState.RESOLVED,
   cancel: IncidentState.CANCELLED,
@@ -82,6 +83,49 @@ export function incidentRoutes(deps: CommandDeps): Router {
       ctx.body = presentIncident(incident);
     });
   }
+
+  router.post('/:id/escalate', async (ctx) => {
+    const id = pathId(ctx, 'id');
+    const body = validBody(ctx, validators.escalateBody, { optional: true });
+    const incident = await escalateIncident(deps, {
+      incidentId: id,
+      fromLevel: body.from_level,
+      actor: body.actor,
+      note: body.note,
+      expectedVersion: body.expected_version,
+    });
+    ctx.body = presentIncident(incident);
+  });
+
+  router.post('/:id/reassign', async (ctx) => {
+    const id = pathId(ctx, 'id');
+    const body = validBody(ctx, validators.reassignBody);
+    if ((body.user_id === undefined) === (body.level === undefined)) {
+      throw validationProblem('body', [{ field: 'user_id', rule: 'oneOf', message: 'give exactly one of user_id and level' }]);
+    }
+    const incident = await reassignIncident(deps, {
+      incidentId: id,
+      userId: body.user_id?.toLowerCase(),
+      level: body.level,
+      actor: body.actor,
+      note: body.note,
+      expectedVersion: body.expected_version,
+    });
+    ctx.body = presentIncident(incident);
+  });
+
+  router.post('/:id/snooze', async (ctx) => {
+    const id = pathId(ctx, 'id');
+    const body = validBody(ctx, validators.snoozeBody);
+    const incident = await snoozeIncident(deps, {
+      incidentId: id,
+      duration: body.duration,
+      actor: body.actor,
+      note: body.note,
+      expectedVersion: body.expected_version,
+    });
+    ctx.body = presentIncident(incident);
+  });
 
   return router;
 }

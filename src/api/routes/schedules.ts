@@ -1,0 +1,235 @@
+/**
+ * /schedules: rotations with overrides. Create, list, read, replace (PUT), delete
+ * (409 while a policy pages it); overrides; who is on call at a time; the shifts in
+ * a window.
+ */
+import { Router } from '@koa/router';
+import type { CommandDeps } from '../../commands/deps.ts';
+import {
+  type OverrideRecord,
+  type Schedule,
+  type ScheduleInput,
+  addOverride,
+  createSchedule,
+  deleteSchedule,
+  getSchedule,
+  loadSchedules,
+  onCallFor,
+  overridesBetween,
+  removeOverride,
+  replaceSchedule,
+  shiftsOf,
+  usersByIds,
+} from '../../commands/schedules.ts';
+import { run, sql } from '../../db/queries.ts';
+import { decodeKeyCursor, encodeKeyCursor } from '../cursor.ts';
+import { pathId } from '../ids.ts';
+import { UUID_PATTERN } from '../schemas.ts';
+import { compileBody, compileQuery, validBody, validQuery } from '../validate.ts';
+
+const ISO_INSTANT = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?(Z|[+-]\\d{2}:\\d{2})$';
+
+const scheduleBody = {
+  $id: 'scheduleBody',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'rotation'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
+    rotation: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['user_ids', 'shift_length', 'shift_unit', 'handoff_time', 'time_zone', 'start_date'],
+      properties: {
+        user_ids: { type: 'array', minItems: 1, maxItems: 200, items: { type: 'string', pattern: UUID_PATTERN } },
+        shift_length: { type: 'integer', minimum: 1, maximum: 8760 },
+        shift_unit: { enum: ['hours', 'days', 'weeks'] },
+        handoff_time: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' },
+        time_zone: { type: 'string', minLength: 1, maxLength: 64 },
+        start_date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+      },
+    },
+  },
+} as const;
+
+interface ScheduleBody {
+  name: string;
+  rotation: {
+    user_ids: string[];
+    shift_length: number;
+    shift_unit: 'hours' | 'days' | 'weeks';
+    handoff_time: string;
+    time_zone: string;
+    start_date: string;
+  };
+}
+
+const overrideBody = {
+  $id: 'overrideBody',
+  type: 'object',
+  additionalProperties: false,
+  required: ['user_id', 'start', 'end'],
+  properties: {
+    user_id: { type: 'string', pattern: UUID_PATTERN },
+    start: { type: 'string', pattern: ISO_INSTANT },
+    end: { type: 'string', pattern: ISO_INSTANT },
+  },
+} as const;
+
+const validateScheduleBody = compileBody<ScheduleBody>(scheduleBody);
+const validateOverrideBody = compileBody<{ user_id: string; start: string; end: string }>(overrideBody);
+const validateListQuery = compileQuery<{ limit?: number; cursor?: string }>({
+  type: 'object',
+  additionalProperties: false,
+  properties: { limit: { type: 'integer', minimum: 1, maximum: 200 }, cursor: { type: 'string', maxLength: 500 } },
+});
+const validateAtQuery = compileQuery<{ at?: string }>({
+  type: 'object',
+  additionalProperties: false,
+  properties: { at: { type: 'string', pattern: ISO_INSTANT } },
+});
+const validateWindowQuery = compileQuery<{ from: string; to: string }>({
+  type: 'object',
+  additionalProperties: false,
+  required: ['from', 'to'],
+  properties: { from: { type: 'string', pattern: ISO_INSTANT }, to: { type: 'string', pattern: ISO_INSTANT } },
+});
+const validateWindowOptionalQuery = compileQuery<{ from?: string; to?: string }>({
+  type: 'object',
+  additionalProperties: false,
+  properties: { from: { type: 'string', pattern: ISO_INSTANT }, to: { type: 'string', pattern: ISO_INSTANT } },
+});
+
+function toInput(body: ScheduleBody): ScheduleInput {
+  const r = body.rotation;
+  return {
+    name: body.name,
+    rotation: {
+      userIds: r.user_ids.map((id) => id.toLowerCase()),
+      shiftLength: r.shift_length,
+      shiftUnit: r.shift_unit,
+      handoffTime: r.handoff_time,
+      timeZone: r.time_zone,
+      startDate: r.start_date,
+    },
+  };
+}
+
+function presentSchedule(schedule: Schedule) {
+  const r = schedule.rotation;
+  return {
+    id: schedule.id,
+    name: schedule.name,
+    rotation: {
+      user_ids: r.userIds,
+      shift_length: r.shiftLength,
+      shift_unit: r.shiftUnit,
+      handoff_time: r.handoffTime,
+      time_zone: r.timeZone,
+      start_date: r.startDate,
+    },
+    created_at: schedule.createdAt.toISOString(),
+    updated_at: schedule.updatedAt.toISOString(),
+  };
+}
+
+function presentOverride(override: OverrideRecord) {
+  return {
+    id: override.id,
+    schedule_id: override.scheduleId,
+    user_id: override.userId,
+    start: override.from.toISOString(),
+    end: override.to.toISOString(),
+    created_at: override.createdAt.toISOString(),
+  };
+}
+
+export function scheduleRoutes(deps: CommandDeps): Router {
+  const router = new Router({ prefix: '/schedules' });
+
+  router.post('/', async (ctx) => {
+    const schedule = await createSchedule(deps, toInput(validBody(ctx, validateScheduleBody)));
+    ctx.status = 201;
+    ctx.set('Location', `/schedules/${schedule.id}`);
+    ctx.body = presentSchedule(schedule);
+  });
+
+  router.get('/', async (ctx) => {
+    const query = validQuery(ctx, validateListQuery);
+    const limit = query.limit ?? 50;
+    const after = query.cursor === undefined ? undefined : decodeKeyCursor(query.cursor);
+    const ids = await run<{ id: string }>(deps.pool, sql('schedules-list'), [after?.key ?? null, after?.id ?? null, limit + 1]);
+    const items = await loadSchedules(deps.pool, ids.slice(0, limit).map((row) => row.id));
+    const last = items.at(-1);
+    ctx.body = {
+      items: items.map(presentSchedule),
+      next_cursor: ids.length > limit && last ? encodeKeyCursor({ key: last.name.toLowerCase(), id: last.id }) : null,
+    };
+  });
+
+  router.get('/:id', async (ctx) => {
+    ctx.body = presentSchedule(await getSchedule(deps.pool, pathId(ctx, 'id')));
+  });
+
+  router.put('/:id', async (ctx) => {
+    const id = pathId(ctx, 'id');
+    ctx.body = presentSchedule(await replaceSchedule(deps, id, toInput(validBody(ctx, validateScheduleBody))));
+  });
+
+  router.delete('/:id', async (ctx) => {
+    await deleteSchedule(deps, pathId(ctx, 'id'));
+    ctx.status = 204;
+  });
+
+  router.get('/:id/on-call', async (ctx) => {
+    const id = pathId(ctx, 'id');
+    const query = validQuery(ctx, validateAtQuery);
+    const at = query.at ? new Date(query.at) : deps.clock.now();
+    await getSchedule(deps.pool, id);
+    const userId = (await onCallFor(deps.pool, [id], at)).get(id) ?? null;
+    const user = userId ? (await usersByIds(deps.pool, [userId])).get(userId) : undefined;
+    ctx.body = { schedule_id: id, at: at.toISOString(), user: user ? { id: user.id, name: user.name, email: user.email } : null };
+  });
+
+  router.get('/:id/shifts', async (ctx) => {
+    const id = pathId(ctx, 'id');
+    const query = validQuery(ctx, validateWindowQuery);
+    const shifts = await shiftsOf(deps.pool, id, new Date(query.from), new Date(query.to));
+    const users = await usersByIds(deps.pool, shifts.map((s) => s.userId));
+    ctx.body = {
+      schedule_id: id,
+      from: new Date(query.from).toISOString(),
+      to: new Date(query.to).toISOString(),
+      items: shifts.map((shift) => ({
+        user: { id: shift.userId, name: users.get(shift.userId)?.name ?? null },
+        start: shift.from.toISOString(),
+        end: shift.to.toISOString(),
+        overridden: shift.overridden,
+      })),
+    };
+  });
+
+  router.post('/:id/overrides', async (ctx) => {
+    const id = pathId(ctx, 'id');
+    const body = validBody(ctx, validateOverrideBody);
+    const override = await addOverride(deps, id, { userId: body.user_id.toLowerCase(), from: new Date(body.start), to: new Date(body.end) });
+    ctx.status = 201;
+    ctx.body = presentOverride(override);
+  });
+
+  router.get('/:id/overrides', async (ctx) => {
+    const id = pathId(ctx, 'id');
+    const query = validQuery(ctx, validateWindowOptionalQuery);
+    await getSchedule(deps.pool, id);
+    const from = query.from ? new Date(query.from) : deps.clock.now();
+    const to = query.to ? new Date(query.to) : new Date('9999-12-31T00:00:00Z');
+    ctx.body = { schedule_id: id, items: (await overridesBetween(deps.pool, [id], from, to)).map(presentOverride) };
+  });
+
+  router.delete('/:id/overrides/:overrideId', async (ctx) => {
+    await removeOverride(deps, pathId(ctx, 'id'), pathId(ctx, 'overrideId'));
+    ctx.status = 204;
+  });
+
+  return router;
+}

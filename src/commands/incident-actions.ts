@@ -1,0 +1,209 @@
+/**
+ * What people do to an incident beyond the state machine's transitions:
+ *
+ * - escalate an incident that is already ESCALATING: the next level now, once. The
+ *   caller states the level it saw; a stale or repeated request gets 409, so two
+ *   clicks cannot skip two levels.
+ * - reassign it to a user (who is now on the hook) or to a policy level (paged now,
+ *   the timetable continuing from there).
+ * - snooze an acknowledged incident: after the duration it goes back to escalating
+ *   from level 1 (the worker resumes it; see src/domain/execution.ts).
+ *
+ * Each is one transaction holding the incident row lock, like every transition; a
+ * level paged now is executed by the worker's own executor inside it.
+ */
+import type pg from 'pg';
+import { parseDuration } from '../config/units.ts';
+import { ConflictError, InvalidInputError, NotFoundError, ReferenceNotFoundError, VersionConflictError } from '../domain/errors.ts';
+import type { Incident } from '../domain/incident.ts';
+import {
+  IncidentState,
+  InvalidTransitionError,
+  allowedTransitions,
+  assertTransition,
+  isTerminal,
+} from '../domain/incident-states.ts';
+import { defaultPolicy, snapshotFromJson } from '../domain/policy.ts';
+import { run, sql } from '../db/queries.ts';
+import { type EscalationRow, type IncidentRow, toIncident } from '../db/rows.ts';
+import { inTransaction } from '../db/transaction.ts';
+import type { IndexChange } from '../redis/pending-index.ts';
+import { executeEscalations } from '../worker/executor.ts';
+import type { CommandDeps } from './deps.ts';
+import { usersByIds } from './schedules.ts';
+import { applyTransition, freezePolicy } from './transition-incident.ts';
+
+/** Snoozes from a minute to a day: shorter is a typo, longer should be a resolve. */
+export const SNOOZE_BOUNDS_MS = { min: 60_000, max: 86_400_000 } as const;
+
+interface ActionInput {
+  incidentId: string;
+  actor?: string | undefined;
+  note?: string | undefined;
+  expectedVersion?: number | undefined;
+}
+
+type Work = (client: pg.PoolClient, locked: IncidentRow, change: IndexChange) => Promise<void>;
+
+/** Locks the incident, checks the expected version, runs `work`, re-reads; then updates Redis. */
+async function act(deps: CommandDeps, input: ActionInput, work: Work): Promise<Incident> {
+  const change: IndexChange = { add: [], remove: [] };
+  const incident = await inTransaction(deps.pool, async (client) => {
+    change.add = [];
+    change.remove = [];
+    const [locked] = await run<IncidentRow>(client, sql('incident-lock'), [input.incidentId]);
+    if (!locked) throw new NotFoundError('incident', input.incidentId);
+    if (input.expectedVersion !== undefined && input.expectedVersion !== locked.version) {
+      throw new VersionConflictError(input.expectedVersion, locked.version);
+    }
+    await work(client, locked, change);
+    const [row] = await run<IncidentRow>(client, sql('incident-get'), [input.incidentId]);
+    return toIncident(row as IncidentRow);
+  });
+  await deps.pendingIndex.applyAfterCommit(change);
+  return incident;
+}
+
+export async function escalateIncident(deps: CommandDeps, input: ActionInput & { fromLevel?: number | undefined }): Promise<Incident> {
+  return act(deps, input, async (client, locked, change) => {
+    if (input.fromLevel !== undefined && input.fromLevel !== locked.current_escalation_level) {
+      throw levelConflict(locked, input.fromLevel);
+    }
+    if (locked.state !== IncidentState.ESCALATING) {
+      assertTransition(locked.state, IncidentState.ESCALATING);
+      const { change: transitionChange } = await applyTransition(client, deps, locked, { to: IncidentState.ESCALATING, actor: input.actor, note: input.note });
+      change.add.push(...transitionChange.add);
+      change.remove.push(...transitionChange.remove);
+      return;
+    }
+    if (input.fromLevel === undefined) {
+      // ESCALATING -> ESCALATING is no transition (DESIGN.md's table); moving to the
+      // next level is, but only for a caller who says which level it saw.
+      throw new InvalidTransitionError(
+        locked.state,
+        IncidentState.ESCALATING,
+        allowedTransitions(locked.state),
+        'To page the next level now, send from_level: the current_escalation_level you saw',
+      );
+    }
+    const [next] = await run<EscalationRow>(client, sql('escalations-pending-of-incident'), [locked.id]);
+    if (!next) {
+      throw new ConflictError('escalation_exhausted', 'the escalation policy is exhausted: there is no next level to escalate to', {
+        current_level: locked.current_escalation_level,
+      });
+    }
+    await pageLevelNow(client, deps, locked, change, { level: next.escalation_level, cycle: next.repeat_cycle }, {
+      kind: 'escalated_manually',
+      details: { from_level: input.fromLevel, level: next.escalation_level },
+      actor: input.actor,
+      note: input.note,
+    });
+  });
+}
+
+export async function reassignIncident(
+  deps: CommandDeps,
+  input: ActionInput & { userId?: string | undefined; level?: number | undefined },
+): Promise<Incident> {
+  return act(deps, input, async (client, locked, change) => {
+    const now = deps.clock.now();
+    if (isTerminal(locked.state)) throw invalidState(locked, 'reassigned', ['OPEN', 'ESCALATING', 'ACKNOWLEDGED']);
+    if (input.userId !== undefined) {
+      const user = (await usersByIds(client, [input.userId])).get(input.userId);
+      if (!user) throw new ReferenceNotFoundError([{ field: 'user_id', rule: 'exists', message: `no user with id ${input.userId}` }]);
+      const assignees = [{ user_id: user.id, name: user.name, via: { type: 'reassignment', id: null } }];
+      await run(client, sql('incident-set-assignees'), [locked.id, JSON.stringify(assignees), now]);
+      await appendEvent(client, locked, 'reassigned', { to_user: { id: user.id, name: user.name } }, input.actor, input.note, now);
+      return;
+    }
+    const level = input.level as number;
+    if (locked.state !== IncidentState.ESCALATING) throw invalidState(locked, 'reassigned to a level', ['ESCALATING']);
+    const policy = locked.policy_snapshot ? snapshotFromJson(locked.policy_snapshot) : defaultPolicy(deps.timetable.levelDelaysMs);
+    if (level > policy.levels.length) {
+      throw new InvalidInputError([{ field: 'level', rule: 'maximum', message: `the incident's policy has ${policy.levels.length} levels` }]);
+    }
+    // A new pass through the levels, starting at this one; its repeats count from here.
+    const cycle = await nextCycle(client, locked.id);
+    await run(client, sql('incident-set-cycle-base'), [locked.id, cycle, now]);
+    await pageLevelNow(client, deps, locked, change, { level, cycle }, {
+      kind: 'reassigned',
+      details: { to_level: level, repeat_cycle: cycle },
+      actor: input.actor,
+      note: input.note,
+    });
+  });
+}
+
+export async function snoozeIncident(deps: CommandDeps, input: ActionInput & { duration: string }): Promise<Incident> {
+  const durationMs = parseDuration(input.duration);
+  if (durationMs < SNOOZE_BOUNDS_MS.min || durationMs > SNOOZE_BOUNDS_MS.max) {
+    throw new InvalidInputError([{ field: 'duration', rule: 'range', message: 'must be between 1m and 24h' }]);
+  }
+  return act(deps, input, async (client, locked, change) => {
+    if (locked.state !== IncidentState.ACKNOWLEDGED) throw invalidState(locked, 'snoozed', ['ACKNOWLEDGED']);
+    const now = deps.clock.now();
+    const until = new Date(now.getTime() + durationMs);
+    // Snoozing again replaces the earlier snooze.
+    const cancelled = await run<{ id: string }>(client, sql('escalations-cancel-pending'), [locked.id, now]);
+    change.remove.push(...cancelled.map((row) => row.id));
+    // The policy it will escalate on when the snooze ends, frozen now if it never escalated.
+    await freezePolicy(client, deps, locked);
+    const cycle = await nextCycle(client, locked.id);
+    const [row] = await run<EscalationRow>(client, sql('escalation-insert'), [locked.id, 1, cycle, until, now, 'snooze_end']);
+    if (!row) throw new Error('the snooze row already exists');
+    change.add.push({ id: row.id, dueAt: row.scheduled_at });
+    await run(client, sql('incident-set-snooze'), [locked.id, until, now]);
+    await appendEvent(client, locked, 'snoozed', { until, duration_ms: durationMs, escalation_id: row.id }, input.actor, input.note, now);
+  });
+}
+
+/** Cancels what is pending, then pages `level` of `cycle` now through the executor, in this transaction. */
+async function pageLevelNow(
+  client: pg.PoolClient,
+  deps: CommandDeps,
+  locked: IncidentRow,
+  change: IndexChange,
+  step: { level: number; cycle: number },
+  event: { kind: string; details: Record<string, unknown>; actor?: string | undefined; note?: string | undefined },
+): Promise<void> {
+  const now = deps.clock.now();
+  const cancelled = await run<{ id: string }>(client, sql('escalations-cancel-pending'), [locked.id, now]);
+  change.remove.push(...cancelled.map((row) => row.id));
+  const [row] = await run<EscalationRow>(client, sql('escalation-insert'), [locked.id, step.level, step.cycle, now, now, 'manual']);
+  if (!row) throw new ConflictError('level_already_paged', `level ${step.level} of cycle ${step.cycle} was already paged`);
+  await appendEvent(client, locked, event.kind, { ...event.details, escalation_id: row.id }, event.actor, event.note, now);
+  const result = await executeEscalations(client, deps, [row.id]);
+  change.add.push(...result.scheduled);
+}
+
+async function nextCycle(client: pg.PoolClient, incidentId: string): Promise<number> {
+  const [row] = await run<{ max_cycle: number }>(client, sql('escalations-max-cycle'), [incidentId]);
+  return (row?.max_cycle ?? -1) + 1;
+}
+
+async function appendEvent(
+  client: pg.PoolClient,
+  incident: IncidentRow,
+  kind: string,
+  details: Record<string, unknown>,
+  actor: string | undefined,
+  note: string | undefined,
+  now: Date,
+): Promise<void> {
+  await run(client, sql('event-insert'), [incident.id, kind, incident.state, incident.state, actor ?? null, note ?? null, now, JSON.stringify(details)]);
+}
+
+function levelConflict(locked: IncidentRow, fromLevel: number): ConflictError {
+  return new ConflictError(
+    'level_conflict',
+    `the incident is at level ${locked.current_escalation_level}, not ${fromLevel}: it was escalated meanwhile; read it again`,
+    { current_level: locked.current_escalation_level, from_level: fromLevel },
+  );
+}
+
+function invalidState(locked: IncidentRow, what: string, allowed: IncidentState[]): ConflictError {
+  return new ConflictError('invalid_state', `a ${locked.state} incident cannot be ${what}; allowed in: ${allowed.join(', ')}`, {
+    current_state: locked.state,
+    allowed_states: allowed,
+  });
+}
