@@ -18,6 +18,7 @@ export interface Config {
   clock: { syncIntervalMs: number };
   worker: {
     batchSize: number;
+    concurrency: number;
     leaseMs: number;
     maxSleepMs: number;
     degradedPollMs: number;
@@ -114,6 +115,7 @@ export function loadConfig(env: Env = process.env, { requireRedis = true }: Load
     check(pick(envName, worker[key], `worker.${key}`), (v) => asCount(v, max));
   config.worker = {
     batchSize: count('WORKER_BATCH_SIZE', 'batchSize', 10_000),
+    concurrency: count('WORKER_CONCURRENCY', 'concurrency', 16),
     leaseMs: duration('WORKER_LEASE', 'lease'),
     maxSleepMs: duration('WORKER_MAX_SLEEP', 'maxSleep'),
     degradedPollMs: duration('WORKER_DEGRADED_POLL', 'degradedPoll'),

@@ -1,8 +1,10 @@
 -- Marks escalations EXECUTED, only those still PENDING: a row that another worker
 -- executed or a transition cancelled meanwhile is left alone and not returned.
+-- (unnest join: see escalations-by-ids.sql)
 -- $1 escalation ids (uuid[]), $2 now
 -- Returns: the ids actually marked.
-UPDATE escalations
+UPDATE escalations AS e
 SET status = 'EXECUTED', executed_at = $2::timestamptz, updated_at = $2::timestamptz
-WHERE id = ANY($1::uuid[]) AND status = 'PENDING'
-RETURNING id;
+FROM unnest($1::uuid[]) AS ids (id)
+WHERE e.id = ids.id AND e.status = 'PENDING'
+RETURNING e.id;

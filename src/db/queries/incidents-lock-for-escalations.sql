@@ -5,6 +5,6 @@
 -- Returns: id, state, policy_snapshot, cycle_base of each incident.
 SELECT id, state, policy_snapshot, cycle_base
 FROM incidents
-WHERE id IN (SELECT incident_id FROM escalations WHERE id = ANY($1::uuid[]))
+WHERE id IN (SELECT e.incident_id FROM unnest($1::uuid[]) AS ids (id) JOIN escalations e ON e.id = ids.id)
 ORDER BY id
 FOR UPDATE;
