@@ -99,7 +99,7 @@ function toProblem(error: unknown): HttpProblem | undefined {
       current_version: error.actual,
     });
   }
-  if (error instanceof InvalidInputError) return validationProblem('body', error.errors);
+  if (error instanceof InvalidInputError) return validationProblem(error.location, error.errors);
   if (error instanceof ReferenceNotFoundError) {
     return new HttpProblem(422, error.code, 'Unknown reference', error.message, { errors: error.errors });
   }

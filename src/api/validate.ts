@@ -7,7 +7,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type Koa from 'koa';
 import { type FieldError, validationProblem } from './problem.ts';
 import * as schemas from './schemas.ts';
-import { UUID_PATTERN } from './schemas.ts';
+import { ISO_INSTANT, UUID_PATTERN } from './schemas.ts';
 
 const bodyAjv = new Ajv({ allErrors: true, strict: true });
 const queryAjv = new Ajv({ allErrors: true, strict: true, coerceTypes: true });
@@ -84,6 +84,7 @@ export function toFieldErrors(errors: ErrorObject[] | null | undefined): FieldEr
 const PATTERN_MESSAGES: Record<string, string> = {
   '\\S': 'must contain a non-blank character',
   [UUID_PATTERN]: 'must be a UUID',
+  [ISO_INSTANT]: 'must be an ISO 8601 instant with an offset, e.g. 2026-03-01T09:00:00Z (send + as %2B)',
   '^[0-9]+(ms|s|m|h|d)$': 'must be a duration such as 30s, 5m, 1h',
   '^[0-9]+(s|m|h)$': 'must be a duration such as 30s, 5m, 1h',
 };

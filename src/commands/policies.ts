@@ -17,6 +17,7 @@ import {
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { CommandDeps } from './deps.ts';
+import { type NamePage, type NamePageQuery, pageByName } from './records.ts';
 
 export interface PolicyInput {
   name: string;
@@ -99,14 +100,10 @@ export async function getPolicy(db: Queryable, id: string): Promise<Policy> {
   return policy;
 }
 
-export async function listPolicies(
-  db: Queryable,
-  page: { limit: number; after?: { key: string; id: string } | undefined },
-): Promise<{ items: Policy[]; next: { key: string; id: string } | null }> {
-  const rows = await run<PolicyRow>(db, sql('policies-list'), [page.after?.key ?? null, page.after?.id ?? null, page.limit + 1]);
-  const items = await loadPolicies(db, rows.slice(0, page.limit).map((row) => row.id));
-  const last = items.at(-1);
-  return { items, next: rows.length > page.limit && last ? { key: last.name.toLowerCase(), id: last.id } : null };
+export async function listPolicies(db: Queryable, page: NamePageQuery): Promise<NamePage<Policy>> {
+  return pageByName<{ id: string; sort_key: string }, Policy>(db, sql('policies-list'), page, (rows) =>
+    loadPolicies(db, rows.map((row) => row.id)),
+  );
 }
 
 /** The frozen copy an incident follows from the moment it starts escalating. */

@@ -9,6 +9,7 @@ import { type Override, type Rotation, type Shift, type ShiftUnit, onCallAt, shi
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { CommandDeps } from './deps.ts';
+import { type NamePage, type NamePageQuery, pageByName } from './records.ts';
 
 export interface Schedule {
   id: string;
@@ -87,6 +88,12 @@ export async function loadSchedules(db: Queryable, ids: string[]): Promise<Sched
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
+export async function listSchedules(db: Queryable, page: NamePageQuery): Promise<NamePage<Schedule>> {
+  return pageByName<{ id: string; sort_key: string }, Schedule>(db, sql('schedules-list'), page, (rows) =>
+    loadSchedules(db, rows.map((row) => row.id)),
+  );
+}
+
 export async function getSchedule(db: Queryable, id: string): Promise<Schedule> {
   const [schedule] = await loadSchedules(db, [id]);
   if (!schedule) throw new NotFoundError('schedule', id);
@@ -124,7 +131,7 @@ export async function shiftsOf(db: Queryable, id: string, from: Date, to: Date):
     return shiftsBetween(schedule.rotation, overrides, from, to);
   } catch (error) {
     if (error instanceof RangeError) {
-      throw new InvalidInputError([{ field: 'to', rule: 'range', message: error.message }]);
+      throw new InvalidInputError([{ field: 'to', rule: 'range', message: error.message }], 'query');
     }
     throw error;
   }
@@ -192,6 +199,9 @@ export async function removeOverride(deps: CommandDeps, scheduleId: string, over
 
 function checkRotation(rotation: Rotation): void {
   const problems = validateRotation(rotation);
+  // Postgres dates have no year 0, and a rotation from before 1900 is a typo.
+  const year = Number(rotation.startDate.slice(0, 4));
+  if (year < 1900 || year > 9999) problems.push('start_date must be between 1900-01-01 and 9999-12-31');
   if (problems.length > 0) {
     throw new InvalidInputError(problems.map((message) => ({ field: 'rotation', rule: 'rotation', message })));
   }

@@ -34,7 +34,11 @@ export interface FieldIssue {
 /** Input that is well-formed but breaks a rule a schema cannot express (a delay out of bounds). */
 export class InvalidInputError extends DomainError {
   readonly code = 'validation_failed';
-  constructor(readonly errors: FieldIssue[]) {
+  constructor(
+    readonly errors: FieldIssue[],
+    /** Where the fields are: the body (default) or the query string. */
+    readonly location: 'body' | 'query' = 'body',
+  ) {
     super(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
   }
 }

@@ -13,7 +13,7 @@ import {
   createSchedule,
   deleteSchedule,
   getSchedule,
-  loadSchedules,
+  listSchedules,
   onCallFor,
   overridesBetween,
   removeOverride,
@@ -21,13 +21,14 @@ import {
   shiftsOf,
   usersByIds,
 } from '../../commands/schedules.ts';
-import { run, sql } from '../../db/queries.ts';
 import { decodeKeyCursor, encodeKeyCursor } from '../cursor.ts';
 import { pathId } from '../ids.ts';
-import { UUID_PATTERN } from '../schemas.ts';
+import { instant } from '../instants.ts';
+import { validationProblem } from '../problem.ts';
+import { ISO_INSTANT, UUID_PATTERN } from '../schemas.ts';
+import { canonicalTimeZone } from '../schemas/people.ts';
 import { compileBody, compileQuery, validBody, validQuery } from '../validate.ts';
 
-const ISO_INSTANT = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?(Z|[+-]\\d{2}:\\d{2})$';
 
 const scheduleBody = {
   $id: 'scheduleBody',
@@ -102,6 +103,10 @@ const validateWindowOptionalQuery = compileQuery<{ from?: string; to?: string }>
 
 function toInput(body: ScheduleBody): ScheduleInput {
   const r = body.rotation;
+  const timeZone = canonicalTimeZone(r.time_zone);
+  if (!timeZone) {
+    throw validationProblem('body', [{ field: 'rotation.time_zone', rule: 'timeZone', message: 'is not an IANA time zone' }]);
+  }
   return {
     name: body.name,
     rotation: {
@@ -109,7 +114,7 @@ function toInput(body: ScheduleBody): ScheduleInput {
       shiftLength: r.shift_length,
       shiftUnit: r.shift_unit,
       handoffTime: r.handoff_time,
-      timeZone: r.time_zone,
+      timeZone,
       startDate: r.start_date,
     },
   };
@@ -156,15 +161,9 @@ export function scheduleRoutes(deps: CommandDeps): Router {
 
   router.get('/', async (ctx) => {
     const query = validQuery(ctx, validateListQuery);
-    const limit = query.limit ?? 50;
     const after = query.cursor === undefined ? undefined : decodeKeyCursor(query.cursor);
-    const ids = await run<{ id: string }>(deps.pool, sql('schedules-list'), [after?.key ?? null, after?.id ?? null, limit + 1]);
-    const items = await loadSchedules(deps.pool, ids.slice(0, limit).map((row) => row.id));
-    const last = items.at(-1);
-    ctx.body = {
-      items: items.map(presentSchedule),
-      next_cursor: ids.length > limit && last ? encodeKeyCursor({ key: last.name.toLowerCase(), id: last.id }) : null,
-    };
+    const page = await listSchedules(deps.pool, { limit: query.limit ?? 50, after });
+    ctx.body = { items: page.items.map(presentSchedule), next_cursor: page.next ? encodeKeyCursor(page.next) : null };
   });
 
   router.get('/:id', async (ctx) => {
@@ -184,7 +183,7 @@ export function scheduleRoutes(deps: CommandDeps): Router {
   router.get('/:id/on-call', async (ctx) => {
     const id = pathId(ctx, 'id');
     const query = validQuery(ctx, validateAtQuery);
-    const at = query.at ? new Date(query.at) : deps.clock.now();
+    const at = query.at ? instant(query.at, 'at', 'query') : deps.clock.now();
     await getSchedule(deps.pool, id);
     const userId = (await onCallFor(deps.pool, [id], at)).get(id) ?? null;
     const user = userId ? (await usersByIds(deps.pool, [userId])).get(userId) : undefined;
@@ -194,12 +193,17 @@ export function scheduleRoutes(deps: CommandDeps): Router {
   router.get('/:id/shifts', async (ctx) => {
     const id = pathId(ctx, 'id');
     const query = validQuery(ctx, validateWindowQuery);
-    const shifts = await shiftsOf(deps.pool, id, new Date(query.from), new Date(query.to));
+    const from = instant(query.from, 'from', 'query');
+    const to = instant(query.to, 'to', 'query');
+    if (to.getTime() <= from.getTime()) {
+      throw validationProblem('query', [{ field: 'to', rule: 'range', message: 'must be after from' }]);
+    }
+    const shifts = await shiftsOf(deps.pool, id, from, to);
     const users = await usersByIds(deps.pool, shifts.map((s) => s.userId));
     ctx.body = {
       schedule_id: id,
-      from: new Date(query.from).toISOString(),
-      to: new Date(query.to).toISOString(),
+      from: from.toISOString(),
+      to: to.toISOString(),
       items: shifts.map((shift) => ({
         user: { id: shift.userId, name: users.get(shift.userId)?.name ?? null },
         start: shift.from.toISOString(),
@@ -212,7 +216,11 @@ export function scheduleRoutes(deps: CommandDeps): Router {
   router.post('/:id/overrides', async (ctx) => {
     const id = pathId(ctx, 'id');
     const body = validBody(ctx, validateOverrideBody);
-    const override = await addOverride(deps, id, { userId: body.user_id.toLowerCase(), from: new Date(body.start), to: new Date(body.end) });
+    const override = await addOverride(deps, id, {
+      userId: body.user_id.toLowerCase(),
+      from: instant(body.start, 'start', 'body'),
+      to: instant(body.end, 'end', 'body'),
+    });
     ctx.status = 201;
     ctx.body = presentOverride(override);
   });
@@ -221,8 +229,8 @@ export function scheduleRoutes(deps: CommandDeps): Router {
     const id = pathId(ctx, 'id');
     const query = validQuery(ctx, validateWindowOptionalQuery);
     await getSchedule(deps.pool, id);
-    const from = query.from ? new Date(query.from) : deps.clock.now();
-    const to = query.to ? new Date(query.to) : new Date('9999-12-31T00:00:00Z');
+    const from = query.from ? instant(query.from, 'from', 'query') : deps.clock.now();
+    const to = query.to ? instant(query.to, 'to', 'query') : new Date('9999-12-31T00:00:00Z');
     ctx.body = { schedule_id: id, items: (await overridesBetween(deps.pool, [id], from, to)).map(presentOverride) };
   });
 

@@ -1,7 +1,8 @@
--- One page of escalation policies by name. Keyset pagination on (lower(name), id).
--- $1 cursor name (lower-cased) or null, $2 cursor id or null, $3 page size
--- Returns: the policy rows.
-SELECT * FROM escalation_policies
+-- One page of escalation policy ids by name. Keyset pagination on (lower(name), id);
+-- the sort key comes from Postgres so the cursor compares exactly as the index does.
+-- $1 cursor sort key or null, $2 cursor id or null, $3 page size
+-- Returns: id, sort_key.
+SELECT id, lower(name) AS sort_key FROM escalation_policies
 WHERE $1::text IS NULL OR (lower(name), id) > ($1::text, $2::uuid)
 ORDER BY lower(name), id
 LIMIT $3;

@@ -3,4 +3,4 @@
 -- Returns: the override rows, earliest first.
 SELECT * FROM schedule_overrides
 WHERE schedule_id = ANY($1::uuid[]) AND starts_at < $3::timestamptz AND ends_at > $2::timestamptz
-ORDER BY starts_at, created_at;
+ORDER BY starts_at, created_at, id;
