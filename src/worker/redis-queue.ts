@@ -17,7 +17,11 @@ export class RedisUnavailableError extends Error {
 export interface Claim {
   /** Claimed ids with their due time (ms; 0 for a claim taken over from an expired lease). */
   claimed: { id: string; dueMs: number }[];
-  /** The earliest due time or lease deadline still ahead, or null when both sets are empty. */
+  /** The earliest pending due time, or null when nothing is pending. */
+  nextDueMs: number | null;
+  /** The earliest lease deadline of a claim in flight (anyone's), or null. */
+  nextLeaseMs: number | null;
+  /** The earlier of the two: when a worker with nothing in flight should look again. */
   nextWakeMs: number | null;
   /** False when the index marker is gone: Redis lost data and needs a rebuild. */
   indexComplete: boolean;
@@ -36,11 +40,20 @@ export class RedisQueue {
         limit,
         leaseMs,
       ]),
-    )) as [string[], string, number];
-    const [flat, nextWake, marker] = reply;
+    )) as [string[], string, string, number];
+    const [flat, nextDue, nextLease, marker] = reply;
     const claimed: Claim['claimed'] = [];
     for (let i = 0; i < flat.length; i += 2) claimed.push({ id: flat[i] as string, dueMs: Number(flat[i + 1]) });
-    return { claimed, nextWakeMs: nextWake === '' ? null : Number(nextWake), indexComplete: marker === 1 };
+    const nextDueMs = nextDue === '' ? null : Number(nextDue);
+    const nextLeaseMs = nextLease === '' ? null : Number(nextLease);
+    const candidates = [nextDueMs, nextLeaseMs].filter((ms): ms is number => ms !== null);
+    return {
+      claimed,
+      nextDueMs,
+      nextLeaseMs,
+      nextWakeMs: candidates.length > 0 ? Math.min(...candidates) : null,
+      indexComplete: marker === 1,
+    };
   }
 
   /** Drops `done` from inflight and adds `add` to pending (waking workers), atomically. */

@@ -94,6 +94,8 @@ export class Worker {
   private ticking: Promise<void> | undefined;
   /** The earliest due time announced while a tick was running. */
   private wakeDuringTickMs = Number.POSITIVE_INFINITY;
+  /** Set while a drain waits on its batches: a nudge ends the wait at once. */
+  private nudgeDuringTick: (() => void) | undefined;
   /** Set when Redis (re)connects: its run id must be checked before trusting the index. */
   private runIdCheckDue = true;
   private stopping = false;
@@ -179,13 +181,14 @@ export class Worker {
       const claim = await this.queue.claimDue(this.deps.clock.now().getTime(), batchSize, leaseMs);
       this.noteIndexMarker(claim.indexComplete);
       if (claim.claimed.length === 0) {
-        // Our own batches still in flight hold leases that would read as the next
-        // wake-up: let them settle, then ask again for the true one.
         if (inFlight.size === 0) {
           nextWakeMs = claim.nextWakeMs;
           break;
         }
-        await Promise.all(inFlight);
+        // Our own batches are still committing (their leases are not a reason to
+        // wake). Do not wait for them to claim what falls due meanwhile: a COMMIT
+        // stuck on fsync must not hold the next escalation back.
+        await this.waitForBatchOrDue(inFlight, claim.nextDueMs);
         if (failure) break;
         continue;
       }
@@ -207,6 +210,21 @@ export class Worker {
     await Promise.all(inFlight);
     if (failure) throw failure.error;
     return nextWakeMs;
+  }
+
+  /** Resolves when a batch settles, `dueMs` arrives, or a nudge announces something sooner. */
+  private async waitForBatchOrDue(inFlight: Set<Promise<void>>, dueMs: number | null): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const due = new Promise<void>((resolve) => {
+      this.nudgeDuringTick = resolve;
+      if (dueMs !== null) timer = setTimeout(resolve, Math.max(0, dueMs - this.deps.clock.now().getTime()));
+    });
+    try {
+      await Promise.race([due, ...inFlight]);
+    } finally {
+      clearTimeout(timer);
+      this.nudgeDuringTick = undefined;
+    }
   }
 
   private async executeClaim(claim: Claim, summary: TickSummary): Promise<void> {
@@ -381,6 +399,7 @@ export class Worker {
     if (this.ticking) {
       // The tick's last claim may have looked before this was added: remember it.
       this.wakeDuringTickMs = Math.min(this.wakeDuringTickMs, dueMs);
+      this.nudgeDuringTick?.();
       return;
     }
     if (dueMs < this.plannedWakeMs) this.schedule(dueMs);

@@ -9,10 +9,11 @@
 --
 -- Claims first the ids whose lease expired (their worker died or stalled), then the
 -- due pending ids, moving each to inflight with deadline now + lease.
--- Returns { claimed, nextWake, markerPresent } where claimed is a flat list
--- id1, due1, id2, due2, ... (due is 0 for a reclaimed id: it was due before),
--- nextWake is the earliest pending due time or lease deadline still ahead ('' if
--- none), and markerPresent is 1 when the index marker exists, 0 when Redis lost it.
+-- Returns { claimed, nextDue, nextLease, markerPresent } where claimed is a flat
+-- list id1, due1, id2, due2, ... (due is 0 for a reclaimed id: it was due before),
+-- nextDue is the earliest pending due time ('' if none), nextLease the earliest
+-- lease deadline ('' if none), and markerPresent is 1 when the index marker exists,
+-- 0 when Redis lost it.
 local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local deadline = now + tonumber(ARGV[3])
@@ -39,12 +40,11 @@ end
 
 -- Scores are kept as the strings Redis returned: Lua would print a number this
 -- large in exponent notation.
-local nextWake = ''
+local nextDue = ''
 local firstPending = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if firstPending[2] then nextWake = firstPending[2] end
+if firstPending[2] then nextDue = firstPending[2] end
+local nextLease = ''
 local firstLease = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-if firstLease[2] and (nextWake == '' or tonumber(firstLease[2]) < tonumber(nextWake)) then
-  nextWake = firstLease[2]
-end
+if firstLease[2] then nextLease = firstLease[2] end
 
-return { claimed, nextWake, redis.call('EXISTS', KEYS[3]) }
+return { claimed, nextDue, nextLease, redis.call('EXISTS', KEYS[3]) }
