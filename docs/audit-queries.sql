@@ -79,3 +79,18 @@ SELECT state, count(*) AS incidents, min(created_at) AS oldest
 FROM incidents
 GROUP BY state
 ORDER BY state;
+
+-- name: who-was-paged
+-- Who was paged for one incident, at which level and cycle, when, and through which
+-- target; a level that reached nobody shows with a null user.
+SELECT e.occurred_at AS paged_at,
+       (e.details->>'level')::int AS level,
+       (e.details->>'repeat_cycle')::int AS repeat_cycle,
+       p->>'name' AS user_name,
+       p->>'user_id' AS user_id,
+       p->'via'->>'type' AS via,
+       e.details->>'trigger' AS trigger
+FROM incident_events e
+LEFT JOIN LATERAL jsonb_array_elements(e.details->'paged') AS p ON true
+WHERE e.incident_id = :'incident_id' AND e.kind = 'escalated'
+ORDER BY e.id, p->>'name';

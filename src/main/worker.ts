@@ -14,7 +14,8 @@ import { startRuntime } from './runtime.ts';
 
 const once = process.argv.includes('--once');
 const { config, logger } = bootstrap('worker');
-const runtime = await startRuntime(config, logger, 'worker', 4);
+// A connection per batch in flight, one for Postgres drains, one for the reconciler.
+const runtime = await startRuntime(config, logger, 'worker', config.worker.concurrency + 2);
 
 const worker = new Worker({
   pool: runtime.pool,

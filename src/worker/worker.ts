@@ -26,8 +26,9 @@ export interface WorkerOptions {
   /** The most escalations claimed and executed in one transaction. */
   batchSize: number;
   /**
-   * Batches in flight at once. Two hide a batch's COMMIT (an fsync, measured at up
-   * to 190 ms on this disk) behind the claim and execution of the next one.
+   * Batches in flight at once. More than one hides a batch's COMMIT (an fsync,
+   * measured at up to 190 ms, once 800 ms, on this machine's disk under load) behind
+   * the claim and execution of the next ones.
    */
   concurrency: number;
   /** How long a claim is held before another worker may take it over. */

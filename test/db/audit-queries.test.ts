@@ -3,33 +3,18 @@
  * each runs against a database with a known story, and the interesting ones return
  * what the story says.
  */
-import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
+import { loadAuditQueries, runAuditQuery } from '../support/audit-queries.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
-
-const FILE = new URL('../../docs/audit-queries.sql', import.meta.url);
-
-function loadQueries(): Map<string, string> {
-  const queries = new Map<string, string>();
-  for (const block of readFileSync(FILE, 'utf8').split(/^-- name: /m).slice(1)) {
-    const [name = '', ...lines] = block.split('\n');
-    queries.set(name.trim(), lines.join('\n').trim());
-  }
-  return queries;
-}
 
 describe('the SQL audit queries in docs/audit-queries.sql', () => {
   let t: TestContext;
-  const queries = loadQueries();
+  const queries = loadAuditQueries();
   let slowAck: string;
   let quickAck: string;
 
   /** Runs a named query, with psql's :'incident_id' bound to a real id. */
-  const runQuery = async (name: string, incidentId = slowAck): Promise<Record<string, unknown>[]> => {
-    const text = queries.get(name);
-    if (!text) throw new Error(`no query named ${name}`);
-    return (await t.pool.query<Record<string, unknown>>(text.replaceAll(":'incident_id'", '$1'), text.includes(":'incident_id'") ? [incidentId] : [])).rows;
-  };
+  const runQuery = (name: string, incidentId = slowAck) => runAuditQuery(t.pool, name, incidentId);
 
   /** What a worker does when a level fires (the worker itself comes with the next issue). */
   async function execute(incidentId: string, level: number, nextDelayMs?: number): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import type { Worker } from '../../src/worker/worker.ts';
+import { runAuditQuery } from '../support/audit-queries.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { createPolicyVia, createServiceRow, createTeam, createUser, createWeeklySchedule } from '../support/factories.ts';
 import { workerFor } from '../support/worker.ts';
@@ -76,6 +77,24 @@ describe('paging stories', () => {
     await t.api.post(`/incidents/${id}/acknowledge`, { actor: 'bob' });
     expect((await advanceTo(24 * 60 * MIN)).executed).to.equal(0);
     expect((await events(id)).map((e) => e.kind).slice(-1)).to.deep.equal(['acknowledged']);
+  });
+
+  it('the audit query "who was paged" answers who, at which level, when, and through what', async () => {
+    const team = await createTeam(t.pool, 'Payments', [alice, carol]);
+    const id = await openOn({
+      levels: [
+        { delay: '5m', targets: [{ type: 'schedule', id: schedule }] },
+        { delay: '10m', targets: [{ type: 'team', id: team }] },
+      ],
+    });
+    await advanceTo(5 * MIN);
+    await advanceTo(15 * MIN);
+    const rows = await runAuditQuery(t.pool, 'who-was-paged', id);
+    expect(rows.map((r) => [r.level, r.user_name, r.via, (r.paged_at as Date).toISOString()])).to.deep.equal([
+      [1, 'Bob', 'schedule', at(5 * MIN).toISOString()],
+      [2, 'Alice', 'team', at(15 * MIN).toISOString()],
+      [2, 'Carol', 'team', at(15 * MIN).toISOString()],
+    ]);
   });
 
   it('an override puts someone else on call for the page', async () => {
