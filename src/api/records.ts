@@ -64,7 +64,8 @@ export function recordRoutes<T extends { id: string }, CreateBody, EditBody>(
   return router;
 }
 
-function pageRequest(ctx: Koa.Context): NamePageQuery {
+/** The page a list request asks for (`limit`, `cursor`), validated. */
+export function pageRequest(ctx: Koa.Context): NamePageQuery {
   const query = validQuery(ctx, validListByNameQuery);
   return {
     limit: query.limit ?? DEFAULT_PAGE_SIZE,

@@ -10,6 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
+import type { Config } from '../config/config.ts';
 import type { Clock } from '../clock/clock.ts';
 import type { Timetable } from '../domain/timetable.ts';
 import { run, sql } from '../db/queries.ts';
@@ -22,27 +23,8 @@ import { type ExecutionResult, executeEscalations } from './executor.ts';
 import { Reconciler } from './reconciler.ts';
 import { type Claim, RedisQueue, RedisUnavailableError } from './redis-queue.ts';
 
-export interface WorkerOptions {
-  /** The most escalations claimed and executed in one transaction. */
-  batchSize: number;
-  /**
-   * Batches in flight at once. More than one hides a batch's COMMIT (an fsync,
-   * measured at up to 190 ms, once 800 ms, on this machine's disk under load) behind
-   * the claim and execution of the next ones.
-   */
-  concurrency: number;
-  /** How long a claim is held before another worker may take it over. */
-  leaseMs: number;
-  /** The longest sleep, whatever the index says (bounds a lost wake-up). */
-  maxSleepMs: number;
-  /** How often Postgres is polled in degraded mode. */
-  degradedPollMs: number;
-  /** How often the index is rebuilt from Postgres, and Redis' run id checked. */
-  reconcileIntervalMs: number;
-  reconcilePageSize: number;
-  /** A tick slower than this is logged. */
-  slowTickMs: number;
-}
+/** The worker's settings (documented where they are loaded: src/config/config.ts). */
+export type WorkerOptions = Config['worker'];
 
 export interface WorkerDeps {
   pool: pg.Pool;

@@ -12,6 +12,7 @@ import { presentEscalation, presentEvent, presentIncident } from '../presenters.
 import { escalateIncident, reassignIncident, snoozeIncident } from '../../commands/incident-actions.ts';
 import { pathId } from '../ids.ts';
 import { validationProblem } from '../problem.ts';
+import type { TransitionBody } from '../schemas.ts';
 import { validBody, validQuery, validators } from '../validate.ts';
 
 const DEFAULT_PAGE_SIZE = 50;
@@ -21,6 +22,11 @@ const TRANSITIONS: Record<string, TransitionTarget> = {
   resolve: IncidentState.RESOLVED,
   cancel: IncidentState.CANCELLED,
 };
+
+/** What every action on an incident takes: who, why, and the version they saw. */
+function actionInput(incidentId: string, body: TransitionBody) {
+  return { incidentId, actor: body.actor, note: body.note, expectedVersion: body.expected_version };
+}
 
 export function incidentRoutes(deps: CommandDeps): Router {
   const router = new Router({ prefix: '/incidents' });
@@ -73,13 +79,7 @@ export function incidentRoutes(deps: CommandDeps): Router {
     router.post(`/:id/${action}`, async (ctx) => {
       const id = pathId(ctx, 'id');
       const body = validBody(ctx, validators.transitionBody, { optional: true });
-      const incident = await transitionIncident(deps, {
-        incidentId: id,
-        to,
-        actor: body.actor,
-        note: body.note,
-        expectedVersion: body.expected_version,
-      });
+      const incident = await transitionIncident(deps, { ...actionInput(id, body), to });
       ctx.body = presentIncident(incident);
     });
   }
@@ -87,13 +87,7 @@ export function incidentRoutes(deps: CommandDeps): Router {
   router.post('/:id/escalate', async (ctx) => {
     const id = pathId(ctx, 'id');
     const body = validBody(ctx, validators.escalateBody, { optional: true });
-    const incident = await escalateIncident(deps, {
-      incidentId: id,
-      fromLevel: body.from_level,
-      actor: body.actor,
-      note: body.note,
-      expectedVersion: body.expected_version,
-    });
+    const incident = await escalateIncident(deps, { ...actionInput(id, body), fromLevel: body.from_level });
     ctx.body = presentIncident(incident);
   });
 
@@ -103,27 +97,14 @@ export function incidentRoutes(deps: CommandDeps): Router {
     if ((body.user_id === undefined) === (body.level === undefined)) {
       throw validationProblem('body', [{ field: 'user_id', rule: 'oneOf', message: 'give exactly one of user_id and level' }]);
     }
-    const incident = await reassignIncident(deps, {
-      incidentId: id,
-      userId: body.user_id?.toLowerCase(),
-      level: body.level,
-      actor: body.actor,
-      note: body.note,
-      expectedVersion: body.expected_version,
-    });
+    const incident = await reassignIncident(deps, { ...actionInput(id, body), userId: body.user_id?.toLowerCase(), level: body.level });
     ctx.body = presentIncident(incident);
   });
 
   router.post('/:id/snooze', async (ctx) => {
     const id = pathId(ctx, 'id');
     const body = validBody(ctx, validators.snoozeBody);
-    const incident = await snoozeIncident(deps, {
-      incidentId: id,
-      duration: body.duration,
-      actor: body.actor,
-      note: body.note,
-      expectedVersion: body.expected_version,
-    });
+    const incident = await snoozeIncident(deps, { ...actionInput(id, body), duration: body.duration });
     ctx.body = presentIncident(incident);
   });
 

@@ -12,10 +12,11 @@ import {
 import type { CommandDeps } from '../../commands/deps.ts';
 import { formatDuration } from '../../config/units.ts';
 import { MAX_POLICY_LEVELS, MAX_REPEAT_COUNT, TARGET_TYPES } from '../../domain/policy.ts';
-import { decodeKeyCursor, encodeKeyCursor } from '../cursor.ts';
+import { encodeKeyCursor } from '../cursor.ts';
 import { pathId } from '../ids.ts';
 import { UUID_PATTERN } from '../schemas.ts';
-import { compileBody, compileQuery, validBody, validQuery } from '../validate.ts';
+import { pageRequest } from '../records.ts';
+import { compileBody, validBody } from '../validate.ts';
 
 
 export const policyBody = {
@@ -62,11 +63,6 @@ interface PolicyBody {
 }
 
 const validatePolicyBody = compileBody<PolicyBody>(policyBody);
-const validateListQuery = compileQuery<{ limit?: number; cursor?: string }>({
-  type: 'object',
-  additionalProperties: false,
-  properties: { limit: { type: 'integer', minimum: 1, maximum: 200 }, cursor: { type: 'string', maxLength: 500 } },
-});
 
 function toInput(body: PolicyBody): PolicyInput {
   return { name: body.name, description: body.description, repeatCount: body.repeat_count ?? 0, levels: body.levels };
@@ -101,11 +97,7 @@ export function policyRoutes(deps: CommandDeps): Router {
   });
 
   router.get('/', async (ctx) => {
-    const query = validQuery(ctx, validateListQuery);
-    const page = await listPolicies(deps.pool, {
-      limit: query.limit ?? 50,
-      after: query.cursor === undefined ? undefined : decodeKeyCursor(query.cursor),
-    });
+    const page = await listPolicies(deps.pool, pageRequest(ctx));
     ctx.body = { items: page.items.map(presentPolicy), next_cursor: page.next ? encodeKeyCursor(page.next) : null };
   });
 

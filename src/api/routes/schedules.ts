@@ -21,12 +21,13 @@ import {
   shiftsOf,
   usersByIds,
 } from '../../commands/schedules.ts';
-import { decodeKeyCursor, encodeKeyCursor } from '../cursor.ts';
+import { encodeKeyCursor } from '../cursor.ts';
 import { pathId } from '../ids.ts';
 import { instant } from '../instants.ts';
 import { validationProblem } from '../problem.ts';
 import { ISO_INSTANT, UUID_PATTERN } from '../schemas.ts';
 import { canonicalTimeZone } from '../schemas/people.ts';
+import { pageRequest } from '../records.ts';
 import { compileBody, compileQuery, validBody, validQuery } from '../validate.ts';
 
 
@@ -79,11 +80,6 @@ const overrideBody = {
 
 const validateScheduleBody = compileBody<ScheduleBody>(scheduleBody);
 const validateOverrideBody = compileBody<{ user_id: string; start: string; end: string }>(overrideBody);
-const validateListQuery = compileQuery<{ limit?: number; cursor?: string }>({
-  type: 'object',
-  additionalProperties: false,
-  properties: { limit: { type: 'integer', minimum: 1, maximum: 200 }, cursor: { type: 'string', maxLength: 500 } },
-});
 const validateAtQuery = compileQuery<{ at?: string }>({
   type: 'object',
   additionalProperties: false,
@@ -160,9 +156,7 @@ export function scheduleRoutes(deps: CommandDeps): Router {
   });
 
   router.get('/', async (ctx) => {
-    const query = validQuery(ctx, validateListQuery);
-    const after = query.cursor === undefined ? undefined : decodeKeyCursor(query.cursor);
-    const page = await listSchedules(deps.pool, { limit: query.limit ?? 50, after });
+    const page = await listSchedules(deps.pool, pageRequest(ctx));
     ctx.body = { items: page.items.map(presentSchedule), next_cursor: page.next ? encodeKeyCursor(page.next) : null };
   });
 
