@@ -40,10 +40,12 @@ if (once) {
   process.stdout.write(`${line}\n`);
   await runtime.close();
 } else {
-  await worker.start();
-  logger.info('worker started', { ...config.worker, key_prefix: config.redis.keyPrefix });
+  // The signal handlers go in before anything is announced: a SIGTERM that arrives
+  // during start-up must still be a graceful stop, not the default instant death.
   onShutdown(logger, async () => {
     await worker.stop();
     await runtime.close();
   });
+  await worker.start();
+  logger.info('worker started', { ...config.worker, key_prefix: config.redis.keyPrefix });
 }

@@ -90,6 +90,9 @@ export class Worker {
     this.queue = new RedisQueue(deps.redis, deps.keys);
     this.reconciler = new Reconciler(deps.pool, this.queue, deps.logger, deps.options.reconcilePageSize);
     this.index = new PendingIndex(deps.redis, deps.keys, deps.logger);
+    // A reconnection may be to a restarted Redis: check its run id on the next tick
+    // (and, when the loop runs, look at once: degraded mode ends there).
+    deps.redis.on('ready', this.onRedisReady);
   }
 
   get currentMode(): WorkerMode {
@@ -357,8 +360,6 @@ export class Worker {
     this.subscriber.on('error', () => undefined); // the main client logs Redis outages
     this.subscriber.on('ready', () => void this.subscribe());
     this.subscriber.connect().catch(() => undefined);
-    // When the main connection comes back, look at once (degraded mode ends there).
-    this.deps.redis.on('ready', this.onRedisReady);
     this.schedule(0);
     await Promise.resolve();
   }

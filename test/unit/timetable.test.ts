@@ -49,4 +49,26 @@ describe('escalation timetable', () => {
   it('a one-level timetable is exhausted after level 1', () => {
     expect(nextStep({ levelDelaysMs: [1000] }, { level: 1, repeatCycle: 0 }, t0)).to.deep.equal({ kind: 'exhausted' });
   });
+
+  describe('with repeats', () => {
+    const twoLevels = { levelDelaysMs: [60_000, 120_000], repeatCount: 2 };
+    const repeatCases: [string, { level: number; repeatCycle: number }, number, ReturnType<typeof nextStep>][] = [
+      ['after the last level of the first pass: level 1 of cycle 1, after level 1\'s delay', { level: 2, repeatCycle: 0 }, 0, { kind: 'schedule', step: { level: 1, repeatCycle: 1, dueAt: at(60_000) } }],
+      ['within a repeat: the next level of the same cycle', { level: 1, repeatCycle: 1 }, 0, { kind: 'schedule', step: { level: 2, repeatCycle: 1, dueAt: at(120_000) } }],
+      ['after the last level of the last repeat: exhausted', { level: 2, repeatCycle: 2 }, 0, { kind: 'exhausted' }],
+      ['repeats count from the cycle escalation restarted in (a snooze ended in cycle 3)', { level: 2, repeatCycle: 4 }, 3, { kind: 'schedule', step: { level: 1, repeatCycle: 5, dueAt: at(60_000) } }],
+      ['and run out relative to it', { level: 2, repeatCycle: 5 }, 3, { kind: 'exhausted' }],
+    ];
+    for (const [name, executed, cycleBase, expected] of repeatCases) {
+      it(name, () => expect(nextStep(twoLevels, executed, t0, cycleBase)).to.deep.equal(expected));
+    }
+
+    it('no repeat count means no repeats', () => {
+      expect(nextStep({ levelDelaysMs: [1000, 1000] }, { level: 2, repeatCycle: 0 }, t0)).to.deep.equal({ kind: 'exhausted' });
+    });
+
+    it('a restart in a later cycle schedules its level 1 in that cycle', () => {
+      expect(firstStep(twoLevels, t0, 4)).to.deep.equal({ level: 1, repeatCycle: 4, dueAt: at(60_000) });
+    });
+  });
 });

@@ -60,4 +60,18 @@ describe('the worker process', () => {
     expect(result.code).to.equal(78);
     expect(result.stderr).to.include('ESCALATION_LEVELS: "later" is not a duration');
   });
+
+  it('stops gracefully on SIGTERM: finishes, closes its connections and exits 0', async () => {
+    const child = spawnWorker(t, [], { LOG_LEVEL: 'info' });
+    const done = finished(child);
+    await new Promise<void>((resolve) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('worker started')) resolve();
+      });
+    });
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code, `${String(result.signal)} ${result.stdout} ${result.stderr}`).to.equal(0);
+    expect(result.stdout).to.include('SIGTERM: finishing in-flight work, then exiting');
+  });
 });
