@@ -24,7 +24,12 @@ export const INCIDENT_STATES: readonly IncidentState[] = Object.values(IncidentS
 
 const { OPEN, ESCALATING, ACKNOWLEDGED, RESOLVED, CANCELLED } = IncidentState;
 
-/** from -> the states it may move to. Everything not listed is refused. */
+/**
+ * from -> the states a caller may move it to. Everything not listed is refused.
+ * One move belongs to the engine alone: when the snooze of an ACKNOWLEDGED incident
+ * ends, the worker moves it back to ESCALATING (src/domain/execution.ts); no API
+ * call can, so the table keeps ACKNOWLEDGED -> ESCALATING refused.
+ */
 const ALLOWED: Readonly<Record<IncidentState, readonly IncidentState[]>> = {
   OPEN: [ACKNOWLEDGED, ESCALATING, RESOLVED, CANCELLED],
   ESCALATING: [ACKNOWLEDGED, RESOLVED, CANCELLED],
