@@ -401,6 +401,8 @@ function startWorkers(setup: WorkerSetup, stats: WorkerStats, cleanup: Cleanup):
     LOG_LEVEL: 'info',
     LOG_FORMAT: 'json',
     NODE_ENV: 'production',
+    // Several workers on one host: they would all want the same metrics port.
+    WORKER_METRICS_PORT: '0',
   };
   const workers = Array.from({ length: setup.count }, (_, i) => spawnWorker(i + 1, env, log, stats));
   cleanup.add('stop the workers', () => stopWorkers(workers));

@@ -1,16 +1,18 @@
 /**
  * Gives each request an id (the caller's X-Request-Id when it is sane, otherwise a
  * new one), puts it on every log line written while the request runs, echoes it
- * back, and writes one access-log line per request. Bodies and headers are never
+ * back, writes one access-log line per request and observes its duration in the
+ * HTTP histogram (by route template: the raw path would be one series per id). Bodies and headers are never
  * logged: they may carry secrets.
  */
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 import { type Logger, withLogContext } from '../log/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function requestContext(logger: Logger): Koa.Middleware {
+export function requestContext(logger: Logger, metrics: Metrics): Koa.Middleware {
   return async (ctx, next) => {
     const given = ctx.get('x-request-id');
     const requestId = SANE_REQUEST_ID.test(given) ? given : randomUUID();
@@ -22,14 +24,17 @@ export function requestContext(logger: Logger): Koa.Middleware {
         await next();
       } finally {
         // The route template (/incidents/:id), not the path, so lines group by endpoint.
-        const route: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+        const matched: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+        const route = typeof matched === 'string' ? matched : undefined;
+        const durationMs = performance.now() - startedAt;
         logger.info('request', {
           method: ctx.method,
-          route: typeof route === 'string' ? route : undefined,
+          route,
           path: ctx.path,
           status: ctx.status,
-          duration_ms: Math.round((performance.now() - startedAt) * 10) / 10,
+          duration_ms: Math.round(durationMs * 10) / 10,
         });
+        metrics.observeHttpRequest({ method: ctx.method, route, status: ctx.status, seconds: durationMs / 1000 });
       }
     });
   };

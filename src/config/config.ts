@@ -37,6 +37,8 @@ export interface Config {
     reconcilePageSize: number;
     /** A tick or batch slower than this is logged. */
     slowTickMs: number;
+    /** Port of the worker's /metrics endpoint (on http.host); 0 disables it. */
+    metricsPort: number;
   };
 }
 
@@ -134,6 +136,7 @@ export function loadConfig(env: Env = process.env, { requireRedis = true }: Load
     reconcileIntervalMs: duration('RECONCILE_INTERVAL', 'reconcileInterval'),
     reconcilePageSize: count('RECONCILE_PAGE_SIZE', 'reconcilePageSize', 100_000),
     slowTickMs: duration('WORKER_SLOW_TICK', 'slowTick'),
+    metricsPort: check(pick('WORKER_METRICS_PORT', worker.metricsPort, 'worker.metricsPort'), asPort),
   };
   if (problems.length) throw new ConfigError(problems);
   return config as Config;

@@ -3,6 +3,7 @@
  * truth); waits for Postgres, which it cannot work without.
  */
 import { createApp, createHttpServer } from '../api/app.ts';
+import { createMetrics } from '../metrics/metrics.ts';
 import { PendingIndex } from '../redis/pending-index.ts';
 import { bootstrap, onShutdown } from './bootstrap.ts';
 import { startRuntime } from './runtime.ts';
@@ -19,6 +20,7 @@ const app = createApp({
   timetable: { levelDelaysMs: config.escalation.levelDelaysMs },
   logger,
   bodyLimitBytes: config.http.bodyLimitBytes,
+  metrics: createMetrics({ escalationStats: { pool: runtime.pool, clock: runtime.clock } }),
 });
 
 const server = createHttpServer(app);

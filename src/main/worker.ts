@@ -5,9 +5,15 @@
  *   npm run worker -- --once   execute everything due now, print a summary line, exit 0
  *                              (for cron; claims straight from Postgres)
  *
+ * Unless --once or WORKER_METRICS_PORT=0, it serves Prometheus metrics on
+ * http://HOST:WORKER_METRICS_PORT/metrics.
+ *
  * KLAXON_FAULT=crash-after-claim makes the worker kill itself with SIGKILL right
  * after its first claim: the tests use it to prove that claims survive a crash.
  */
+import type { Server } from 'node:http';
+import { createMetrics } from '../metrics/metrics.ts';
+import { startMetricsServer } from '../metrics/server.ts';
 import { Worker } from '../worker/worker.ts';
 import { bootstrap, onShutdown } from './bootstrap.ts';
 import { startRuntime } from './runtime.ts';
@@ -17,6 +23,8 @@ const { config, logger } = bootstrap('worker');
 // A connection per batch in flight, one for Postgres drains, one for the reconciler.
 const runtime = await startRuntime(config, logger, 'worker', config.worker.concurrency + 2);
 
+// No escalation gauges here: the API reports those, once per database, not once per worker.
+const metrics = createMetrics();
 const worker = new Worker({
   pool: runtime.pool,
   redis: runtime.redis,
@@ -25,6 +33,7 @@ const worker = new Worker({
   timetable: { levelDelaysMs: config.escalation.levelDelaysMs },
   logger,
   options: config.worker,
+  metrics,
   hooks:
     process.env.KLAXON_FAULT === 'crash-after-claim'
       ? { afterClaim: () => process.kill(process.pid, 'SIGKILL') }
@@ -42,10 +51,20 @@ if (once) {
 } else {
   // The signal handlers go in before anything is announced: a SIGTERM that arrives
   // during start-up must still be a graceful stop, not the default instant death.
+  let metricsServer: Server | undefined;
   onShutdown(logger, async () => {
     await worker.stop();
+    if (metricsServer) await new Promise<void>((resolve) => metricsServer?.close(() => resolve()));
     await runtime.close();
   });
+  if (config.worker.metricsPort !== 0) {
+    try {
+      metricsServer = await startMetricsServer(metrics, config.worker.metricsPort, config.http.host, logger);
+    } catch (error) {
+      // A taken port (another worker on this host) must not keep escalations from running.
+      logger.warn('cannot serve metrics; running without them', { error, port: config.worker.metricsPort });
+    }
+  }
   await worker.start();
   logger.info('worker started', { ...config.worker, key_prefix: config.redis.keyPrefix });
 }

@@ -16,6 +16,7 @@ import type { Timetable } from '../domain/timetable.ts';
 import { run, sql } from '../db/queries.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { RedisClient } from '../redis/client.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import { PendingIndex } from '../redis/pending-index.ts';
@@ -34,6 +35,8 @@ export interface WorkerDeps {
   timetable: Timetable;
   logger: Logger;
   options: WorkerOptions;
+  /** Where executions and index rebuilds are counted (none: not counted). */
+  metrics?: Metrics;
   /** Fault injection and observation for tests (die right after claiming; know when a tick ran). */
   hooks?: { afterClaim?: (ids: string[]) => void; afterTick?: (summary: TickSummary) => void };
 }
@@ -223,7 +226,7 @@ export class Worker {
       await this.releaseClaims(claim);
       throw error;
     }
-    add(summary, result);
+    this.record(summary, result);
     const tookMs = performance.now() - startedAt;
     if (tookMs > this.deps.options.slowTickMs) {
       this.deps.logger.warn('slow batch', { took_ms: Math.round(tookMs), size: ids.length });
@@ -282,6 +285,7 @@ export class Worker {
       .then((report) => {
         // null: another worker holds the rebuild lock; its end shows as the marker reappearing.
         this.lastRebuildDeferred = report === null;
+        if (report !== null) this.deps.metrics?.recordReconcilerRun(reason);
         if (report !== null && this.indexSuspect === reason) this.indexSuspect = undefined;
       })
       .catch((error: unknown) => {
@@ -339,7 +343,7 @@ export class Worker {
         return { claimed: ids.length, result: await executeEscalations(client, this.deps, ids) };
       });
       summary.claimed += claimed;
-      add(summary, result);
+      this.record(summary, result);
       if (syncIndex && this.mode === 'redis') {
         const settled = [...result.executed.map((row) => row.id), ...result.cancelled];
         await this.index.applyAfterCommit({ add: result.scheduled, remove: settled });
@@ -349,6 +353,12 @@ export class Worker {
     const [row] = await run<{ next_due: Date | null }>(this.deps.pool, sql('escalations-next-due'), []);
     const pollAt = this.deps.clock.now().getTime() + degradedPollMs;
     return row?.next_due ? Math.min(row.next_due.getTime(), pollAt) : pollAt;
+  }
+
+  /** Adds a committed batch to the tick's summary and to the metrics. */
+  private record(summary: TickSummary, result: ExecutionResult): void {
+    add(summary, result);
+    this.deps.metrics?.recordExecution(result);
   }
 
   // --- the loop -------------------------------------------------------------------

@@ -13,6 +13,7 @@ import { type AppDeps, createApp, createHttpServer } from '../../src/api/app.ts'
 import { ManualClock } from '../../src/clock/clock.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import { createMetrics } from '../../src/metrics/metrics.ts';
 import { type RedisClient, closeRedis, createRedis } from '../../src/redis/client.ts';
 import { type RedisKeys, redisKeys } from '../../src/redis/keys.ts';
 import { PendingIndex } from '../../src/redis/pending-index.ts';
@@ -82,6 +83,7 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
     timetable: { levelDelaysMs: options.levelDelaysMs ?? TEST_LEVEL_DELAYS_MS },
     logger,
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
+    metrics: createMetrics({ escalationStats: { pool, clock } }),
   };
   const server: Server = createHttpServer(createApp(deps));
   server.listen(0, '127.0.0.1');

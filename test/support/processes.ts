@@ -16,6 +16,7 @@ export function spawnWorker(t: TestContext, args: string[] = [], env: Record<str
       ESCALATION_LEVELS: '5m,15m,60m',
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'warn',
+      WORKER_METRICS_PORT: '0', // several workers at once, next to a dev stack's
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,6 +16,7 @@ export const TEST_WORKER_OPTIONS: WorkerOptions = {
   reconcileIntervalMs: 3_600_000,
   reconcilePageSize: 1_000,
   slowTickMs: 5_000,
+  metricsPort: 0,
 };
 
 /** A worker sharing the test's pool, Redis client and clock. */
@@ -24,9 +25,11 @@ export function workerFor(
   options: Partial<WorkerOptions> = {},
   clock: Clock = t.clock,
   hooks: WorkerDeps['hooks'] = undefined,
+  metrics: WorkerDeps['metrics'] = undefined,
 ): Worker {
   return new Worker({
     hooks,
+    metrics,
     pool: t.pool,
     redis: t.redis,
     keys: t.keys,

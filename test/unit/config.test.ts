@@ -52,6 +52,14 @@ describe('configuration', () => {
     expect(config.escalation.levelDelaysMs).to.deep.equal([60_000]);
   });
 
+  it('serves worker metrics on port 9464 unless WORKER_METRICS_PORT says otherwise (0: off), and refuses a non-port', () => {
+    expect(loadConfig(base).worker.metricsPort).to.equal(9464);
+    expect(loadConfig({ ...base, WORKER_METRICS_PORT: '0' }).worker.metricsPort).to.equal(0);
+    expect(problemsOf({ ...base, WORKER_METRICS_PORT: '70000' })).to.deep.equal([
+      'WORKER_METRICS_PORT: "70000" is not a port (0-65535)',
+    ]);
+  });
+
   it('hides passwords when a URL is logged', () => {
     expect(redactUrl(base.DATABASE_URL)).to.equal('postgres://app:***@127.0.0.1:5432/klaxon');
   });

@@ -7,7 +7,7 @@
 import { Router } from '@koa/router';
 import type pg from 'pg';
 import type { Clock } from '../../clock/clock.ts';
-import { run, sql } from '../../db/queries.ts';
+import { readEscalationStats } from '../../db/escalation-stats.ts';
 import type { RedisClient } from '../../redis/client.ts';
 import type { RedisKeys } from '../../redis/keys.ts';
 
@@ -22,7 +22,7 @@ export function statsRoutes(deps: StatsDeps): Router {
   const router = new Router();
   router.get('/stats', async (ctx) => {
     const now = deps.clock.now();
-    const [row] = await run<{ pending: string; overdue: string; oldest_due: Date | null }>(deps.pool, sql('escalations-stats'), [now]);
+    const escalations = await readEscalationStats(deps.pool, now);
     let index: { pending: number; in_flight: number; complete: boolean } | null;
     try {
       const [pending, inFlight, complete] = await Promise.all([
@@ -37,9 +37,9 @@ export function statsRoutes(deps: StatsDeps): Router {
     ctx.body = {
       at: now.toISOString(),
       escalations: {
-        pending: Number(row?.pending ?? 0),
-        overdue: Number(row?.overdue ?? 0),
-        oldest_overdue_age_ms: row?.oldest_due ? now.getTime() - row.oldest_due.getTime() : null,
+        pending: escalations.pending,
+        overdue: escalations.overdue,
+        oldest_overdue_age_ms: escalations.oldestOverdueAgeMs,
       },
       index,
     };

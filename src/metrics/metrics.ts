@@ -1,0 +1,133 @@
+/**
+ * Prometheus metrics. prom-client is the de-facto Node client: it gives us the
+ * exposition format, histograms and the process metrics without writing any of
+ * that by hand.
+ *
+ * Every Metrics object owns its own Registry, never prom-client's global one, so
+ * several apps or workers in one process (the tests) do not collide.
+ *
+ * The escalation gauges are read from Postgres on scrape, and only where a pool is
+ * given (the API): one figure per database, not one per worker. When Postgres does
+ * not answer, the scrape still succeeds, without their samples.
+ *
+ * Notification delivery metrics (attempts, failures, latency per channel) come with
+ * the notification delivery issue.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Clock } from '../clock/clock.ts';
+import { type EscalationStats, readEscalationStats } from '../db/escalation-stats.ts';
+import type { Queryable } from '../db/queries.ts';
+import type { ExecutionResult } from '../worker/executor.ts';
+
+/** Lateness is milliseconds when all is well and seconds when a disk stalls: 1 ms to 60 s. */
+const LATENESS_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const HTTP_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** A scrape must not wait on a hung Postgres for the pool's connection timeout. */
+const STATS_TIMEOUT_MS = 2_000;
+
+export interface MetricsOptions {
+  /** Where the escalation gauges are read from; without it they are not registered. */
+  escalationStats?: { pool: Queryable; clock: Clock };
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** `route` is the route template (/incidents/:id), or undefined when no route matched. */
+  observeHttpRequest(request: { method: string; route: string | undefined; status: number; seconds: number }): void;
+  /** What a committed batch did. */
+  recordExecution(result: Pick<ExecutionResult, 'executed' | 'cancelled' | 'exhausted'>): void;
+  recordReconcilerRun(reason: string): void;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const lateness = new Histogram({
+    name: 'klaxon_escalation_lateness_seconds',
+    help: 'Time from an escalation being due to its execution (executed_at - scheduled_at).',
+    buckets: LATENESS_BUCKETS_S,
+    registers: [registry],
+  });
+  const counter = (name: string, help: string) => new Counter({ name, help, registers: [registry] });
+  const executed = counter('klaxon_escalations_executed_total', 'Escalations executed (a level paged).');
+  const cancelled = counter(
+    'klaxon_escalations_cancelled_total',
+    'Due escalations cancelled at execution because their incident no longer escalates.',
+  );
+  const exhausted = counter('klaxon_escalations_exhausted_total', 'Incidents whose escalation timetable ran out.');
+  const reconcilerRuns = new Counter({
+    name: 'klaxon_reconciler_runs_total',
+    help: 'Completed rebuilds of the Redis index from Postgres, by why they ran.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'klaxon_http_request_duration_seconds',
+    help: 'HTTP request duration, by method, route template and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: HTTP_BUCKETS_S,
+    registers: [registry],
+  });
+  if (options.escalationStats) registerEscalationGauges(registry, options.escalationStats);
+
+  return {
+    registry,
+    observeHttpRequest({ method, route, status, seconds }) {
+      httpDuration.observe({ method, route: route ?? 'unmatched', status: String(status) }, seconds);
+    },
+    recordExecution(result) {
+      for (const row of result.executed) lateness.observe((row.executedAt.getTime() - row.scheduledAt.getTime()) / 1000);
+      executed.inc(result.executed.length);
+      cancelled.inc(result.cancelled.length);
+      exhausted.inc(result.exhausted.length);
+    },
+    recordReconcilerRun(reason) {
+      reconcilerRuns.inc({ reason });
+    },
+  };
+}
+
+function registerEscalationGauges(registry: Registry, source: { pool: Queryable; clock: Clock }): void {
+  // One query per scrape: the three collect() callbacks run together and share it.
+  let reading: Promise<EscalationStats | null> | undefined;
+  const read = () =>
+    (reading ??= withTimeout(readEscalationStats(source.pool, source.clock.now()), STATS_TIMEOUT_MS)
+      .catch(() => null)
+      .finally(() => {
+        reading = undefined;
+      }));
+
+  const gauge = (name: string, help: string, value: (stats: EscalationStats) => number) => {
+    const metric: Gauge = new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const stats = await read();
+        // Postgres down: no sample rather than a reassuring zero.
+        if (stats === null) metric.remove({});
+        else metric.set(value(stats));
+      },
+    });
+  };
+  gauge('klaxon_escalations_pending', 'PENDING escalations.', (stats) => stats.pending);
+  gauge('klaxon_escalations_overdue', 'PENDING escalations already due (not executed yet).', (stats) => stats.overdue);
+  gauge(
+    'klaxon_escalations_oldest_overdue_age_seconds',
+    'How long the oldest overdue escalation has been due; 0 when none is.',
+    (stats) => (stats.oldestOverdueAgeMs ?? 0) / 1000,
+  );
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,63 @@
+import type { Server } from 'node:http';
+import { expect } from 'chai';
+import { type Metrics, createMetrics } from '../../src/metrics/metrics.ts';
+import { startMetricsServer } from '../../src/metrics/server.ts';
+import { type TestContext, createTestContext } from '../support/context.ts';
+import { sample } from '../support/metrics.ts';
+import { seedDueEscalations, workerFor } from '../support/worker.ts';
+
+describe('worker metrics', () => {
+  let t: TestContext;
+  let metrics: Metrics;
+  beforeEach(async () => {
+    t = await createTestContext();
+    metrics = createMetrics();
+  });
+  afterEach(() => t.close());
+
+  const text = () => metrics.registry.metrics();
+  const bucket = async (le: string) => sample(await text(), `klaxon_escalation_lateness_seconds_bucket{le="${le}"}`);
+
+  it('counts executions with their lateness, and the start-up rebuild of the index, after a tick', async () => {
+    const due = t.clock.now();
+    await seedDueEscalations(t, 2, due);
+    t.clock.set(new Date(due.getTime() + 3)); // 3 ms late
+    const worker = workerFor(t, {}, t.clock, undefined, metrics);
+    expect((await worker.tick()).executed).to.equal(2);
+    await worker.indexRebuilt();
+
+    expect(sample(await text(), 'klaxon_escalations_executed_total')).to.equal(2);
+    expect(await bucket('0.0025')).to.equal(0);
+    expect(await bucket('0.005')).to.equal(2);
+    expect(sample(await text(), 'klaxon_escalation_lateness_seconds_sum')).to.be.closeTo(0.006, 1e-9);
+    expect(sample(await text(), 'klaxon_escalations_cancelled_total')).to.equal(0);
+    expect(sample(await text(), 'klaxon_reconciler_runs_total{reason="worker start"}')).to.equal(1);
+  });
+
+  it('counts what a Postgres drain executes too (cron mode)', async () => {
+    const due = t.clock.now();
+    await seedDueEscalations(t, 3, due, { index: false });
+    t.clock.set(new Date(due.getTime() + 2_000));
+    const worker = workerFor(t, {}, t.clock, undefined, metrics);
+    expect((await worker.runOnce()).executed).to.equal(3);
+
+    expect(sample(await text(), 'klaxon_escalations_executed_total')).to.equal(3);
+    expect(await bucket('1')).to.equal(0);
+    expect(await bucket('2.5')).to.equal(3);
+  });
+
+  it('serves /metrics on its own port, and 404 elsewhere', async () => {
+    const server: Server = await startMetricsServer(metrics, 0, '127.0.0.1', t.deps.logger);
+    try {
+      const { port } = server.address() as { port: number };
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(res.status).to.equal(200);
+      expect(res.headers.get('content-type')).to.match(/^text\/plain; version=0\.0\.4/);
+      expect(await res.text()).to.include('# TYPE klaxon_escalations_executed_total counter');
+      expect((await fetch(`http://127.0.0.1:${port}/`)).status).to.equal(404);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
