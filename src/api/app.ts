@@ -5,13 +5,16 @@
 import { type Server, createServer } from 'node:http';
 import Koa from 'koa';
 import type { CommandDeps } from '../commands/deps.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { RedisClient } from '../redis/client.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import { jsonBody } from './json-body.ts';
 import { problemHandler } from './problem.ts';
 import { requestContext } from './request-context.ts';
+import { docsRoutes } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
 import { incidentRoutes } from './routes/incidents.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
@@ -23,6 +26,7 @@ export interface AppDeps extends CommandDeps {
   redis: RedisClient;
   keys: RedisKeys;
   bodyLimitBytes: number;
+  metrics: Metrics;
 }
 
 export function createApp(deps: AppDeps): Koa {
@@ -36,10 +40,10 @@ export function createApp(deps: AppDeps): Koa {
   const policies = policyRoutes(deps);
   const schedules = scheduleRoutes(deps);
 
-  app.use(requestContext(deps.logger));
+  app.use(requestContext(deps.logger, deps.metrics));
   app.use(problemHandler(deps.logger));
   app.use(jsonBody(deps.bodyLimitBytes));
-  for (const router of [health, stats, policies, schedules, incidents, userRoutes(deps), teamRoutes(deps), serviceRoutes(deps)]) {
+  for (const router of [health, metricsRoutes(deps), stats, docsRoutes(), policies, schedules, incidents, userRoutes(deps), teamRoutes(deps), serviceRoutes(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

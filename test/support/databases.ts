@@ -10,7 +10,10 @@ import { createLogger } from '../../src/log/logger.ts';
 
 // One id per test run, so two runs against the same Postgres (a developer's and a
 // helper's) never drop each other's databases.
-const RUN = randomBytes(4).toString('hex');
+// The run's start (epoch seconds) leads the name, so leftovers of interrupted runs
+// can be told from the databases of a run still going.
+const RUN = `${Math.floor(Date.now() / 1000)}_${randomBytes(3).toString('hex')}`;
+const STALE_AFTER_S = 3600;
 const TEMPLATE = `klaxon_test_${RUN}_template`;
 
 export function adminUrl(): string {
@@ -37,16 +40,18 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
 
 export async function prepareTemplate(): Promise<void> {
   await withAdmin(async (admin) => {
-    // Leftovers of interrupted runs: databases nobody is connected to (a running
-    // test file always holds a connection to its database, and a run to its template
-    // only while it clones it, which the drop below then simply fails on).
-    const stale = await admin.query<{ datname: string }>(
+    // Leftovers of interrupted runs: test databases from runs that started over an
+    // hour ago (no run lasts that long), and that nobody is connected to.
+    const leftovers = await admin.query<{ datname: string }>(
       `SELECT datname FROM pg_database d
-       WHERE datname LIKE 'klaxon_test_%'
+       WHERE datname ~ '^klaxon_test_[0-9]+_'
          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)`,
     );
-    for (const { datname } of stale.rows) {
-      await admin.query(`DROP DATABASE IF EXISTS "${datname}"`).catch(() => undefined);
+    const cutoff = Date.now() / 1000 - STALE_AFTER_S;
+    for (const { datname } of leftovers.rows) {
+      if (Number(datname.split('_')[2]) < cutoff) {
+        await admin.query(`DROP DATABASE IF EXISTS "${datname}"`).catch(() => undefined);
+      }
     }
     await admin.query(`CREATE DATABASE ${TEMPLATE}`);
   });

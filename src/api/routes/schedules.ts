@@ -31,7 +31,7 @@ import { pageRequest } from '../records.ts';
 import { compileBody, compileQuery, validBody, validQuery } from '../validate.ts';
 
 
-const scheduleBody = {
+export const scheduleBody = {
   $id: 'scheduleBody',
   type: 'object',
   additionalProperties: false,
@@ -66,7 +66,7 @@ interface ScheduleBody {
   };
 }
 
-const overrideBody = {
+export const overrideBody = {
   $id: 'overrideBody',
   type: 'object',
   additionalProperties: false,
@@ -80,22 +80,25 @@ const overrideBody = {
 
 const validateScheduleBody = compileBody<ScheduleBody>(scheduleBody);
 const validateOverrideBody = compileBody<{ user_id: string; start: string; end: string }>(overrideBody);
-const validateAtQuery = compileQuery<{ at?: string }>({
+export const atQuery = {
   type: 'object',
   additionalProperties: false,
   properties: { at: { type: 'string', pattern: ISO_INSTANT } },
-});
-const validateWindowQuery = compileQuery<{ from: string; to: string }>({
+} as const;
+export const windowQuery = {
   type: 'object',
   additionalProperties: false,
   required: ['from', 'to'],
   properties: { from: { type: 'string', pattern: ISO_INSTANT }, to: { type: 'string', pattern: ISO_INSTANT } },
-});
-const validateWindowOptionalQuery = compileQuery<{ from?: string; to?: string }>({
+} as const;
+export const windowOptionalQuery = {
   type: 'object',
   additionalProperties: false,
   properties: { from: { type: 'string', pattern: ISO_INSTANT }, to: { type: 'string', pattern: ISO_INSTANT } },
-});
+} as const;
+const validateAtQuery = compileQuery<{ at?: string }>(atQuery);
+const validateWindowQuery = compileQuery<{ from: string; to: string }>(windowQuery);
+const validateWindowOptionalQuery = compileQuery<{ from?: string; to?: string }>(windowOptionalQuery);
 
 function toInput(body: ScheduleBody): ScheduleInput {
   const r = body.rotation;
