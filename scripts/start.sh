@@ -27,8 +27,11 @@ trap 'stop_all; exit 0' INT TERM
 # process one SIGTERM (a graceful stop); a second SIGTERM would mean "exit at once".
 setsid node --import tsx src/main/api.ts &
 pids+=("$!")
-for _ in $(seq "${WORKERS:-1}"); do
-  setsid node --import tsx src/main/worker.ts &
+# Each worker serves its metrics on its own port (9464, 9465, ...).
+metrics_port="${WORKER_METRICS_PORT:-9464}"
+for i in $(seq "${WORKERS:-1}"); do
+  port=$((metrics_port == 0 ? 0 : metrics_port + i - 1))
+  WORKER_METRICS_PORT="$port" setsid node --import tsx src/main/worker.ts &
   pids+=("$!")
 done
 
