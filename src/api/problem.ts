@@ -118,10 +118,11 @@ function toProblem(error: unknown): HttpProblem | undefined {
   }
   const code = (error as { code?: unknown } | null)?.code;
   if (code === '23505' || code === '23503') return constraintProblem(error as PgError);
-  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
-    return new HttpProblem(503, 'database_unavailable', 'Service unavailable', 'the database is unreachable; retry shortly');
-  }
-  if (error instanceof Error && /timeout exceeded when trying to connect/i.test(error.message)) {
+  const unreachable =
+    (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||
+    // pg-pool's connectionTimeoutMillis expiring: no code, only this message.
+    (error instanceof Error && /timeout exceeded when trying to connect/i.test(error.message));
+  if (unreachable) {
     return new HttpProblem(503, 'database_unavailable', 'Service unavailable', 'the database is unreachable; retry shortly');
   }
   return undefined;

@@ -4,10 +4,11 @@
  * (`"severty"`) is an error, not a silently ignored field.
  */
 import { SEVERITIES } from '../domain/incident.ts';
+import { UUID_PATTERN } from '../domain/ids.ts';
 import { INCIDENT_STATES } from '../domain/incident-states.ts';
 
 /** Ids in bodies: a UUID, in any case. */
-export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+export { UUID_PATTERN };
 
 /** Instants in requests: ISO 8601 with an offset (src/api/instants.ts checks the calendar). */
 export const ISO_INSTANT = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?(Z|[+-]\\d{2}:\\d{2})$';

@@ -14,7 +14,7 @@
  */
 import type pg from 'pg';
 import { parseDuration } from '../config/units.ts';
-import { ConflictError, InvalidInputError, NotFoundError, ReferenceNotFoundError, VersionConflictError } from '../domain/errors.ts';
+import { ConflictError, InvalidInputError, ReferenceNotFoundError } from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
 import {
   IncidentState,
@@ -23,58 +23,31 @@ import {
   assertTransition,
   isTerminal,
 } from '../domain/incident-states.ts';
-import { defaultPolicy, snapshotFromJson } from '../domain/policy.ts';
+import { followedPolicy } from '../domain/policy.ts';
 import { run, sql } from '../db/queries.ts';
-import { type EscalationRow, type IncidentRow, toIncident } from '../db/rows.ts';
-import { inTransaction } from '../db/transaction.ts';
+import type { EscalationRow, IncidentRow } from '../db/rows.ts';
 import type { IndexChange } from '../redis/pending-index.ts';
 import { executeEscalations } from '../worker/executor.ts';
 import type { CommandDeps } from './deps.ts';
 import { usersByIds } from './schedules.ts';
-import { applyTransition, freezePolicy } from './transition-incident.ts';
+import { type LockedIncidentInput, actOnIncident, applyTransition, freezePolicy } from './transition-incident.ts';
 
 /** Snoozes from a minute to a day: shorter is a typo, longer should be a resolve. */
 export const SNOOZE_BOUNDS_MS = { min: 60_000, max: 86_400_000 } as const;
 
-interface ActionInput {
-  incidentId: string;
+interface ActionInput extends LockedIncidentInput {
   actor?: string | undefined;
   note?: string | undefined;
-  expectedVersion?: number | undefined;
-}
-
-type Work = (client: pg.PoolClient, locked: IncidentRow, change: IndexChange) => Promise<void>;
-
-/** Locks the incident, checks the expected version, runs `work`, re-reads; then updates Redis. */
-async function act(deps: CommandDeps, input: ActionInput, work: Work): Promise<Incident> {
-  const change: IndexChange = { add: [], remove: [] };
-  const incident = await inTransaction(deps.pool, async (client) => {
-    change.add = [];
-    change.remove = [];
-    const [locked] = await run<IncidentRow>(client, sql('incident-lock'), [input.incidentId]);
-    if (!locked) throw new NotFoundError('incident', input.incidentId);
-    if (input.expectedVersion !== undefined && input.expectedVersion !== locked.version) {
-      throw new VersionConflictError(input.expectedVersion, locked.version);
-    }
-    await work(client, locked, change);
-    const [row] = await run<IncidentRow>(client, sql('incident-get'), [input.incidentId]);
-    return toIncident(row as IncidentRow);
-  });
-  await deps.pendingIndex.applyAfterCommit(change);
-  return incident;
 }
 
 export async function escalateIncident(deps: CommandDeps, input: ActionInput & { fromLevel?: number | undefined }): Promise<Incident> {
-  return act(deps, input, async (client, locked, change) => {
+  return actOnIncident(deps, input, async (client, locked, change) => {
     if (input.fromLevel !== undefined && input.fromLevel !== locked.current_escalation_level) {
       throw levelConflict(locked, input.fromLevel);
     }
     if (locked.state !== IncidentState.ESCALATING) {
       assertTransition(locked.state, IncidentState.ESCALATING);
-      const { change: transitionChange } = await applyTransition(client, deps, locked, { to: IncidentState.ESCALATING, actor: input.actor, note: input.note });
-      change.add.push(...transitionChange.add);
-      change.remove.push(...transitionChange.remove);
-      return;
+      return applyTransition(client, deps, locked, { to: IncidentState.ESCALATING, actor: input.actor, note: input.note }, change);
     }
     if (input.fromLevel === undefined) {
       // ESCALATING -> ESCALATING is no transition (DESIGN.md's table); moving to the
@@ -105,7 +78,7 @@ export async function reassignIncident(
   deps: CommandDeps,
   input: ActionInput & { userId?: string | undefined; level?: number | undefined },
 ): Promise<Incident> {
-  return act(deps, input, async (client, locked, change) => {
+  return actOnIncident(deps, input, async (client, locked, change) => {
     const now = deps.clock.now();
     if (isTerminal(locked.state)) throw invalidState(locked, 'reassigned', ['OPEN', 'ESCALATING', 'ACKNOWLEDGED']);
     if (input.userId !== undefined) {
@@ -118,7 +91,7 @@ export async function reassignIncident(
     }
     const level = input.level as number;
     if (locked.state !== IncidentState.ESCALATING) throw invalidState(locked, 'reassigned to a level', ['ESCALATING']);
-    const policy = locked.policy_snapshot ? snapshotFromJson(locked.policy_snapshot) : defaultPolicy(deps.timetable.levelDelaysMs);
+    const policy = followedPolicy(locked.policy_snapshot, deps.timetable.levelDelaysMs);
     if (level > policy.levels.length) {
       throw new InvalidInputError([{ field: 'level', rule: 'maximum', message: `the incident's policy has ${policy.levels.length} levels` }]);
     }
@@ -139,7 +112,7 @@ export async function snoozeIncident(deps: CommandDeps, input: ActionInput & { d
   if (durationMs < SNOOZE_BOUNDS_MS.min || durationMs > SNOOZE_BOUNDS_MS.max) {
     throw new InvalidInputError([{ field: 'duration', rule: 'range', message: 'must be between 1m and 24h' }]);
   }
-  return act(deps, input, async (client, locked, change) => {
+  return actOnIncident(deps, input, async (client, locked, change) => {
     if (locked.state !== IncidentState.ACKNOWLEDGED) throw invalidState(locked, 'snoozed', ['ACKNOWLEDGED']);
     const now = deps.clock.now();
     const until = new Date(now.getTime() + durationMs);

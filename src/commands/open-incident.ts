@@ -9,6 +9,7 @@ import { IncidentState } from '../domain/incident-states.ts';
 import { run, sql } from '../db/queries.ts';
 import { type IncidentRow, toIncident } from '../db/rows.ts';
 import { inTransaction } from '../db/transaction.ts';
+import type { IndexChange } from '../redis/pending-index.ts';
 import type { CommandDeps } from './deps.ts';
 import { applyTransition } from './transition-incident.ts';
 
@@ -23,7 +24,10 @@ export interface OpenIncidentInput {
 }
 
 export async function openIncident(deps: CommandDeps, input: OpenIncidentInput): Promise<Incident> {
-  const { incident, change } = await inTransaction(deps.pool, async (client) => {
+  const change: IndexChange = { add: [], remove: [] };
+  const incident = await inTransaction(deps.pool, async (client) => {
+    change.add = [];
+    change.remove = [];
     const now = deps.clock.now();
     if (input.serviceId) {
       const [service] = await run(client, sql('service-get'), [input.serviceId]);
@@ -49,9 +53,9 @@ export async function openIncident(deps: CommandDeps, input: OpenIncidentInput):
       now,
       JSON.stringify({ severity: input.severity, service_id: input.serviceId ?? null }),
     ]);
-    if (!input.escalate) return { incident: toIncident(row), change: { add: [], remove: [] } };
+    if (!input.escalate) return toIncident(row);
     // The row was inserted by this transaction, so nobody else can hold or see it yet.
-    return applyTransition(client, deps, row, { to: IncidentState.ESCALATING, actor: input.actor });
+    return applyTransition(client, deps, row, { to: IncidentState.ESCALATING, actor: input.actor }, change);
   });
   await deps.pendingIndex.applyAfterCommit(change);
   return incident;

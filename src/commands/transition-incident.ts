@@ -38,14 +38,43 @@ export const EVENT_KIND_FOR: Readonly<Record<TransitionTarget, string>> = {
 };
 
 export async function transitionIncident(deps: CommandDeps, input: TransitionInput): Promise<Incident> {
-  const { incident, change } = await inTransaction(deps.pool, async (client) => {
+  return actOnIncident(deps, input, async (client, locked, change) => {
+    assertTransition(locked.state, input.to);
+    return applyTransition(client, deps, locked, input, change);
+  });
+}
+
+export interface LockedIncidentInput {
+  incidentId: string;
+  /** When given, the action is refused unless the incident is still at this version. */
+  expectedVersion?: number | undefined;
+}
+
+/**
+ * What every action on an existing incident shares: one transaction that locks the
+ * incident row and checks the expected version, runs `work` (which may record index
+ * changes and returns the incident as it leaves it, or nothing to have it re-read),
+ * then updates Redis after commit, best effort.
+ */
+export async function actOnIncident(
+  deps: CommandDeps,
+  input: LockedIncidentInput,
+  work: (client: pg.PoolClient, locked: IncidentRow, change: IndexChange) => Promise<Incident | void>,
+): Promise<Incident> {
+  const change: IndexChange = { add: [], remove: [] };
+  const incident = await inTransaction(deps.pool, async (client) => {
+    // A retried transaction starts from an empty change again.
+    change.add = [];
+    change.remove = [];
     const [locked] = await run<IncidentRow>(client, sql('incident-lock'), [input.incidentId]);
     if (!locked) throw new NotFoundError('incident', input.incidentId);
     if (input.expectedVersion !== undefined && input.expectedVersion !== locked.version) {
       throw new VersionConflictError(input.expectedVersion, locked.version);
     }
-    assertTransition(locked.state, input.to);
-    return applyTransition(client, deps, locked, input);
+    const left = await work(client, locked, change);
+    if (left) return left;
+    const [row] = await run<IncidentRow>(client, sql('incident-get'), [input.incidentId]);
+    return toIncident(row as IncidentRow);
   });
   await deps.pendingIndex.applyAfterCommit(change);
   return incident;
@@ -53,23 +82,24 @@ export async function transitionIncident(deps: CommandDeps, input: TransitionInp
 
 /**
  * The body of a transition, for callers that already hold the incident row lock in
- * their own transaction (opening an incident with `escalate: true`).
+ * their own transaction; the index changes it makes are added to `change`.
  */
 export async function applyTransition(
   client: pg.PoolClient,
   deps: CommandDeps,
   locked: IncidentRow,
   input: Omit<TransitionInput, 'incidentId' | 'expectedVersion'>,
-): Promise<{ incident: Incident; change: IndexChange }> {
+  change: IndexChange,
+): Promise<Incident> {
   const now = deps.clock.now();
-  const change: IndexChange = { add: [], remove: [] };
   const details: Record<string, unknown> = {};
 
+  // Frozen before the state changes, so the incident this returns shows its policy.
+  const policy = input.to === IncidentState.ESCALATING ? await freezePolicy(client, deps, locked) : undefined;
   const [updated] = await run<IncidentRow>(client, sql('incident-set-state'), [locked.id, input.to, now]);
   if (!updated) throw new Error(`incident ${locked.id} vanished while locked`);
 
-  if (input.to === IncidentState.ESCALATING) {
-    const policy = await freezePolicy(client, deps, locked);
+  if (policy) {
     const step = firstStep(timetableOf(policy), now, locked.cycle_base);
     const [row] = await run<EscalationRow>(client, sql('escalation-insert'), [
       locked.id,
@@ -87,9 +117,9 @@ export async function applyTransition(
 
   // Leaving OPEN or ESCALATING stops the timetable; leaving ACKNOWLEDGED ends a snooze.
   if (input.to !== IncidentState.ESCALATING) {
-    const cancelled = await run<{ id: string }>(client, sql('escalations-cancel-pending'), [locked.id, now]);
-    change.remove.push(...cancelled.map((row) => row.id));
-    details.cancelled_escalations = change.remove;
+    const cancelled = (await run<{ id: string }>(client, sql('escalations-cancel-pending'), [locked.id, now])).map((row) => row.id);
+    change.remove.push(...cancelled);
+    details.cancelled_escalations = cancelled;
   }
 
   await run(client, sql('event-insert'), [
@@ -102,7 +132,7 @@ export async function applyTransition(
     now,
     JSON.stringify(details),
   ]);
-  return { incident: toIncident(updated), change };
+  return toIncident(updated);
 }
 
 /**

@@ -22,7 +22,7 @@ export type IncidentState = (typeof IncidentState)[keyof typeof IncidentState];
 
 export const INCIDENT_STATES: readonly IncidentState[] = Object.values(IncidentState);
 
-const { OPEN, ESCALATING, ACKNOWLEDGED, RESOLVED, CANCELLED } = IncidentState;
+const { ESCALATING, ACKNOWLEDGED, RESOLVED, CANCELLED } = IncidentState;
 
 /**
  * from -> the states a caller may move it to. Everything not listed is refused.
@@ -48,11 +48,6 @@ export function canTransition(from: IncidentState, to: IncidentState): boolean {
 
 export function isTerminal(state: IncidentState): boolean {
   return ALLOWED[state].length === 0;
-}
-
-/** Leaving these states stops the timetable: every PENDING escalation is cancelled. */
-export function isPaging(state: IncidentState): boolean {
-  return state === OPEN || state === ESCALATING;
 }
 
 export class InvalidTransitionError extends DomainError {

@@ -44,6 +44,11 @@ export function defaultPolicy(levelDelaysMs: readonly number[]): PolicySnapshot 
   };
 }
 
+/** The policy an incident follows: its frozen snapshot, or the default while it has none. */
+export function followedPolicy(snapshotJson: unknown, defaultLevelDelaysMs: readonly number[]): PolicySnapshot {
+  return snapshotJson ? snapshotFromJson(snapshotJson) : defaultPolicy(defaultLevelDelaysMs);
+}
+
 export function timetableOf(snapshot: PolicySnapshot): Timetable {
   return { levelDelaysMs: snapshot.levels.map((level) => level.delayMs), repeatCount: snapshot.repeatCount };
 }

@@ -10,7 +10,7 @@ import type { Clock } from '../clock/clock.ts';
 import { type ExecutionDecision, decideExecution } from '../domain/execution.ts';
 import type { Assignee } from '../domain/incident.ts';
 import type { IncidentState } from '../domain/incident-states.ts';
-import { type PolicySnapshot, defaultPolicy, snapshotFromJson, timetableOf } from '../domain/policy.ts';
+import { type PolicySnapshot, followedPolicy, timetableOf } from '../domain/policy.ts';
 import type { Timetable } from '../domain/timetable.ts';
 import { run, sql } from '../db/queries.ts';
 import type { EscalationRow } from '../db/rows.ts';
@@ -66,7 +66,7 @@ export async function executeEscalations(
       {
         state: row.state,
         cycleBase: row.cycle_base,
-        policy: row.policy_snapshot ? snapshotFromJson(row.policy_snapshot) : defaultPolicy(deps.timetable.levelDelaysMs),
+        policy: followedPolicy(row.policy_snapshot, deps.timetable.levelDelaysMs),
       },
     ]),
   );

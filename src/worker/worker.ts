@@ -8,7 +8,6 @@
  * tick() is one pass and is what tests call; the loop around it (timer, wake-ups,
  * error backoff, shutdown) is start()/stop().
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { Config } from '../config/config.ts';
 import type { Clock } from '../clock/clock.ts';
@@ -98,23 +97,10 @@ export class Worker {
     deps.redis.on('ready', this.onRedisReady);
   }
 
-  get currentMode(): WorkerMode {
-    return this.mode;
-  }
-
   /** One pass: execute everything due now, then say when to come back. */
   async tick(): Promise<TickSummary> {
     const startedAt = performance.now();
-    const summary: TickSummary = {
-      mode: this.mode,
-      claimed: 0,
-      executed: 0,
-      cancelled: 0,
-      skipped: 0,
-      requeued: 0,
-      exhausted: 0,
-      nextWakeMs: null,
-    };
+    const summary = emptySummary(this.mode);
     if (this.mode === 'redis') {
       try {
         await this.checkRedisRestarted();
@@ -148,7 +134,7 @@ export class Worker {
 
   /** Executes every escalation due now straight from Postgres, then returns (cron mode). */
   async runOnce(): Promise<TickSummary> {
-    const summary: TickSummary = { mode: 'degraded', claimed: 0, executed: 0, cancelled: 0, skipped: 0, requeued: 0, exhausted: 0, nextWakeMs: null };
+    const summary = emptySummary('degraded');
     summary.nextWakeMs = await this.drainPostgres(summary, { syncIndex: true });
     return summary;
   }
@@ -447,12 +433,10 @@ export class Worker {
       if (subscriber.isOpen) await subscriber.close().catch(() => subscriber.destroy());
     }
   }
+}
 
-  /** For tests and shutdown: waits until the current tick, if any, has finished. */
-  async idle(): Promise<void> {
-    while (this.ticking) await this.ticking;
-    await sleep(0);
-  }
+function emptySummary(mode: WorkerMode): TickSummary {
+  return { mode, claimed: 0, executed: 0, cancelled: 0, skipped: 0, requeued: 0, exhausted: 0, nextWakeMs: null };
 }
 
 function add(summary: TickSummary, result: ExecutionResult): void {

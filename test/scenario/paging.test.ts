@@ -161,8 +161,12 @@ describe('paging stories', () => {
   });
 
   it('incidents without a service follow the default policy: the configured timetable, paging nobody', async () => {
-    const id = String((await t.api.post('/incidents', { title: 'no service', escalate: true })).body.id);
+    const created = await t.api.post('/incidents', { title: 'no service', escalate: true });
+    const id = String(created.body.id);
+    expect(created.body.policy, 'the answer to the call that froze it').to.deep.equal({ id: null, name: 'default', version: 0 });
     expect((await t.api.get(`/incidents/${id}`)).body.policy).to.deep.equal({ id: null, name: 'default', version: 0 });
+    const later = String((await t.api.post('/incidents', { title: 'escalated later' })).body.id);
+    expect((await t.api.post(`/incidents/${later}/escalate`)).body.policy).to.deep.equal({ id: null, name: 'default', version: 0 });
     await advanceTo(5 * MIN);
     expect((await events(id)).at(-1)?.details).to.deep.include({ level: 1, nobody: true });
   });
