@@ -4,12 +4,12 @@
  * rotation and the overrides that touch the window, nothing more.
  */
 import type pg from 'pg';
-import { InUseError, InvalidInputError, NotFoundError, ReferenceNotFoundError } from '../domain/errors.ts';
+import { InUseError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
 import { type Override, type Rotation, type Shift, type ShiftUnit, onCallAt, shiftsBetween, validateRotation } from '../domain/schedule.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { CommandDeps } from './deps.ts';
-import { type NamePage, type NamePageQuery, pageByName } from './records.ts';
+import { type NamePage, type NamePageQuery, assertExist, pageByName } from './records.ts';
 
 export interface Schedule {
   id: string;
@@ -207,10 +207,7 @@ function checkRotation(rotation: Rotation): void {
   }
 }
 
+/** The users exist (and stay, until the transaction ends: users-existing locks them). */
 async function assertUsersExist(client: pg.PoolClient, ids: readonly string[], field: string): Promise<void> {
-  const found = await usersByIds(client, [...ids]);
-  const missing = [...new Set(ids)].filter((id) => !found.has(id));
-  if (missing.length > 0) {
-    throw new ReferenceNotFoundError(missing.map((id) => ({ field, rule: 'exists', message: `no user with id ${id}` })));
-  }
+  await assertExist(client, sql('users-existing'), 'user', [...new Set(ids)].map((id) => ({ field, id })));
 }
