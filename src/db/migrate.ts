@@ -1,6 +1,8 @@
 /**
  * Applies the SQL migrations in migrations/ (node-pg-migrate). Safe to run from
  * several processes at once: node-pg-migrate holds an advisory lock while it runs.
+ * It connects as the login of the URL as it is, never as `database.role`: the login
+ * owns the schema and grants the application's role what it may do.
  */
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';

@@ -24,10 +24,17 @@ export interface Runtime {
 export async function startRuntime(config: Config, logger: Logger, name: string, poolSize = 10): Promise<Runtime> {
   logger.info('starting', {
     database: redactUrl(config.databaseUrl),
+    database_role: config.database.role || '(the login role)',
     redis: redactUrl(config.redisUrl),
     escalation_level_delays_ms: config.escalation.levelDelaysMs,
   });
-  const pool = createPool({ databaseUrl: config.databaseUrl, applicationName: `klaxon-${name}`, max: poolSize, logger });
+  const pool = createPool({
+    databaseUrl: config.databaseUrl,
+    applicationName: `klaxon-${name}`,
+    role: config.database.role,
+    max: poolSize,
+    logger,
+  });
   const redis = createRedis({ url: config.redisUrl, commandTimeoutMs: config.redis.commandTimeoutMs, logger, name: `klaxon-${name}` });
   connectInBackground(redis, logger);
 

@@ -1,6 +1,8 @@
 /**
  * The database itself refuses to rewrite the audit trail, whoever connects: these
- * statements run as plain SQL, bypassing the application.
+ * statements run as plain SQL, bypassing the application, as the schema's owner
+ * (which holds every privilege, so only the triggers stand in the way). That the
+ * application's role is not even allowed to try is test/db/application-role.test.ts.
  */
 import { expect } from 'chai';
 import { type TestContext, createTestContext } from '../support/context.ts';
@@ -21,7 +23,7 @@ describe('the database guards the audit trail', () => {
 
   async function sqlError(text: string, values: unknown[] = []): Promise<{ code: string; message: string }> {
     try {
-      await t.pool.query(text, values);
+      await t.ownerPool.query(text, values);
     } catch (error) {
       return error as { code: string; message: string };
     }

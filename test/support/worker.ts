@@ -4,7 +4,7 @@ import type { Clock } from '../../src/clock/clock.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { type RedisClient, closeRedis, createRedis } from '../../src/redis/client.ts';
 import { Worker, type WorkerDeps, type WorkerOptions } from '../../src/worker/worker.ts';
-import type { TestContext } from './context.ts';
+import { APP_ROLE, type TestContext } from './context.ts';
 import { track } from './leaks.ts';
 
 export const TEST_WORKER_OPTIONS: WorkerOptions = {
@@ -45,7 +45,13 @@ export async function isolatedWorker(
   t: TestContext,
   options: Partial<WorkerOptions> = {},
 ): Promise<{ worker: Worker; close: () => Promise<void> }> {
-  const pool = createPool({ databaseUrl: t.databaseUrl, applicationName: 'klaxon-test-worker', max: 2, logger: t.deps.logger });
+  const pool = createPool({
+    databaseUrl: t.databaseUrl,
+    applicationName: 'klaxon-test-worker',
+    role: APP_ROLE,
+    max: 2,
+    logger: t.deps.logger,
+  });
   const redis: RedisClient = createRedis({ url: t.redisUrl, commandTimeoutMs: 2_000, logger: t.deps.logger, name: 'klaxon-test-worker' });
   await redis.connect();
   const worker = new Worker({
