@@ -27,7 +27,8 @@ export function encodeKeyCursor(cursor: { key: string; id: string }): string {
 export function decodeKeyCursor(text: string): { key: string; id: string } {
   try {
     const [key, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-    if (typeof key === 'string' && typeof id === 'string' && isUuid(id)) return { key, id };
+    // A key with U+0000 was never a name (Postgres text cannot hold it) and would fail the query as a 500.
+    if (typeof key === 'string' && !key.includes('\u0000') && typeof id === 'string' && isUuid(id)) return { key, id };
   } catch {
     // fall through to the problem below
   }

@@ -4,7 +4,7 @@
  */
 import type Koa from 'koa';
 import getRawBody from 'raw-body';
-import { HttpProblem } from './problem.ts';
+import { HttpProblem, validationProblem } from './problem.ts';
 
 declare module 'koa' {
   interface Request {
@@ -40,9 +40,30 @@ export function jsonBody(limitBytes: number): Koa.Middleware {
       } catch (error) {
         throw new HttpProblem(400, 'invalid_json', 'Malformed JSON', `the body is not valid JSON: ${(error as Error).message}`);
       }
+      // JSON may spell U+0000 (\u0000) but Postgres text cannot store it: the insert would fail as a 500 (found by test/api/fuzz.test.ts).
+      const field = text.includes('\\u0000') ? nulAt(ctx.request.body) : undefined;
+      if (field !== undefined) {
+        throw validationProblem('body', [{ field, rule: 'format', message: 'must not contain the character U+0000 (NUL)' }]);
+      }
     }
     await next();
   };
+}
+
+/** The dotted path of the first string or key holding U+0000, walked without recursion (a body may nest 10,000 deep). */
+function nulAt(body: unknown): string | undefined {
+  const pending: [value: unknown, path: string][] = [[body, '']];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, path] = next;
+    if (typeof value === 'string' && value.includes('\u0000')) return path || '(body)';
+    if (typeof value !== 'object' || value === null) continue;
+    for (const [key, inner] of Object.entries(value)) {
+      const inside = path ? `${path}.${key}` : key;
+      if (key.includes('\u0000')) return inside;
+      pending.push([inner, inside]);
+    }
+  }
+  return undefined;
 }
 
 function hasBody(ctx: Koa.Context): boolean {

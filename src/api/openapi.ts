@@ -13,6 +13,9 @@ import { policyBody } from './routes/policies.ts';
 import { atQuery, overrideBody, scheduleBody, windowOptionalQuery, windowQuery } from './routes/schedules.ts';
 import * as schemas from './schemas.ts';
 import { listByNameQuery, serviceBodies, teamBodies, userBodies } from './schemas/people.ts';
+import { tokenBody } from './schemas/tokens.ts';
+import { SCOPES } from '../auth/scopes.ts';
+import { accessFor } from './access.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -51,6 +54,7 @@ export const REQUEST_BODIES = {
   editTeamBody: teamBodies.edit,
   createServiceBody: serviceBodies.create,
   editServiceBody: serviceBodies.edit,
+  createTokenBody: tokenBody,
 } as const;
 type BodyName = keyof typeof REQUEST_BODIES;
 
@@ -71,6 +75,20 @@ function shape(properties: Schema): Schema {
 
 const timestamps = { created_at: instant, updated_at: instant };
 const person = shape({ id: uuid, name: { type: 'string' }, email: { type: 'string' } });
+
+const tokenFields = {
+  id: uuid,
+  public_id: { type: 'string', description: 'The part of the token after klx_ and before the secret; names it in logs' },
+  name: { type: 'string' },
+  scopes: { type: 'array', items: { enum: SCOPES } },
+  team_id: { ...nullableUuid, description: 'null: organisation-wide' },
+  expires_at: nullableInstant,
+  revoked_at: nullableInstant,
+  created_by: { ...nullableUuid, description: 'The token that created it; null from the CLI or the environment' },
+  created_via: { type: 'string' },
+  created_at: instant,
+  last_used_at: { ...nullableInstant, description: 'Updated at most once a minute' },
+};
 
 const RESPONSE_SCHEMAS: Record<string, Schema> = {
   Incident: shape({
@@ -129,6 +147,7 @@ const RESPONSE_SCHEMAS: Record<string, Schema> = {
     description: nullableString,
     repeat_count: { type: 'integer' },
     version: { type: 'integer' },
+    team_id: nullableUuid,
     levels: {
       type: 'array',
       items: shape({
@@ -143,6 +162,7 @@ const RESPONSE_SCHEMAS: Record<string, Schema> = {
   Schedule: shape({
     id: uuid,
     name: { type: 'string' },
+    team_id: nullableUuid,
     rotation: shape({
       user_ids: { type: 'array', items: uuid },
       shift_length: { type: 'integer' },
@@ -157,6 +177,10 @@ const RESPONSE_SCHEMAS: Record<string, Schema> = {
   User: shape({ id: uuid, name: { type: 'string' }, email: { type: 'string' }, phone: nullableString, time_zone: { type: 'string' }, ...timestamps }),
   Team: shape({ id: uuid, name: { type: 'string' }, members: { type: 'array', items: person }, ...timestamps }),
   Service: shape({ id: uuid, name: { type: 'string' }, description: nullableString, escalation_policy_id: nullableUuid, ...timestamps }),
+  Token: shape(tokenFields),
+  CreatedToken: {
+    ...shape({ ...tokenFields, token: { type: 'string', description: 'The token itself: shown in this answer only, never again', examples: ['klx_3k9x0qz7m2ab_...'] } }),
+  },
   /** RFC 9457, as docs/errors.md describes it; some codes add members of their own. */
   Problem: {
     type: 'object',
@@ -294,17 +318,25 @@ export const OPERATIONS: readonly Operation[] = [
   ...recordOperations('/users', 'User', 'createUserBody', 'editUserBody'),
   ...recordOperations('/teams', 'Team', 'createTeamBody', 'editTeamBody'),
   ...recordOperations('/services', 'Service', 'createServiceBody', 'editServiceBody'),
+
+  { method: 'post', path: '/tokens', tag: 'tokens', summary: 'Create an API token (the answer holds the token, once)', body: { name: 'createTokenBody' }, success: { status: 201, schema: ref('CreatedToken') }, problems: [422] },
+  { method: 'get', path: '/tokens', tag: 'tokens', summary: 'List API tokens by name (never their secrets)', query: listByNameQuery, success: { status: 200, schema: page('Token') } },
+  { method: 'get', path: '/tokens/:id', tag: 'tokens', summary: 'Read an API token', success: { status: 200, schema: ref('Token') } },
+  { method: 'delete', path: '/tokens/:id', tag: 'tokens', summary: 'Revoke an API token at once (it stays listed, with revoked_at)', success: { status: 204 } },
 ];
 
 // The document ---------------------------------------------------------------------------
 
 const PROBLEMS: Record<number, string> = {
   400: 'validation_failed (errors names each field and rule), invalid_json or invalid_body',
-  404: 'not_found: no record with that id',
+  401: 'unauthenticated (no token) or invalid_token (unknown, malformed, revoked or expired); WWW-Authenticate says which',
+  403: 'insufficient_scope: the token lacks the scope the operation needs (required_scope)',
+  404: 'not_found: no record with that id (or it belongs to another team)',
   409: 'A conflict: invalid_transition, version_conflict, level_conflict, escalation_exhausted, invalid_state, level_already_paged, already_exists or in_use',
   413: 'payload_too_large',
   415: 'unsupported_media_type: send application/json',
-  422: 'reference_not_found: the body names a record that does not exist',
+  422: 'reference_not_found: the body names a record that does not exist (or another team\'s)',
+  429: 'rate_limited: too many requests for this token; Retry-After says when to retry',
   500: 'internal_error: the details are in the log line with the same request_id',
   503: 'database_unavailable (Retry-After: 5), or not_ready from /readyz',
 };
@@ -343,10 +375,18 @@ function responses(op: Operation): Schema {
   if (op.path.includes(':')) problems.add(404);
   if (op.body) [413, 415].forEach((code) => problems.add(code));
   if (!op.noDatabase) problems.add(503);
+  if (accessFor(op.method, op.path) !== 'public') [401, 403, 429].forEach((code) => problems.add(code));
   problems.add(500);
   const answers: Schema = { [status]: success };
   for (const code of [...problems].sort((a, b) => a - b)) answers[code] = { $ref: `#/components/responses/Problem${code}` };
   return answers;
+}
+
+/** Who may call it (src/api/access.ts): no token, any token, or a token with a scope. */
+function security(op: Operation): Schema {
+  const access = accessFor(op.method, op.path);
+  if (access === 'public') return { security: [] };
+  return { security: [{ bearerToken: [] }], 'x-required-scope': access === 'any' ? null : access };
 }
 
 function operation(op: Operation): Schema {
@@ -354,6 +394,7 @@ function operation(op: Operation): Schema {
   return {
     tags: [op.tag],
     summary: op.summary,
+    ...security(op),
     operationId: `${op.method}${openApiPath(op.path).replace(/[^A-Za-z0-9]+(\w?)/g, (_, c: string) => c.toUpperCase())}`,
     ...(params.length > 0 ? { parameters: params } : {}),
     ...(op.body
@@ -382,6 +423,17 @@ export function buildOpenApiDocument(): Schema {
     },
     tags: [...new Set(OPERATIONS.map((op) => op.tag))].map((name) => ({ name })),
     paths,
-    components: { schemas: { ...bodies, ...RESPONSE_SCHEMAS }, responses: problemResponses },
+    components: {
+      schemas: { ...bodies, ...RESPONSE_SCHEMAS },
+      responses: problemResponses,
+      securitySchemes: {
+        bearerToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API token (klx_...). Scopes: read, write (implies read), admin (implies all), metrics. x-required-scope on each operation names the one it needs.',
+        },
+      },
+    },
+    security: [{ bearerToken: [] }],
   };
 }

@@ -29,6 +29,7 @@ export function presentService(service: Service) {
     name: service.name,
     description: service.description,
     escalation_policy_id: service.escalationPolicyId,
+    team_id: service.teamId,
     created_at: service.createdAt.toISOString(),
     updated_at: service.updatedAt.toISOString(),
   };

@@ -18,6 +18,7 @@ export function presentIncident(incident: Incident) {
     resolved_at: iso(incident.resolvedAt),
     cancelled_at: iso(incident.cancelledAt),
     service_id: incident.serviceId,
+    team_id: incident.teamId,
     policy: incident.policy
       ? { id: incident.policy.policyId, name: incident.policy.name, version: incident.policy.version }
       : null,

@@ -14,6 +14,7 @@ import {
   VersionConflictError,
 } from '../domain/errors.ts';
 import { InvalidTransitionError } from '../domain/incident-states.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { Logger } from '../log/logger.ts';
 
 export interface FieldError {
@@ -43,8 +44,6 @@ export function validationProblem(where: 'body' | 'query' | 'path', errors: Fiel
   return new HttpProblem(400, 'validation_failed', `The request ${where} is invalid`, detail, { errors });
 }
 
-// Errors from Postgres or the network that mean "the database is not reachable right now".
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
 
 interface PgError {
   code: string;
@@ -62,9 +61,10 @@ interface PgError {
  */
 function constraintProblem(error: PgError): HttpProblem {
   if (error.code === '23505') {
-    // "Key (lower(name))=(payments) already exists." -> name
+    // "Key (lower(name))=(payments) already exists." -> name; a key scoped by team
+    // ("Key (COALESCE(team_id, ...), lower(name))=...") names its last column.
     const key = /^Key \((.*)\)=\(/.exec(error.detail ?? '')?.[1] ?? 'value';
-    const field = key.replace(/^lower\((\w+)\)$/, '$1');
+    const field = /(\w+)\)?$/.exec(key.split(', ').at(-1) ?? key)?.[1] ?? 'value';
     return new HttpProblem(409, 'already_exists', 'Already exists', `another ${singular(error.table)} has this ${field}`, {
       field,
     });
@@ -118,11 +118,7 @@ function toProblem(error: unknown): HttpProblem | undefined {
   }
   const code = (error as { code?: unknown } | null)?.code;
   if (code === '23505' || code === '23503') return constraintProblem(error as PgError);
-  const unreachable =
-    (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||
-    // pg-pool's connectionTimeoutMillis expiring: no code, only this message.
-    (error instanceof Error && /timeout exceeded when trying to connect/i.test(error.message));
-  if (unreachable) {
+  if (isDatabaseUnavailable(error)) {
     return new HttpProblem(503, 'database_unavailable', 'Service unavailable', 'the database is unreachable; retry shortly');
   }
   return undefined;

@@ -5,6 +5,8 @@
 import { Router } from '@koa/router';
 import type Koa from 'koa';
 import type { NamePage, NamePageQuery } from '../commands/records.ts';
+import type { TeamScope } from '../domain/team-scope.ts';
+import { principalOf } from './access.ts';
 import { decodeKeyCursor, encodeKeyCursor } from './cursor.ts';
 import { pathId } from './ids.ts';
 import { type BodyRules, validListByNameQuery, validRecordBody } from './schemas/people.ts';
@@ -12,18 +14,18 @@ import { validQuery } from './validate.ts';
 
 const DEFAULT_PAGE_SIZE = 50;
 
-/** One kind of record: its path, body rules, presenter, and commands. */
+/** One kind of record: its path, body rules, presenter, and commands (given the caller's team scope). */
 export interface RecordResource<T extends { id: string }, CreateBody, EditBody> {
   /** e.g. `/users`. */
   prefix: string;
   createRules: BodyRules<CreateBody>;
   editRules: BodyRules<EditBody>;
   present: (record: T) => unknown;
-  create: (body: CreateBody) => Promise<T>;
-  list: (page: NamePageQuery) => Promise<NamePage<T>>;
-  get: (id: string) => Promise<T>;
-  update: (id: string, body: EditBody) => Promise<T>;
-  remove: (id: string) => Promise<void>;
+  create: (scope: TeamScope, body: CreateBody) => Promise<T>;
+  list: (scope: TeamScope, page: NamePageQuery) => Promise<NamePage<T>>;
+  get: (scope: TeamScope, id: string) => Promise<T>;
+  update: (scope: TeamScope, id: string, body: EditBody) => Promise<T>;
+  remove: (scope: TeamScope, id: string) => Promise<void>;
 }
 
 /**
@@ -36,28 +38,28 @@ export function recordRoutes<T extends { id: string }, CreateBody, EditBody>(
   const router = new Router({ prefix: resource.prefix });
 
   router.post('/', async (ctx) => {
-    const record = await resource.create(validRecordBody(ctx, resource.createRules));
+    const record = await resource.create(principalOf(ctx), validRecordBody(ctx, resource.createRules));
     ctx.status = 201;
     ctx.set('Location', `${resource.prefix}/${record.id}`);
     ctx.body = resource.present(record);
   });
 
   router.get('/', async (ctx) => {
-    const page = await resource.list(pageRequest(ctx));
+    const page = await resource.list(principalOf(ctx), pageRequest(ctx));
     ctx.body = { items: page.items.map(resource.present), next_cursor: page.next ? encodeKeyCursor(page.next) : null };
   });
 
   router.get('/:id', async (ctx) => {
-    ctx.body = resource.present(await resource.get(pathId(ctx, 'id')));
+    ctx.body = resource.present(await resource.get(principalOf(ctx), pathId(ctx, 'id')));
   });
 
   router.patch('/:id', async (ctx) => {
     const id = pathId(ctx, 'id');
-    ctx.body = resource.present(await resource.update(id, validRecordBody(ctx, resource.editRules)));
+    ctx.body = resource.present(await resource.update(principalOf(ctx), id, validRecordBody(ctx, resource.editRules)));
   });
 
   router.delete('/:id', async (ctx) => {
-    await resource.remove(pathId(ctx, 'id'));
+    await resource.remove(principalOf(ctx), pathId(ctx, 'id'));
     ctx.status = 204;
   });
 

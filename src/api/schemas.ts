@@ -27,6 +27,8 @@ export const createIncidentBody = {
     severity: { enum: SEVERITIES },
     escalate: { type: 'boolean' },
     service_id: { type: 'string', pattern: UUID_PATTERN },
+    // Without a service: the owning team (absent: the caller's team). With one: its team.
+    team_id: { type: 'string', pattern: UUID_PATTERN, nullable: true },
     actor,
     note,
   },
@@ -106,6 +108,7 @@ export interface CreateIncidentBody {
   severity?: (typeof SEVERITIES)[number];
   escalate?: boolean;
   service_id?: string;
+  team_id?: string | null;
   actor?: string;
   note?: string;
 }

@@ -30,13 +30,12 @@ import type { IndexChange } from '../redis/pending-index.ts';
 import { executeEscalations } from '../worker/executor.ts';
 import type { CommandDeps } from './deps.ts';
 import { usersByIds } from './schedules.ts';
-import { type LockedIncidentInput, actOnIncident, applyTransition, freezePolicy } from './transition-incident.ts';
+import { type EventAuthor, type LockedIncidentInput, actOnIncident, applyTransition, freezePolicy } from './transition-incident.ts';
 
 /** Snoozes from a minute to a day: shorter is a typo, longer should be a resolve. */
 export const SNOOZE_BOUNDS_MS = { min: 60_000, max: 86_400_000 } as const;
 
-interface ActionInput extends LockedIncidentInput {
-  actor?: string | undefined;
+interface ActionInput extends LockedIncidentInput, EventAuthor {
   note?: string | undefined;
 }
 
@@ -47,7 +46,7 @@ export async function escalateIncident(deps: CommandDeps, input: ActionInput & {
     }
     if (locked.state !== IncidentState.ESCALATING) {
       assertTransition(locked.state, IncidentState.ESCALATING);
-      return applyTransition(client, deps, locked, { to: IncidentState.ESCALATING, actor: input.actor, note: input.note }, change);
+      return applyTransition(client, deps, locked, { to: IncidentState.ESCALATING, actor: input.actor, tokenId: input.tokenId, note: input.note }, change);
     }
     if (input.fromLevel === undefined) {
       // ESCALATING -> ESCALATING is no transition (DESIGN.md's table); moving to the
@@ -69,6 +68,7 @@ export async function escalateIncident(deps: CommandDeps, input: ActionInput & {
       kind: 'escalated_manually',
       details: { from_level: input.fromLevel, level: next.escalation_level },
       actor: input.actor,
+      tokenId: input.tokenId,
       note: input.note,
     });
   });
@@ -86,7 +86,7 @@ export async function reassignIncident(
       if (!user) throw new ReferenceNotFoundError([{ field: 'user_id', rule: 'exists', message: `no user with id ${input.userId}` }]);
       const assignees = [{ user_id: user.id, name: user.name, via: { type: 'reassignment', id: null } }];
       await run(client, sql('incident-set-assignees'), [locked.id, JSON.stringify(assignees), now]);
-      await appendEvent(client, locked, 'reassigned', { to_user: { id: user.id, name: user.name } }, input.actor, input.note, now);
+      await appendEvent(client, locked, 'reassigned', { to_user: { id: user.id, name: user.name } }, input, input.note, now);
       return;
     }
     const level = input.level as number;
@@ -102,14 +102,21 @@ export async function reassignIncident(
       kind: 'reassigned',
       details: { to_level: level, repeat_cycle: cycle },
       actor: input.actor,
+      tokenId: input.tokenId,
       note: input.note,
     });
   });
 }
 
 export async function snoozeIncident(deps: CommandDeps, input: ActionInput & { duration: string }): Promise<Incident> {
-  const durationMs = parseDuration(input.duration);
-  if (durationMs < SNOOZE_BOUNDS_MS.min || durationMs > SNOOZE_BOUNDS_MS.max) {
+  // parseDuration throws past Number.MAX_SAFE_INTEGER ms (`99999999999999999999h`, a 500 the fuzz test found): out of range too.
+  let durationMs = Number.NaN;
+  try {
+    durationMs = parseDuration(input.duration);
+  } catch {
+    // stays NaN
+  }
+  if (!(durationMs >= SNOOZE_BOUNDS_MS.min && durationMs <= SNOOZE_BOUNDS_MS.max)) {
     throw new InvalidInputError([{ field: 'duration', rule: 'range', message: 'must be between 1m and 24h' }]);
   }
   return actOnIncident(deps, input, async (client, locked, change) => {
@@ -126,7 +133,7 @@ export async function snoozeIncident(deps: CommandDeps, input: ActionInput & { d
     if (!row) throw new Error('the snooze row already exists');
     change.add.push({ id: row.id, dueAt: row.scheduled_at });
     await run(client, sql('incident-set-snooze'), [locked.id, until, now]);
-    await appendEvent(client, locked, 'snoozed', { until, duration_ms: durationMs, escalation_id: row.id }, input.actor, input.note, now);
+    await appendEvent(client, locked, 'snoozed', { until, duration_ms: durationMs, escalation_id: row.id }, input, input.note, now);
   });
 }
 
@@ -137,14 +144,14 @@ async function pageLevelNow(
   locked: IncidentRow,
   change: IndexChange,
   step: { level: number; cycle: number },
-  event: { kind: string; details: Record<string, unknown>; actor?: string | undefined; note?: string | undefined },
+  event: EventAuthor & { kind: string; details: Record<string, unknown>; note?: string | undefined },
 ): Promise<void> {
   const now = deps.clock.now();
   const cancelled = await run<{ id: string }>(client, sql('escalations-cancel-pending'), [locked.id, now]);
   change.remove.push(...cancelled.map((row) => row.id));
   const [row] = await run<EscalationRow>(client, sql('escalation-insert'), [locked.id, step.level, step.cycle, now, now, 'manual']);
   if (!row) throw new ConflictError('level_already_paged', `level ${step.level} of cycle ${step.cycle} was already paged`);
-  await appendEvent(client, locked, event.kind, { ...event.details, escalation_id: row.id }, event.actor, event.note, now);
+  await appendEvent(client, locked, event.kind, { ...event.details, escalation_id: row.id }, event, event.note, now);
   const result = await executeEscalations(client, deps, [row.id]);
   change.add.push(...result.scheduled);
 }
@@ -159,11 +166,21 @@ async function appendEvent(
   incident: IncidentRow,
   kind: string,
   details: Record<string, unknown>,
-  actor: string | undefined,
+  author: EventAuthor,
   note: string | undefined,
   now: Date,
 ): Promise<void> {
-  await run(client, sql('event-insert'), [incident.id, kind, incident.state, incident.state, actor ?? null, note ?? null, now, JSON.stringify(details)]);
+  await run(client, sql('event-insert'), [
+    incident.id,
+    kind,
+    incident.state,
+    incident.state,
+    author.actor ?? null,
+    note ?? null,
+    now,
+    JSON.stringify(details),
+    author.tokenId ?? null,
+  ]);
 }
 
 function levelConflict(locked: IncidentRow, fromLevel: number): ConflictError {

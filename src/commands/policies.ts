@@ -3,6 +3,10 @@
  * freezes when it starts escalating. Writes are one transaction each; a replacement
  * bumps the version and rewrites the levels, and never touches running incidents
  * (they follow their snapshot).
+ *
+ * A policy belongs to a team (or to nobody: organisation-wide) and pages only what its
+ * team may refer to: users (shared by everyone), its team's schedules and its team
+ * itself. Its team never changes. A caller sees only the policies of a team it sees.
  */
 import type pg from 'pg';
 import { parseDuration } from '../config/units.ts';
@@ -14,16 +18,31 @@ import {
   type PolicyTarget,
   type TargetType,
 } from '../domain/policy.ts';
+import { type TeamScope, canSee, mayRefer } from '../domain/team-scope.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { CommandDeps } from './deps.ts';
-import { type NamePage, type NamePageQuery, pageByName } from './records.ts';
+import {
+  type NamePage,
+  type NamePageQuery,
+  assertUnique,
+  ownerTeam,
+  pageByName,
+  visibleOrNotFound,
+  written,
+  assertTeamUnchanged,
+} from './records.ts';
 
 export interface PolicyInput {
   name: string;
   description?: string | null | undefined;
   repeatCount: number;
   levels: { delay: string; targets: PolicyTarget[] }[];
+  /**
+   * Creating: the owning team (absent: the caller's team, or organisation-wide for an
+   * organisation-wide caller). Replacing: absent, or the policy's own team.
+   */
+  teamId?: string | null | undefined;
 }
 
 export interface NamedTarget extends PolicyTarget {
@@ -36,6 +55,8 @@ export interface Policy {
   description: string | null;
   repeatCount: number;
   version: number;
+  /** null: organisation-wide. */
+  teamId: string | null;
   levels: { level: number; delayMs: number; targets: NamedTarget[] }[];
   createdAt: Date;
   updatedAt: Date;
@@ -47,6 +68,7 @@ interface PolicyRow {
   description: string | null;
   repeat_count: number;
   version: number;
+  team_id: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -60,23 +82,27 @@ interface LevelRow {
   target_name: string | null;
 }
 
-export async function createPolicy(deps: CommandDeps, input: PolicyInput): Promise<Policy> {
+export async function createPolicy(deps: CommandDeps, scope: TeamScope, input: PolicyInput): Promise<Policy> {
   const levels = checkLevels(input);
   return inTransaction(deps.pool, async (client) => {
-    await assertTargetsExist(client, levels);
-    const [row] = await run<PolicyRow>(client, sql('policy-insert'), [input.name, input.description ?? null, input.repeatCount, deps.clock.now()]);
-    if (!row) throw new Error('INSERT ... RETURNING returned no row');
+    const teamId = await ownerTeam(client, scope, input.teamId);
+    await assertUnique(client, sql('policies-name-taken'), 'escalation policy', 'name', input.name, null, [teamId]);
+    await assertTargetsExist(client, levels, teamId);
+    const row = written(
+      await run<PolicyRow>(client, sql('policy-insert'), [input.name, input.description ?? null, input.repeatCount, deps.clock.now(), teamId]),
+    );
     await writeLevels(client, row.id, levels);
     return (await loadPolicies(client, [row.id]))[0] as Policy;
   });
 }
 
-export async function replacePolicy(deps: CommandDeps, id: string, input: PolicyInput): Promise<Policy> {
+export async function replacePolicy(deps: CommandDeps, scope: TeamScope, id: string, input: PolicyInput): Promise<Policy> {
   const levels = checkLevels(input);
   return inTransaction(deps.pool, async (client) => {
-    const [locked] = await run<PolicyRow>(client, sql('policy-lock'), [id]);
-    if (!locked) throw new NotFoundError('escalation policy', id);
-    await assertTargetsExist(client, levels);
+    const locked = await visibleOrNotFound<PolicyRow>(client, sql('policy-lock'), scope, 'escalation policy', id);
+    assertTeamUnchanged(locked.team_id, input.teamId);
+    await assertUnique(client, sql('policies-name-taken'), 'escalation policy', 'name', input.name, id, [locked.team_id]);
+    await assertTargetsExist(client, levels, locked.team_id);
     await run(client, sql('policy-update'), [id, input.name, input.description ?? null, input.repeatCount, deps.clock.now()]);
     await run(client, sql('policy-levels-delete'), [id]);
     await writeLevels(client, id, levels);
@@ -84,31 +110,40 @@ export async function replacePolicy(deps: CommandDeps, id: string, input: Policy
   });
 }
 
-export async function deletePolicy(deps: CommandDeps, id: string): Promise<void> {
+export async function deletePolicy(deps: CommandDeps, scope: TeamScope, id: string): Promise<void> {
   await inTransaction(deps.pool, async (client) => {
-    const [locked] = await run<PolicyRow>(client, sql('policy-lock'), [id]);
-    if (!locked) throw new NotFoundError('escalation policy', id);
+    await visibleOrNotFound<PolicyRow>(client, sql('policy-lock'), scope, 'escalation policy', id);
     const usedBy = await run<{ kind: string; id: string; name: string }>(client, sql('policy-usage'), [id]);
     if (usedBy.length > 0) throw new InUseError('escalation policy', usedBy);
     await run(client, sql('policy-delete'), [id]);
   });
 }
 
-export async function getPolicy(db: Queryable, id: string): Promise<Policy> {
+/** A policy of a team the caller sees; another team's answers as a missing one. */
+export async function getPolicy(db: Queryable, scope: TeamScope, id: string): Promise<Policy> {
   const [policy] = await loadPolicies(db, [id]);
-  if (!policy) throw new NotFoundError('escalation policy', id);
+  if (!policy || !canSee(scope, policy.teamId)) throw new NotFoundError('escalation policy', id);
   return policy;
 }
 
-export async function listPolicies(db: Queryable, page: NamePageQuery): Promise<NamePage<Policy>> {
-  return pageByName<{ id: string; sort_key: string }, Policy>(db, sql('policies-list'), page, (rows) =>
-    loadPolicies(db, rows.map((row) => row.id)),
+export async function listPolicies(db: Queryable, scope: TeamScope, page: NamePageQuery): Promise<NamePage<Policy>> {
+  return pageByName<{ id: string; sort_key: string }, Policy>(
+    db,
+    sql('policies-list'),
+    page,
+    (rows) => loadPolicies(db, rows.map((row) => row.id)),
+    [scope.teamId],
   );
 }
 
-/** The frozen copy an incident follows from the moment it starts escalating. */
+/**
+ * The frozen copy an incident follows from the moment it starts escalating. Not
+ * scoped: the system takes it for whatever incident starts escalating, and the
+ * incident's service already refers only to a policy it may.
+ */
 export async function policySnapshot(db: Queryable, id: string): Promise<PolicySnapshot> {
-  const policy = await getPolicy(db, id);
+  const [policy] = await loadPolicies(db, [id]);
+  if (!policy) throw new NotFoundError('escalation policy', id);
   return {
     policyId: policy.id,
     name: policy.name,
@@ -149,6 +184,7 @@ async function loadPolicies(db: Queryable, ids: string[]): Promise<Policy[]> {
       description: row.description,
       repeatCount: row.repeat_count,
       version: row.version,
+      teamId: row.team_id,
       levels,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
@@ -183,11 +219,23 @@ function checkLevels(input: PolicyInput): PolicyLevel[] {
   return levels;
 }
 
-async function assertTargetsExist(client: pg.PoolClient, levels: PolicyLevel[]): Promise<void> {
+
+/**
+ * Every target exists and the policy's team may page it (users are everyone's; a
+ * team's policy pages its team's schedules and its team only). One refused for
+ * either reason is the same unknown reference, so no team learns of another's
+ * records. The foreign keys and ON DELETE RESTRICT keep them from going away after.
+ */
+async function assertTargetsExist(client: pg.PoolClient, levels: PolicyLevel[], teamId: string | null): Promise<void> {
   const all = levels.flatMap((level) => level.targets);
   const idsOf = (type: TargetType) => all.filter((t) => t.type === type).map((t) => t.id);
-  const existing = await run<{ type: TargetType; id: string }>(client, sql('targets-existing'), [idsOf('user'), idsOf('schedule'), idsOf('team')]);
-  const found = new Set(existing.map((row) => `${row.type}:${row.id}`));
+  const existing = await run<{ type: TargetType; id: string; team_id: string | null }>(client, sql('targets-existing'), [
+    idsOf('user'),
+    idsOf('schedule'),
+    idsOf('team'),
+  ]);
+  const usable = existing.filter((row) => row.type === 'user' || mayRefer(teamId, row.team_id));
+  const found = new Set(usable.map((row) => `${row.type}:${row.id}`));
   const issues: FieldIssue[] = [];
   levels.forEach((level, index) =>
     level.targets.forEach((target, position) => {

@@ -1,5 +1,6 @@
 /** Read-only queries behind the GET routes. */
 import { NotFoundError } from '../domain/errors.ts';
+import { type TeamScope, canSee } from '../domain/team-scope.ts';
 import type { Escalation, Incident, IncidentEvent } from '../domain/incident.ts';
 import type { IncidentState } from '../domain/incident-states.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
@@ -12,9 +13,10 @@ import {
   toIncident,
 } from '../db/rows.ts';
 
-export async function getIncident(db: Queryable, id: string): Promise<Incident> {
+/** An incident the caller's team scope sees; another team's answers as not found. */
+export async function getIncident(db: Queryable, scope: TeamScope, id: string): Promise<Incident> {
   const [row] = await run<IncidentRow>(db, sql('incident-get'), [id]);
-  if (!row) throw new NotFoundError('incident', id);
+  if (!row || !canSee(scope, row.team_id)) throw new NotFoundError('incident', id);
   return toIncident(row);
 }
 
@@ -30,6 +32,7 @@ export interface IncidentPage {
 
 export async function listIncidents(
   db: Queryable,
+  scope: TeamScope,
   query: { state?: IncidentState | undefined; limit: number; after?: IncidentPageCursor | undefined },
 ): Promise<IncidentPage> {
   // One extra row tells whether there is a next page without a COUNT.
@@ -38,6 +41,7 @@ export async function listIncidents(
     query.after?.createdAt ?? null,
     query.after?.id ?? null,
     query.limit + 1,
+    scope.teamId,
   ]);
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
@@ -47,14 +51,14 @@ export async function listIncidents(
   };
 }
 
-export async function listEscalations(db: Queryable, incidentId: string): Promise<Escalation[]> {
-  await getIncident(db, incidentId);
+export async function listEscalations(db: Queryable, scope: TeamScope, incidentId: string): Promise<Escalation[]> {
+  await getIncident(db, scope, incidentId);
   const rows = await run<EscalationRow>(db, sql('escalations-by-incident'), [incidentId]);
   return rows.map(toEscalation);
 }
 
-export async function listEvents(db: Queryable, incidentId: string): Promise<IncidentEvent[]> {
-  await getIncident(db, incidentId);
+export async function listEvents(db: Queryable, scope: TeamScope, incidentId: string): Promise<IncidentEvent[]> {
+  await getIncident(db, scope, incidentId);
   const rows = await run<EventRow>(db, sql('events-by-incident'), [incidentId]);
   return rows.map(toEvent);
 }

@@ -5,9 +5,10 @@
  * foreign keys stay the backstop for races).
  */
 import type pg from 'pg';
-import { InUseError, NotFoundError, ReferenceNotFoundError } from '../domain/errors.ts';
+import { InUseError, InvalidInputError, NotFoundError, ReferenceNotFoundError } from '../domain/errors.ts';
+import { type TeamScope, canSee, mayRefer } from '../domain/team-scope.ts';
 import { AlreadyExistsError, type Usage } from '../domain/people.ts';
-import { type NamedQuery, type Queryable, run } from '../db/queries.ts';
+import { type NamedQuery, type Queryable, run, sql } from '../db/queries.ts';
 
 /** Where a page starts: the sort key (lower(name)) and id of the previous page's last row. */
 export interface NameCursor {
@@ -32,6 +33,47 @@ export async function oneOrNotFound<R extends pg.QueryResultRow>(db: Queryable, 
   return row;
 }
 
+/**
+ * The row `query` finds for `id` when it belongs to a team the caller sees (the row
+ * has team_id); another team's row answers exactly as a missing one does.
+ */
+export async function visibleOrNotFound<R extends pg.QueryResultRow & { team_id: string | null }>(
+  db: Queryable,
+  query: NamedQuery,
+  scope: TeamScope,
+  resource: string,
+  id: string,
+): Promise<R> {
+  const row = await oneOrNotFound<R>(db, query, resource, id);
+  if (!canSee(scope, row.team_id)) throw new NotFoundError(resource, id);
+  return row;
+}
+
+/**
+ * The team a new record belongs to: a team's caller makes its own team's records (and
+ * naming another team is an unknown reference); an organisation-wide caller names a
+ * team (checked, and locked against deletion) or none (organisation-wide).
+ */
+export async function ownerTeam(db: Queryable, scope: TeamScope, requested: string | null | undefined): Promise<string | null> {
+  if (scope.teamId !== null) {
+    if (requested != null && requested !== scope.teamId) throw unknownTeam(requested);
+    return scope.teamId;
+  }
+  if (requested == null) return null;
+  await assertExist(db, sql('teams-existing'), 'team', [{ field: 'team_id', id: requested }]);
+  return requested;
+}
+
+/** A record's team is chosen when it is made and never changes (naming the same team again is fine). */
+export function assertTeamUnchanged(current: string | null, requested: string | null | undefined): void {
+  if (requested === undefined || requested === current) return;
+  throw new InvalidInputError([{ field: 'team_id', rule: 'immutable', message: "a record's team cannot be changed" }]);
+}
+
+function unknownTeam(id: string): ReferenceNotFoundError {
+  return new ReferenceNotFoundError([{ field: 'team_id', rule: 'exists', message: `no team with id ${id}` }]);
+}
+
 /** The row an INSERT or UPDATE ... RETURNING wrote. */
 export function written<R>(rows: R[]): R {
   const [row] = rows;
@@ -40,16 +82,18 @@ export function written<R>(rows: R[]): R {
 }
 
 /**
- * One page of a `*-list` query ($1 cursor sort key, $2 cursor id, $3 page size); one
- * extra row tells whether there is a next page without a COUNT.
+ * One page of a `*-list` query ($1 cursor sort key, $2 cursor id, $3 page size, then
+ * `filters`, e.g. the caller's team); one extra row tells whether there is a next
+ * page without a COUNT.
  */
 export async function pageByName<R extends { id: string; sort_key: string }, T>(
   db: Queryable,
   query: NamedQuery,
   page: NamePageQuery,
   toItem: (rows: R[]) => T[] | Promise<T[]>,
+  filters: unknown[] = [],
 ): Promise<NamePage<T>> {
-  const rows = await run<R>(db, query, [page.after?.key ?? null, page.after?.id ?? null, page.limit + 1]);
+  const rows = await run<R>(db, query, [page.after?.key ?? null, page.after?.id ?? null, page.limit + 1, ...filters]);
   const shown = rows.slice(0, page.limit);
   const last = shown.at(-1);
   return {
@@ -70,24 +114,30 @@ export async function assertUnique(
   field: string,
   value: string | undefined,
   exceptId: string | null,
+  filters: unknown[] = [],
 ): Promise<void> {
   if (value === undefined) return;
-  const [other] = await run<{ id: string }>(db, query, [value, exceptId]);
+  const [other] = await run<{ id: string }>(db, query, [value, exceptId, ...filters]);
   if (other) throw new AlreadyExistsError(resource, field, value);
 }
 
 /**
  * Refuses references to records that do not exist, naming each field: `query` ($1
- * uuid[]) returns, and locks until the transaction ends, the ids that exist.
+ * uuid[]) returns, and locks until the transaction ends, the ids that exist. With
+ * `owner` (the team of the record that refers; the query then returns team_id too),
+ * a record the owner may not refer to (another team's) counts as missing.
  */
 export async function assertExist(
   db: Queryable,
   query: NamedQuery,
   resource: string,
   refs: readonly { field: string; id: string }[],
+  owner?: { teamId: string | null },
 ): Promise<void> {
   if (refs.length === 0) return;
-  const found = new Set((await run<{ id: string }>(db, query, [refs.map((ref) => ref.id)])).map((row) => row.id));
+  const rows = await run<{ id: string; team_id?: string | null }>(db, query, [refs.map((ref) => ref.id)]);
+  const usable = owner ? rows.filter((row) => mayRefer(owner.teamId, row.team_id ?? null)) : rows;
+  const found = new Set(usable.map((row) => row.id));
   const missing = refs.filter((ref) => !found.has(ref.id.toLowerCase()));
   if (missing.length > 0) {
     throw new ReferenceNotFoundError(

@@ -2,18 +2,38 @@
  * On-call schedules: a rotation plus overrides, stored in Postgres and computed by
  * the pure functions of src/domain/schedule.ts. Reading "who is on call" loads the
  * rotation and the overrides that touch the window, nothing more.
+ *
+ * A schedule belongs to a team (or to nobody: organisation-wide), fixed at creation;
+ * a caller sees and changes only the schedules of a team it sees, and another team's
+ * answers as a missing one, overrides and on-call included. Rotation members are
+ * users, whom every team shares. The helpers the worker uses (loadSchedules,
+ * onCallFor, overridesBetween, usersByIds) are not scoped: the system acts for every
+ * team.
  */
 import type pg from 'pg';
 import { InUseError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
 import { type Override, type Rotation, type Shift, type ShiftUnit, onCallAt, shiftsBetween, validateRotation } from '../domain/schedule.ts';
+import { type TeamScope, canSee } from '../domain/team-scope.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { CommandDeps } from './deps.ts';
-import { type NamePage, type NamePageQuery, assertExist, pageByName } from './records.ts';
+import {
+  type NamePage,
+  type NamePageQuery,
+  assertExist,
+  assertUnique,
+  ownerTeam,
+  pageByName,
+  visibleOrNotFound,
+  written,
+  assertTeamUnchanged,
+} from './records.ts';
 
 export interface Schedule {
   id: string;
   name: string;
+  /** null: organisation-wide. */
+  teamId: string | null;
   rotation: Rotation;
   createdAt: Date;
   updatedAt: Date;
@@ -22,6 +42,11 @@ export interface Schedule {
 export interface ScheduleInput {
   name: string;
   rotation: Rotation;
+  /**
+   * Creating: the owning team (absent: the caller's team, or organisation-wide for an
+   * organisation-wide caller). Replacing: absent, or the schedule's own team.
+   */
+  teamId?: string | null | undefined;
 }
 
 export interface OverrideRecord extends Override {
@@ -33,6 +58,7 @@ export interface OverrideRecord extends Override {
 interface ScheduleRow {
   id: string;
   name: string;
+  team_id: string | null;
   time_zone: string;
   shift_length: number;
   shift_unit: ShiftUnit;
@@ -63,6 +89,7 @@ function toSchedule(row: ScheduleRow): Schedule {
   return {
     id: row.id,
     name: row.name,
+    teamId: row.team_id,
     rotation: {
       userIds: row.user_ids,
       shiftLength: row.shift_length,
@@ -88,15 +115,20 @@ export async function loadSchedules(db: Queryable, ids: string[]): Promise<Sched
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
-export async function listSchedules(db: Queryable, page: NamePageQuery): Promise<NamePage<Schedule>> {
-  return pageByName<{ id: string; sort_key: string }, Schedule>(db, sql('schedules-list'), page, (rows) =>
-    loadSchedules(db, rows.map((row) => row.id)),
+export async function listSchedules(db: Queryable, scope: TeamScope, page: NamePageQuery): Promise<NamePage<Schedule>> {
+  return pageByName<{ id: string; sort_key: string }, Schedule>(
+    db,
+    sql('schedules-list'),
+    page,
+    (rows) => loadSchedules(db, rows.map((row) => row.id)),
+    [scope.teamId],
   );
 }
 
-export async function getSchedule(db: Queryable, id: string): Promise<Schedule> {
+/** A schedule of a team the caller sees; another team's answers as a missing one. */
+export async function getSchedule(db: Queryable, scope: TeamScope, id: string): Promise<Schedule> {
   const [schedule] = await loadSchedules(db, [id]);
-  if (!schedule) throw new NotFoundError('schedule', id);
+  if (!schedule || !canSee(scope, schedule.teamId)) throw new NotFoundError('schedule', id);
   return schedule;
 }
 
@@ -124,8 +156,15 @@ export async function onCallFor(db: Queryable, scheduleIds: string[], at: Date):
   );
 }
 
-export async function shiftsOf(db: Queryable, id: string, from: Date, to: Date): Promise<Shift[]> {
-  const schedule = await getSchedule(db, id);
+/** Who is on call for a schedule the caller sees at `at` (null: nobody). */
+export async function onCallOf(db: Queryable, scope: TeamScope, id: string, at: Date): Promise<UserSummary | null> {
+  await getSchedule(db, scope, id);
+  const userId = (await onCallFor(db, [id], at)).get(id) ?? null;
+  return userId ? ((await usersByIds(db, [userId])).get(userId) ?? null) : null;
+}
+
+export async function shiftsOf(db: Queryable, scope: TeamScope, id: string, from: Date, to: Date): Promise<Shift[]> {
+  const schedule = await getSchedule(db, scope, id);
   const overrides = await overridesBetween(db, [id], from, to);
   try {
     return shiftsBetween(schedule.rotation, overrides, from, to);
@@ -137,23 +176,29 @@ export async function shiftsOf(db: Queryable, id: string, from: Date, to: Date):
   }
 }
 
-export async function createSchedule(deps: CommandDeps, input: ScheduleInput): Promise<Schedule> {
+export async function createSchedule(deps: CommandDeps, scope: TeamScope, input: ScheduleInput): Promise<Schedule> {
   checkRotation(input.rotation);
   return inTransaction(deps.pool, async (client) => {
+    const teamId = await ownerTeam(client, scope, input.teamId);
+    await assertUnique(client, sql('schedules-name-taken'), 'schedule', 'name', input.name, null, [teamId]);
     await assertUsersExist(client, input.rotation.userIds, 'rotation.user_ids');
     const r = input.rotation;
-    const [row] = await run<{ id: string }>(client, sql('schedule-insert'), [
-      input.name, r.timeZone, r.shiftLength, r.shiftUnit, r.handoffTime, r.startDate, deps.clock.now(),
-    ]);
-    if (!row) throw new Error('INSERT ... RETURNING returned no row');
+    const row = written(
+      await run<{ id: string }>(client, sql('schedule-insert'), [
+        input.name, r.timeZone, r.shiftLength, r.shiftUnit, r.handoffTime, r.startDate, deps.clock.now(), teamId,
+      ]),
+    );
     await run(client, sql('schedule-members-insert'), [row.id, r.userIds]);
-    return getSchedule(client, row.id);
+    return getSchedule(client, scope, row.id);
   });
 }
 
-export async function replaceSchedule(deps: CommandDeps, id: string, input: ScheduleInput): Promise<Schedule> {
+export async function replaceSchedule(deps: CommandDeps, scope: TeamScope, id: string, input: ScheduleInput): Promise<Schedule> {
   checkRotation(input.rotation);
   return inTransaction(deps.pool, async (client) => {
+    const locked = await visibleOrNotFound<{ id: string; team_id: string | null }>(client, sql('schedule-lock'), scope, 'schedule', id);
+    assertTeamUnchanged(locked.team_id, input.teamId);
+    await assertUnique(client, sql('schedules-name-taken'), 'schedule', 'name', input.name, id, [locked.team_id]);
     const r = input.rotation;
     await assertUsersExist(client, r.userIds, 'rotation.user_ids');
     const [row] = await run<{ id: string }>(client, sql('schedule-update'), [
@@ -162,13 +207,13 @@ export async function replaceSchedule(deps: CommandDeps, id: string, input: Sche
     if (!row) throw new NotFoundError('schedule', id);
     await run(client, sql('schedule-members-delete'), [id]);
     await run(client, sql('schedule-members-insert'), [id, r.userIds]);
-    return getSchedule(client, id);
+    return getSchedule(client, scope, id);
   });
 }
 
-export async function deleteSchedule(deps: CommandDeps, id: string): Promise<void> {
+export async function deleteSchedule(deps: CommandDeps, scope: TeamScope, id: string): Promise<void> {
   await inTransaction(deps.pool, async (client) => {
-    await getSchedule(client, id);
+    await visibleOrNotFound<{ id: string; team_id: string | null }>(client, sql('schedule-lock'), scope, 'schedule', id);
     const usedBy = await run<{ kind: string; id: string; name: string }>(client, sql('schedule-usage'), [id]);
     if (usedBy.length > 0) throw new InUseError('schedule', usedBy);
     await run(client, sql('schedule-delete'), [id]);
@@ -177,6 +222,7 @@ export async function deleteSchedule(deps: CommandDeps, id: string): Promise<voi
 
 export async function addOverride(
   deps: CommandDeps,
+  scope: TeamScope,
   scheduleId: string,
   input: { userId: string; from: Date; to: Date },
 ): Promise<OverrideRecord> {
@@ -184,18 +230,26 @@ export async function addOverride(
     throw new InvalidInputError([{ field: 'end', rule: 'range', message: 'must be after start' }]);
   }
   return inTransaction(deps.pool, async (client) => {
-    await getSchedule(client, scheduleId);
+    await getSchedule(client, scope, scheduleId);
     await assertUsersExist(client, [input.userId], 'user_id');
-    const [row] = await run<OverrideRow>(client, sql('schedule-override-insert'), [scheduleId, input.userId, input.from, input.to, deps.clock.now()]);
-    if (!row) throw new Error('INSERT ... RETURNING returned no row');
+    const row = written(await run<OverrideRow>(client, sql('schedule-override-insert'), [scheduleId, input.userId, input.from, input.to, deps.clock.now()]));
     return toOverride(row);
   });
 }
 
-export async function removeOverride(deps: CommandDeps, scheduleId: string, overrideId: string): Promise<void> {
+/** The overrides of a schedule the caller sees that overlap [from, to). */
+export async function overridesOf(db: Queryable, scope: TeamScope, scheduleId: string, from: Date, to: Date): Promise<OverrideRecord[]> {
+  await getSchedule(db, scope, scheduleId);
+  return overridesBetween(db, [scheduleId], from, to);
+}
+
+export async function removeOverride(deps: CommandDeps, scope: TeamScope, scheduleId: string, overrideId: string): Promise<void> {
+  // A schedule's team never changes, so checking it before the delete leaves no gap.
+  await getSchedule(deps.pool, scope, scheduleId);
   const [row] = await run(deps.pool, sql('schedule-override-delete'), [scheduleId, overrideId]);
   if (!row) throw new NotFoundError('override', overrideId);
 }
+
 
 function checkRotation(rotation: Rotation): void {
   const problems = validateRotation(rotation);

@@ -7,6 +7,8 @@ import type pg from 'pg';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { Team, TeamMember } from '../domain/people.ts';
+import { type TeamScope, canSee } from '../domain/team-scope.ts';
+import { NotFoundError } from '../domain/errors.ts';
 import type { CommandDeps } from './deps.ts';
 import {
   type NamePage,
@@ -75,13 +77,15 @@ export async function createTeam(deps: CommandDeps, input: NewTeam): Promise<Tea
   });
 }
 
-export async function getTeam(db: Queryable, id: string): Promise<Team> {
+export async function getTeam(db: Queryable, scope: TeamScope, id: string): Promise<Team> {
+  // A team's caller sees its own team, and no other.
+  if (!canSee(scope, id)) throw new NotFoundError('team', id);
   return withMembersOf(db, await oneOrNotFound<TeamRow>(db, sql('teams-get'), 'team', id));
 }
 
 /** Teams by name (case-insensitively), then id, each with its members. */
-export async function listTeams(db: Queryable, page: NamePageQuery): Promise<NamePage<Team>> {
-  return pageByName<TeamRow & { sort_key: string }, Team>(db, sql('teams-list'), page, (rows) => withMembers(db, rows));
+export async function listTeams(db: Queryable, scope: TeamScope, page: NamePageQuery): Promise<NamePage<Team>> {
+  return pageByName<TeamRow & { sort_key: string }, Team>(db, sql('teams-list'), page, (rows) => withMembers(db, rows), [scope.teamId]);
 }
 
 /** Renames the team and/or replaces its member list. */

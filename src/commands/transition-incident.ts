@@ -15,15 +15,25 @@ import { policySnapshot } from './policies.ts';
 import { run, sql } from '../db/queries.ts';
 import { type EscalationRow, type IncidentRow, toIncident } from '../db/rows.ts';
 import { inTransaction } from '../db/transaction.ts';
+import { type TeamScope, canSee } from '../domain/team-scope.ts';
 import type { IndexChange } from '../redis/pending-index.ts';
 import type { CommandDeps } from './deps.ts';
 
 export type TransitionTarget = Exclude<IncidentState, 'OPEN'>;
 
-export interface TransitionInput {
-  incidentId: string;
-  to: TransitionTarget;
+/** Who acts, as an incident's events record it. */
+export interface EventAuthor {
+  /** Free text: a person's name, a tool. */
   actor?: string | undefined;
+  /** The API token that made the request (null: the worker, the CLI). */
+  tokenId?: string | null | undefined;
+}
+
+export interface TransitionInput extends EventAuthor {
+  incidentId: string;
+  /** The caller's teams: another team's incident answers as not found. */
+  scope: TeamScope;
+  to: TransitionTarget;
   note?: string | undefined;
   /** When given, the transition is refused unless the incident is still at this version. */
   expectedVersion?: number | undefined;
@@ -46,6 +56,8 @@ export async function transitionIncident(deps: CommandDeps, input: TransitionInp
 
 export interface LockedIncidentInput {
   incidentId: string;
+  /** The caller's teams: another team's incident answers as not found. */
+  scope: TeamScope;
   /** When given, the action is refused unless the incident is still at this version. */
   expectedVersion?: number | undefined;
 }
@@ -67,7 +79,7 @@ export async function actOnIncident(
     change.add = [];
     change.remove = [];
     const [locked] = await run<IncidentRow>(client, sql('incident-lock'), [input.incidentId]);
-    if (!locked) throw new NotFoundError('incident', input.incidentId);
+    if (!locked || !canSee(input.scope, locked.team_id)) throw new NotFoundError('incident', input.incidentId);
     if (input.expectedVersion !== undefined && input.expectedVersion !== locked.version) {
       throw new VersionConflictError(input.expectedVersion, locked.version);
     }
@@ -88,7 +100,7 @@ export async function applyTransition(
   client: pg.PoolClient,
   deps: CommandDeps,
   locked: IncidentRow,
-  input: Omit<TransitionInput, 'incidentId' | 'expectedVersion'>,
+  input: Omit<TransitionInput, 'incidentId' | 'expectedVersion' | 'scope'>,
   change: IndexChange,
 ): Promise<Incident> {
   const now = deps.clock.now();
@@ -131,6 +143,7 @@ export async function applyTransition(
     input.note ?? null,
     now,
     JSON.stringify(details),
+    input.tokenId ?? null,
   ]);
   return toIncident(updated);
 }

@@ -11,11 +11,21 @@ import { parseDuration, parseSize } from './units.ts';
 export interface Config {
   http: { host: string; port: number; bodyLimitBytes: number };
   databaseUrl: string;
+  database: {
+    /**
+     * The role every connection of the API and the workers takes (`-c role=` at
+     * connect; see src/db/pool.ts); empty: the login role as it is. The migrations
+     * always run as the login, which owns the schema.
+     */
+    role: string;
+  };
   redisUrl: string;
   redis: { keyPrefix: string; commandTimeoutMs: number };
   log: { level: LogLevel; format: 'json' | 'pretty' };
   escalation: { levelDelaysMs: number[] };
   clock: { syncIntervalMs: number };
+  /** Requests per API token or integration key: a bucket of `burst` refilled at `ratePerMinute`. */
+  rateLimit: { ratePerMinute: number; burst: number };
   worker: {
     /** The most escalations claimed and executed in one transaction. */
     batchSize: number;
@@ -59,10 +69,12 @@ type Env = Record<string, string | undefined>;
 
 interface RawConfig {
   http?: { host?: unknown; port?: unknown; bodyLimit?: unknown };
+  database?: { role?: unknown };
   log?: { level?: unknown; format?: unknown };
   redis?: { keyPrefix?: unknown; commandTimeout?: unknown };
   escalation?: { levels?: unknown };
   clock?: { syncInterval?: unknown };
+  rateLimit?: { perMinute?: unknown; burst?: unknown };
   worker?: Record<string, unknown>;
 }
 
@@ -101,6 +113,7 @@ export function loadConfig(env: Env = process.env, { requireRedis = true }: Load
       ),
     },
     databaseUrl: check(['DATABASE_URL', env.DATABASE_URL], (v) => asUrl(v, ['postgres:', 'postgresql:'])),
+    database: { role: check(pick('DATABASE_ROLE', raw.database?.role, 'database.role'), asRoleName) },
     redisUrl:
       requireRedis || env.REDIS_URL ? check(['REDIS_URL', env.REDIS_URL], (v) => asUrl(v, ['redis:', 'rediss:'])) : '',
     redis: {
@@ -120,6 +133,10 @@ export function loadConfig(env: Env = process.env, { requireRedis = true }: Load
       syncIntervalMs: check(pick('CLOCK_SYNC_INTERVAL', raw.clock?.syncInterval, 'clock.syncInterval'), (v) =>
         parseDuration(asNonEmptyString(v)),
       ),
+    },
+    rateLimit: {
+      ratePerMinute: check(pick('RATE_LIMIT_PER_MINUTE', raw.rateLimit?.perMinute, 'rateLimit.perMinute'), (v) => asCount(v, 1_000_000)),
+      burst: check(pick('RATE_LIMIT_BURST', raw.rateLimit?.burst, 'rateLimit.burst'), (v) => asCount(v, 1_000_000)),
     },
   };
   const worker = raw.worker ?? {};
@@ -190,6 +207,14 @@ function asUrl(value: unknown, protocols: string[]): string {
 function asKeyPrefix(value: unknown): string {
   if (typeof value !== 'string' || !/^[A-Za-z0-9:_{}.-]*$/.test(value)) {
     throw new Error('may only contain letters, digits and : _ { } . -');
+  }
+  return value;
+}
+
+/** A plain Postgres role name (it goes into the startup options unquoted), or empty. */
+function asRoleName(value: unknown): string {
+  if (typeof value !== 'string' || !/^([A-Za-z_][A-Za-z0-9_$]{0,62})?$/.test(value)) {
+    throw new Error('must be empty or a role name of letters, digits, _ and $ (at most 63, not starting with a digit)');
   }
   return value;
 }

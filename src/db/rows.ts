@@ -25,6 +25,7 @@ export interface IncidentRow {
   cancelled_at: Date | null;
   version: number;
   service_id: string | null;
+  team_id: string | null;
   policy_id: string | null;
   policy_version: number | null;
   policy_snapshot: unknown;
@@ -74,6 +75,7 @@ export function toIncident(row: IncidentRow): Incident {
     cancelledAt: row.cancelled_at,
     version: row.version,
     serviceId: row.service_id,
+    teamId: row.team_id,
     policy: row.policy_snapshot ? snapshotFromJson(row.policy_snapshot) : null,
     assignees: row.assignees,
     snoozedUntil: row.snoozed_until,

@@ -18,6 +18,8 @@ export interface Incident {
   cancelledAt: Date | null;
   version: number;
   serviceId: string | null;
+  /** The owning team (its service's); null: organisation-wide. */
+  teamId: string | null;
   /** The policy frozen when the incident started escalating; null before that. */
   policy: PolicySnapshot | null;
   /** Who is on the hook now: the people the last executed level (or a reassignment) named. */

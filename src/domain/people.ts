@@ -38,6 +38,8 @@ export interface Service {
   description: string | null;
   /** Null: the service's incidents follow the default policy. */
   escalationPolicyId: string | null;
+  /** Null: organisation-wide. */
+  teamId: string | null;
   createdAt: Date;
   updatedAt: Date;
 }

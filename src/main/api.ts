@@ -3,7 +3,9 @@
  * truth); waits for Postgres, which it cannot work without.
  */
 import { createApp, createHttpServer } from '../api/app.ts';
+import { ensureEnvironmentToken } from '../commands/tokens.ts';
 import { createMetrics } from '../metrics/metrics.ts';
+import { createRateLimiter } from '../ratelimit/rate-limiter.ts';
 import { PendingIndex } from '../redis/pending-index.ts';
 import { bootstrap, onShutdown } from './bootstrap.ts';
 import { startRuntime } from './runtime.ts';
@@ -11,7 +13,7 @@ import { startRuntime } from './runtime.ts';
 const { config, logger } = bootstrap('api');
 const runtime = await startRuntime(config, logger, 'api');
 
-const app = createApp({
+const deps = {
   pool: runtime.pool,
   redis: runtime.redis,
   keys: runtime.keys,
@@ -21,7 +23,24 @@ const app = createApp({
   logger,
   bodyLimitBytes: config.http.bodyLimitBytes,
   metrics: createMetrics({ escalationStats: { pool: runtime.pool, clock: runtime.clock } }),
-});
+  rateLimiter: createRateLimiter({
+    redis: runtime.redis,
+    keys: runtime.keys,
+    policy: config.rateLimit,
+    logger,
+    redisTimeoutMs: config.redis.commandTimeoutMs,
+  }),
+};
+
+// A first admin token for a fresh deployment, given in the environment (never logged).
+const adminToken = process.env.KLAXON_ADMIN_TOKEN;
+if (adminToken) {
+  const outcome = await ensureEnvironmentToken(deps, adminToken);
+  if (outcome === 'revoked') logger.warn('KLAXON_ADMIN_TOKEN names a revoked token; it stays revoked');
+  else logger.info(outcome === 'created' ? 'stored the admin token from KLAXON_ADMIN_TOKEN' : 'the admin token from KLAXON_ADMIN_TOKEN is stored already');
+}
+
+const app = createApp(deps);
 
 const server = createHttpServer(app);
 // Before listening: a SIGTERM during start-up is a graceful stop too.

@@ -14,6 +14,12 @@ export interface RedisKeys {
   readonly reconcileLock: string;
   /** Pub/sub channel: "an escalation due at <score> was just added", to wake sleeping workers. */
   readonly wakeChannel: string;
+  /**
+   * Prefix of the rate-limit buckets, one key per subject: build them with
+   * rateLimitKey(). Not a key itself, but a string rather than a function, so that
+   * code walking the members (scripts/bench.ts deletes Object.values(keys)) sees strings.
+   */
+  readonly rateLimitPrefix: string;
 }
 
 export function redisKeys(prefix = ''): RedisKeys {
@@ -23,5 +29,11 @@ export function redisKeys(prefix = ''): RedisKeys {
     indexMarker: `${prefix}escalations:index-complete`,
     reconcileLock: `${prefix}escalations:reconcile-lock`,
     wakeChannel: `${prefix}escalations:wake`,
+    rateLimitPrefix: `${prefix}ratelimit:`,
   };
+}
+
+/** A subject's rate-limit bucket (its GCRA theoretical arrival time, with a PX expiry); subject is e.g. `token:<id>`. */
+export function rateLimitKey(keys: RedisKeys, subject: string): string {
+  return `${keys.rateLimitPrefix}${subject}`;
 }

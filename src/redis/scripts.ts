@@ -23,6 +23,7 @@ export const scripts = {
   settle: load('settle-2'),
   indexPending: load('indexPending-2'),
   releaseLock: load('releaseLock-1'),
+  rateLimit: load('rateLimit-1'),
 };
 
 export async function runScript(

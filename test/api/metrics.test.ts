@@ -57,7 +57,7 @@ describe('GET /metrics (API)', () => {
     await once(server, 'listening');
     try {
       const address = server.address() as { port: number };
-      const res = await apiClient(`http://127.0.0.1:${address.port}`).get('/metrics');
+      const res = await apiClient(`http://127.0.0.1:${address.port}`, t.adminToken).get('/metrics');
       expect(res.status).to.equal(200);
       expect(sample(res.text, 'klaxon_escalations_pending')).to.equal(undefined);
       expect(sample(res.text, 'klaxon_escalations_overdue')).to.equal(undefined);

@@ -8,6 +8,7 @@ import { policyBody } from '../../src/api/routes/policies.ts';
 import { atQuery, overrideBody, scheduleBody, windowOptionalQuery, windowQuery } from '../../src/api/routes/schedules.ts';
 import * as schemas from '../../src/api/schemas.ts';
 import { listByNameQuery, serviceBodies, teamBodies, userBodies } from '../../src/api/schemas/people.ts';
+import { tokenBody, validTokenBody } from '../../src/api/schemas/tokens.ts';
 import { validators } from '../../src/api/validate.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { patch } from '../support/people.ts';
@@ -112,6 +113,7 @@ describe('OpenAPI document', () => {
       ...[schemas.createIncidentBody, schemas.transitionBody, schemas.escalateBody, schemas.reassignBody, schemas.snoozeBody],
       ...[policyBody, scheduleBody, overrideBody],
       ...[userBodies, teamBodies, serviceBodies].flatMap((bodies) => [bodies.create, bodies.edit]),
+      tokenBody,
     ];
     // The same objects (===), each documented once, as they are (modulo $id and nullable).
     expect(Object.values(REQUEST_BODIES)).to.have.members(routeSchemas);
@@ -120,6 +122,7 @@ describe('OpenAPI document', () => {
     }
     // The exported object is the one the route's validator was compiled from.
     expect(validators.createIncidentBody.schema).to.equal(schemas.createIncidentBody);
+    expect(validTokenBody.schema).to.equal(tokenBody);
     expect(doc.paths['/incidents']?.post?.requestBody).to.deep.equal({
       required: true,
       content: { 'application/json': { schema: { $ref: '#/components/schemas/createIncidentBody' } } },

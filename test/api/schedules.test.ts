@@ -134,7 +134,7 @@ describe('schedules API', () => {
       const res = await t.api.post<ScheduleJson>('/schedules', body);
       expect(res.status, res.text).to.equal(201);
       expect(res.headers.get('location')).to.equal(`/schedules/${res.body.id}`);
-      expect(res.body).to.deep.equal({ id: res.body.id, name: body.name, rotation: body.rotation, created_at: NOW, updated_at: NOW });
+      expect(res.body).to.deep.equal({ id: res.body.id, name: body.name, team_id: null, rotation: body.rotation, created_at: NOW, updated_at: NOW });
       expect(res.body.id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     });
 
@@ -168,7 +168,7 @@ describe('schedules API', () => {
       };
       const res = await put<ScheduleJson>(`/schedules/${schedule.id}`, replacement);
       expect(res.status, res.text).to.equal(200);
-      expect(res.body).to.deep.equal({ id: schedule.id, ...replacement, created_at: NOW, updated_at: t.clock.now().toISOString() });
+      expect(res.body).to.deep.equal({ id: schedule.id, ...replacement, team_id: null, created_at: NOW, updated_at: t.clock.now().toISOString() });
       expect((await t.api.get(`/schedules/${schedule.id}`)).body).to.deep.equal(res.body);
       const members = await t.pool.query('SELECT user_id FROM schedule_members WHERE schedule_id = $1 ORDER BY position', [schedule.id]);
       expect(members.rows.map((r: { user_id: string }) => r.user_id)).to.deep.equal([carol(), alice()]);
@@ -632,9 +632,7 @@ describe('schedules API', () => {
     it('an unknown schedule id is 404 not_found on every route, naming the schedule', async () => {
       for (const [route, send] of routes(UNKNOWN_ID)) {
         const problem = await expectRefused(t.pool, send, 404, 'not_found');
-        // Deleting an override looks the override up by (schedule, id) and names the override.
-        const named = route.endsWith(':overrideId') ? 'override' : 'schedule';
-        expect(problem.detail, route).to.equal(`${named} ${UNKNOWN_ID} does not exist`);
+        expect(problem.detail, route).to.equal(`schedule ${UNKNOWN_ID} does not exist`);
       }
     });
 

@@ -43,6 +43,7 @@ describe('services API', () => {
         name: 'Checkout',
         description: null,
         escalation_policy_id: null,
+        team_id: null,
         created_at: '2026-03-01T09:00:00.000Z',
         updated_at: '2026-03-01T09:00:00.000Z',
       });

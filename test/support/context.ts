@@ -11,9 +11,11 @@ import type pg from 'pg';
 import winston from 'winston';
 import { type AppDeps, createApp, createHttpServer } from '../../src/api/app.ts';
 import { ManualClock } from '../../src/clock/clock.ts';
+import { createToken } from '../../src/commands/tokens.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
+import { type RateLimitPolicy, createRateLimiter } from '../../src/ratelimit/rate-limiter.ts';
 import { type RedisClient, closeRedis, createRedis } from '../../src/redis/client.ts';
 import { type RedisKeys, redisKeys } from '../../src/redis/keys.ts';
 import { PendingIndex } from '../../src/redis/pending-index.ts';
@@ -22,19 +24,29 @@ import { type Api, apiClient } from './http.ts';
 import { track } from './leaks.ts';
 
 export const TEST_LEVEL_DELAYS_MS = [5 * 60_000, 15 * 60_000, 60 * 60_000];
+/** The role the application acts as (config database.role's default; the application-role migration). */
+export const APP_ROLE = 'klaxon_app';
 
 export interface TestContext {
   /** The test file's own database, for processes the test spawns. */
   databaseUrl: string;
   redisUrl: string;
   keyPrefix: string;
+  /** Acts as APP_ROLE, as the API and the workers do: what it may do, they may. */
   pool: pg.Pool;
+  /**
+   * Acts as the login (the schema's owner, a superuser here): only for what the
+   * application may not do, such as proving that a trigger refuses it too.
+   */
+  ownerPool: pg.Pool;
   redis: RedisClient;
   keys: RedisKeys;
   clock: ManualClock;
   logs: Record<string, unknown>[];
   deps: AppDeps;
+  /** Called with an organisation-wide admin token (`api.as(...)` for another token). */
   api: Api;
+  adminToken: string;
   close(): Promise<void>;
 }
 
@@ -45,6 +57,8 @@ export interface ContextOptions {
   redisMayBeDown?: boolean;
   levelDelaysMs?: number[];
   bodyLimitBytes?: number;
+  /** Default: so generous that no test but the rate-limit ones meets it. */
+  rateLimit?: RateLimitPolicy;
 }
 
 export async function createTestContext(options: ContextOptions = {}): Promise<TestContext> {
@@ -63,7 +77,8 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
     transports: [new winston.transports.Stream({ stream: sink })],
   });
 
-  const pool = createPool({ databaseUrl: database.url, applicationName: 'klaxon-test', logger });
+  const pool = createPool({ databaseUrl: database.url, applicationName: 'klaxon-test', role: APP_ROLE, logger });
+  const ownerPool = createPool({ databaseUrl: database.url, applicationName: 'klaxon-test-owner', max: 2, logger });
   const redisUrl = options.redisUrl ?? process.env.REDIS_URL;
   if (!redisUrl) throw new Error('REDIS_URL is not set: run the tests with `npm test`');
   const redis = createRedis({ url: redisUrl, commandTimeoutMs: 500, logger, name: 'klaxon-test' });
@@ -84,6 +99,7 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
     logger,
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
     metrics: createMetrics({ escalationStats: { pool, clock } }),
+    rateLimiter: createRateLimiter({ redis, keys, policy: options.rateLimit ?? { ratePerMinute: 1_000_000, burst: 1_000_000 }, logger }),
   };
   const server: Server = createHttpServer(createApp(deps));
   server.listen(0, '127.0.0.1');
@@ -91,23 +107,28 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('server has no port');
 
+  const admin = await createToken(deps, { name: 'test admin', scopes: ['admin'], teamId: null, expiresAt: null }, { via: 'test' });
+
   const untrack = track(`test context on database ${database.name}`);
   return {
     databaseUrl: database.url,
     redisUrl,
     keyPrefix,
     pool,
+    ownerPool,
     redis,
     keys,
     clock,
     logs,
     deps,
-    api: apiClient(`http://127.0.0.1:${address.port}`),
+    api: apiClient(`http://127.0.0.1:${address.port}`, admin.token),
+    adminToken: admin.token,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await closeRedis(redis);
       await pool.end();
+      await ownerPool.end();
       await database.drop();
       untrack();
     },

@@ -8,15 +8,25 @@ export interface ApiResponse<T = Record<string, unknown>> {
 
 export interface Api {
   readonly baseUrl: string;
+  /** The token this client sends (null: none). */
+  readonly token: string | null;
+  /** The same API, called with another token (null: without one). */
+  as(token: string | null): Api;
   get<T = Record<string, unknown>>(path: string): Promise<ApiResponse<T>>;
   post<T = Record<string, unknown>>(path: string, body?: unknown): Promise<ApiResponse<T>>;
-  /** Sends exactly these bytes and headers (malformed JSON, wrong content types). */
+  /**
+   * Sends exactly these bytes and headers (malformed JSON, wrong content types), plus
+   * the client's token unless `headers` has an `authorization` of its own.
+   */
   raw<T = Record<string, unknown>>(method: string, path: string, init: { body?: string; headers?: Record<string, string> }): Promise<ApiResponse<T>>;
 }
 
-export function apiClient(baseUrl: string): Api {
+export function apiClient(baseUrl: string, token: string | null = null): Api {
   const send = async <T>(method: string, path: string, init: { body?: string; headers?: Record<string, string> }) => {
-    const response = await fetch(`${baseUrl}${path}`, { method, body: init.body, headers: init.headers });
+    const given = init.headers ?? {};
+    const hasOwn = Object.keys(given).some((name) => name.toLowerCase() === 'authorization');
+    const headers = token === null || hasOwn ? given : { authorization: `Bearer ${token}`, ...given };
+    const response = await fetch(`${baseUrl}${path}`, { method, body: init.body, headers });
     const text = await response.text();
     let body: unknown;
     try {
@@ -28,6 +38,8 @@ export function apiClient(baseUrl: string): Api {
   };
   return {
     baseUrl,
+    token,
+    as: (other) => apiClient(baseUrl, other),
     get: (path) => send('GET', path, {}),
     post: (path, body) =>
       send('POST', path, body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),

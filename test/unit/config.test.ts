@@ -60,6 +60,13 @@ describe('configuration', () => {
     ]);
   });
 
+  it('acts as klaxon_app unless DATABASE_ROLE says otherwise (empty: the login as it is), and refuses a role name that needs quoting', () => {
+    expect(loadConfig(base).database.role).to.equal('klaxon_app');
+    expect(loadConfig({ ...base, DATABASE_ROLE: '' }).database.role).to.equal('');
+    expect(loadConfig({ ...base, DATABASE_ROLE: 'ops_app' }).database.role).to.equal('ops_app');
+    expect(problemsOf({ ...base, DATABASE_ROLE: 'app -c role=postgres' })[0]).to.match(/^DATABASE_ROLE: must be empty or a role name/);
+  });
+
   it('hides passwords when a URL is logged', () => {
     expect(redactUrl(base.DATABASE_URL)).to.equal('postgres://app:***@127.0.0.1:5432/klaxon');
   });

@@ -1,7 +1,8 @@
 /**
  * /schedules: rotations with overrides. Create, list, read, replace (PUT), delete
  * (409 while a policy pages it); overrides; who is on call at a time; the shifts in
- * a window.
+ * a window. A team's token works on its team's schedules only; another team's answer
+ * 404, their overrides and on-call included.
  */
 import { Router } from '@koa/router';
 import type { CommandDeps } from '../../commands/deps.ts';
@@ -14,13 +15,14 @@ import {
   deleteSchedule,
   getSchedule,
   listSchedules,
-  onCallFor,
-  overridesBetween,
+  onCallOf,
+  overridesOf,
   removeOverride,
   replaceSchedule,
   shiftsOf,
   usersByIds,
 } from '../../commands/schedules.ts';
+import { principalOf } from '../access.ts';
 import { encodeKeyCursor } from '../cursor.ts';
 import { pathId } from '../ids.ts';
 import { instant } from '../instants.ts';
@@ -38,6 +40,9 @@ export const scheduleBody = {
   required: ['name', 'rotation'],
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
+    // Creating: absent, the caller's team (organisation-wide for an organisation-wide
+    // caller). Replacing: absent or the schedule's team, which never changes.
+    team_id: { type: 'string', pattern: UUID_PATTERN, nullable: true },
     rotation: {
       type: 'object',
       additionalProperties: false,
@@ -56,6 +61,7 @@ export const scheduleBody = {
 
 interface ScheduleBody {
   name: string;
+  team_id?: string | null;
   rotation: {
     user_ids: string[];
     shift_length: number;
@@ -108,6 +114,7 @@ function toInput(body: ScheduleBody): ScheduleInput {
   }
   return {
     name: body.name,
+    teamId: body.team_id === undefined ? undefined : (body.team_id?.toLowerCase() ?? null),
     rotation: {
       userIds: r.user_ids.map((id) => id.toLowerCase()),
       shiftLength: r.shift_length,
@@ -124,6 +131,7 @@ function presentSchedule(schedule: Schedule) {
   return {
     id: schedule.id,
     name: schedule.name,
+    team_id: schedule.teamId,
     rotation: {
       user_ids: r.userIds,
       shift_length: r.shiftLength,
@@ -152,28 +160,28 @@ export function scheduleRoutes(deps: CommandDeps): Router {
   const router = new Router({ prefix: '/schedules' });
 
   router.post('/', async (ctx) => {
-    const schedule = await createSchedule(deps, toInput(validBody(ctx, validateScheduleBody)));
+    const schedule = await createSchedule(deps, principalOf(ctx), toInput(validBody(ctx, validateScheduleBody)));
     ctx.status = 201;
     ctx.set('Location', `/schedules/${schedule.id}`);
     ctx.body = presentSchedule(schedule);
   });
 
   router.get('/', async (ctx) => {
-    const page = await listSchedules(deps.pool, pageRequest(ctx));
+    const page = await listSchedules(deps.pool, principalOf(ctx), pageRequest(ctx));
     ctx.body = { items: page.items.map(presentSchedule), next_cursor: page.next ? encodeKeyCursor(page.next) : null };
   });
 
   router.get('/:id', async (ctx) => {
-    ctx.body = presentSchedule(await getSchedule(deps.pool, pathId(ctx, 'id')));
+    ctx.body = presentSchedule(await getSchedule(deps.pool, principalOf(ctx), pathId(ctx, 'id')));
   });
 
   router.put('/:id', async (ctx) => {
     const id = pathId(ctx, 'id');
-    ctx.body = presentSchedule(await replaceSchedule(deps, id, toInput(validBody(ctx, validateScheduleBody))));
+    ctx.body = presentSchedule(await replaceSchedule(deps, principalOf(ctx), id, toInput(validBody(ctx, validateScheduleBody))));
   });
 
   router.delete('/:id', async (ctx) => {
-    await deleteSchedule(deps, pathId(ctx, 'id'));
+    await deleteSchedule(deps, principalOf(ctx), pathId(ctx, 'id'));
     ctx.status = 204;
   });
 
@@ -181,9 +189,7 @@ export function scheduleRoutes(deps: CommandDeps): Router {
     const id = pathId(ctx, 'id');
     const query = validQuery(ctx, validateAtQuery);
     const at = query.at ? instant(query.at, 'at', 'query') : deps.clock.now();
-    await getSchedule(deps.pool, id);
-    const userId = (await onCallFor(deps.pool, [id], at)).get(id) ?? null;
-    const user = userId ? (await usersByIds(deps.pool, [userId])).get(userId) : undefined;
+    const user = await onCallOf(deps.pool, principalOf(ctx), id, at);
     ctx.body = { schedule_id: id, at: at.toISOString(), user: user ? { id: user.id, name: user.name, email: user.email } : null };
   });
 
@@ -195,7 +201,7 @@ export function scheduleRoutes(deps: CommandDeps): Router {
     if (to.getTime() <= from.getTime()) {
       throw validationProblem('query', [{ field: 'to', rule: 'range', message: 'must be after from' }]);
     }
-    const shifts = await shiftsOf(deps.pool, id, from, to);
+    const shifts = await shiftsOf(deps.pool, principalOf(ctx), id, from, to);
     const users = await usersByIds(deps.pool, shifts.map((s) => s.userId));
     ctx.body = {
       schedule_id: id,
@@ -213,7 +219,7 @@ export function scheduleRoutes(deps: CommandDeps): Router {
   router.post('/:id/overrides', async (ctx) => {
     const id = pathId(ctx, 'id');
     const body = validBody(ctx, validateOverrideBody);
-    const override = await addOverride(deps, id, {
+    const override = await addOverride(deps, principalOf(ctx), id, {
       userId: body.user_id.toLowerCase(),
       from: instant(body.start, 'start', 'body'),
       to: instant(body.end, 'end', 'body'),
@@ -225,14 +231,13 @@ export function scheduleRoutes(deps: CommandDeps): Router {
   router.get('/:id/overrides', async (ctx) => {
     const id = pathId(ctx, 'id');
     const query = validQuery(ctx, validateWindowOptionalQuery);
-    await getSchedule(deps.pool, id);
     const from = query.from ? instant(query.from, 'from', 'query') : deps.clock.now();
     const to = query.to ? instant(query.to, 'to', 'query') : new Date('9999-12-31T00:00:00Z');
-    ctx.body = { schedule_id: id, items: (await overridesBetween(deps.pool, [id], from, to)).map(presentOverride) };
+    ctx.body = { schedule_id: id, items: (await overridesOf(deps.pool, principalOf(ctx), id, from, to)).map(presentOverride) };
   });
 
   router.delete('/:id/overrides/:overrideId', async (ctx) => {
-    await removeOverride(deps, pathId(ctx, 'id'), pathId(ctx, 'overrideId'));
+    await removeOverride(deps, principalOf(ctx), pathId(ctx, 'id'), pathId(ctx, 'overrideId'));
     ctx.status = 204;
   });
 

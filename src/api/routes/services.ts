@@ -23,10 +23,10 @@ export function serviceRoutes(deps: CommandDeps): Router {
     createRules: bodyRules.createService,
     editRules: bodyRules.editService,
     present: presentService,
-    create: (body) => createService(deps, { ...serviceInput(body), name: body.name }),
-    list: (page) => listServices(deps.pool, page),
-    get: (id) => getService(deps.pool, id),
-    update: (id, body) => updateService(deps, id, serviceInput(body)),
-    remove: (id) => deleteService(deps, id),
+    create: (scope, body) => createService(deps, scope, { ...serviceInput(body), name: body.name, teamId: body.team_id?.toLowerCase() }),
+    list: (scope, page) => listServices(deps.pool, scope, page),
+    get: (scope, id) => getService(deps.pool, scope, id),
+    update: (scope, id, body) => updateService(deps, scope, id, serviceInput(body)),
+    remove: (scope, id) => deleteService(deps, scope, id),
   });
 }

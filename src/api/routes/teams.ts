@@ -19,10 +19,11 @@ export function teamRoutes(deps: CommandDeps): Router {
     createRules: bodyRules.createTeam,
     editRules: bodyRules.editTeam,
     present: presentTeam,
-    create: (body) => createTeam(deps, { ...teamInput(body), name: body.name }),
-    list: (page) => listTeams(deps.pool, page),
-    get: (id) => getTeam(deps.pool, id),
-    update: (id, body) => updateTeam(deps, id, teamInput(body)),
-    remove: (id) => deleteTeam(deps, id),
+    // A team's caller sees its own team only; changes need an organisation-wide admin (access.ts).
+    create: (_scope, body) => createTeam(deps, { ...teamInput(body), name: body.name }),
+    list: (scope, page) => listTeams(deps.pool, scope, page),
+    get: (scope, id) => getTeam(deps.pool, scope, id),
+    update: (_scope, id, body) => updateTeam(deps, id, teamInput(body)),
+    remove: (_scope, id) => deleteTeam(deps, id),
   });
 }

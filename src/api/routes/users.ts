@@ -24,10 +24,11 @@ export function userRoutes(deps: CommandDeps): Router {
     createRules: bodyRules.createUser,
     editRules: bodyRules.editUser,
     present: presentUser,
-    create: (body) => createUser(deps, { ...userInput(body), name: body.name, email: body.email }),
-    list: (page) => listUsers(deps.pool, page),
-    get: (id) => getUser(deps.pool, id),
-    update: (id, body) => updateUser(deps, id, userInput(body)),
-    remove: (id) => deleteUser(deps, id),
+    // People are shared by every team (access.ts: only organisation-wide admins change them).
+    create: (_scope, body) => createUser(deps, { ...userInput(body), name: body.name, email: body.email }),
+    list: (_scope, page) => listUsers(deps.pool, page),
+    get: (_scope, id) => getUser(deps.pool, id),
+    update: (_scope, id, body) => updateUser(deps, id, userInput(body)),
+    remove: (_scope, id) => deleteUser(deps, id),
   });
 }

@@ -40,7 +40,11 @@ function createAndEdit(properties: object, required: string[]) {
 
 export const userBodies = createAndEdit(userFields, ['name', 'email']);
 export const teamBodies = createAndEdit(teamFields, ['name']);
-export const serviceBodies = createAndEdit(serviceFields, ['name']);
+// A service's team is chosen when it is made, and never changes.
+export const serviceBodies = {
+  create: createAndEdit({ ...serviceFields, team_id: { type: 'string', nullable: true } }, ['name']).create,
+  edit: createAndEdit(serviceFields, []).edit,
+};
 
 export const listByNameQuery = {
   type: 'object',
@@ -67,6 +71,7 @@ export interface ServiceBody {
   name: string;
   description?: string | null;
   escalation_policy_id?: string | null;
+  team_id?: string | null;
 }
 
 export interface ListByNameQuery {
@@ -116,7 +121,7 @@ const USER_FORMATS: Record<string, FormatCheck> = {
   time_zone: stringFormat((value) => canonicalTimeZone(value) !== undefined, 'must be an IANA time zone, such as Europe/Berlin or UTC'),
 };
 const TEAM_FORMATS: Record<string, FormatCheck> = { member_ids: uuidList };
-const SERVICE_FORMATS: Record<string, FormatCheck> = { escalation_policy_id: uuid };
+const SERVICE_FORMATS: Record<string, FormatCheck> = { escalation_policy_id: uuid, team_id: uuid };
 
 export interface BodyRules<T> {
   validate: ValidateFunction<T>;
