@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts the whole system in the foreground: private Postgres and Redis under
-# .data/dev (installed from Debian's packages if missing), the migrations, then the
-# API and the workers (WORKERS=N, default 1). DATABASE_URL / REDIS_URL use existing
-# servers instead. Ctrl-C stops it all.
+# .data/dev (installed from Debian's packages if missing), the migrations, a first
+# admin token (.data/dev/admin-token, once), then the API and the workers (WORKERS=N,
+# default 1). DATABASE_URL / REDIS_URL use existing servers instead. Ctrl-C stops it all.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
@@ -12,6 +12,22 @@ use_stack .data/dev
 export NODE_ENV="${NODE_ENV:-development}"
 
 node --import tsx src/main/migrate.ts
+
+# A first admin token (organisation-wide), made once by the CLI and kept in a git-ignored
+# file only this user may read; the token itself never reaches the terminal or a log.
+admin_token_file=.data/dev/admin-token
+if [[ ! -s "$admin_token_file" ]]; then
+  mkdir -p "$(dirname "$admin_token_file")"
+  if (umask 077 && node --import tsx src/cli/main.ts token create --name "admin (npm start)" --scopes admin --quiet >"$admin_token_file.tmp"); then
+    mv "$admin_token_file.tmp" "$admin_token_file" && chmod 600 "$admin_token_file"
+  else
+    rm -f "$admin_token_file.tmp"
+    echo "could not create an admin token (see above); make one with: npm run -s cli -- token create --help" >&2
+  fi
+fi
+if [[ -s "$admin_token_file" ]]; then
+  echo "admin token in $admin_token_file: export TOKEN=\$(cat $admin_token_file)" >&2
+fi
 
 pids=()
 stop_all() {

@@ -1,4 +1,5 @@
 /** Domain objects as the API shows them: snake_case, ISO timestamps, as in the SQL. */
+import type { ApiToken } from '../commands/tokens.ts';
 import type { Escalation, Incident, IncidentEvent } from '../domain/incident.ts';
 
 const iso = (at: Date | null): string | null => (at ? at.toISOString() : null);
@@ -54,5 +55,22 @@ export function presentEvent(event: IncidentEvent) {
     note: event.note,
     occurred_at: iso(event.occurredAt),
     details: event.details,
+  };
+}
+
+/** A token as the API shows it: never the secret, never its hash. */
+export function presentToken(token: ApiToken) {
+  return {
+    id: token.id,
+    public_id: token.publicId,
+    name: token.name,
+    scopes: token.scopes,
+    team_id: token.teamId,
+    expires_at: token.expiresAt?.toISOString() ?? null,
+    revoked_at: token.revokedAt?.toISOString() ?? null,
+    created_by: token.createdBy,
+    created_via: token.createdVia,
+    created_at: token.createdAt.toISOString(),
+    last_used_at: token.lastUsedAt?.toISOString() ?? null,
   };
 }

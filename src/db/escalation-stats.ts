@@ -9,6 +9,19 @@ export interface EscalationStats {
   oldestOverdueAgeMs: number | null;
 }
 
+/** The answer of GET /stats (and `klaxon stats --json`): Postgres's figures, and the index's (null: Redis down). */
+export function presentStats(at: Date, escalations: EscalationStats, index: unknown) {
+  return {
+    at: at.toISOString(),
+    escalations: {
+      pending: escalations.pending,
+      overdue: escalations.overdue,
+      oldest_overdue_age_ms: escalations.oldestOverdueAgeMs,
+    },
+    index,
+  };
+}
+
 export async function readEscalationStats(db: Queryable, now: Date): Promise<EscalationStats> {
   const [row] = await run<{ pending: string; overdue: string; oldest_due: Date | null }>(db, sql('escalations-stats'), [now]);
   return {

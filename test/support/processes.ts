@@ -5,21 +5,28 @@ import type { TestContext } from './context.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-export function spawnWorker(t: TestContext, args: string[] = [], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main/worker.ts', ...args], {
+/** Runs one of klaxon's entry points (src/...) on the test's database and Redis keys, with only `env` besides. */
+export function spawnKlaxon(t: TestContext, entry: string, args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
       DATABASE_URL: t.databaseUrl,
       REDIS_URL: t.redisUrl,
       REDIS_KEY_PREFIX: t.keyPrefix,
-      ESCALATION_LEVELS: '5m,15m,60m',
       LOG_FORMAT: 'json',
-      LOG_LEVEL: 'warn',
-      WORKER_METRICS_PORT: '0', // several workers at once, next to a dev stack's
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+export function spawnWorker(t: TestContext, args: string[] = [], env: Record<string, string> = {}): ChildProcess {
+  return spawnKlaxon(t, 'src/main/worker.ts', args, {
+    ESCALATION_LEVELS: '5m,15m,60m',
+    LOG_LEVEL: 'warn',
+    WORKER_METRICS_PORT: '0', // several workers at once, next to a dev stack's
+    ...env,
   });
 }
 

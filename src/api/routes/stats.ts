@@ -7,7 +7,8 @@
 import { Router } from '@koa/router';
 import type pg from 'pg';
 import type { Clock } from '../../clock/clock.ts';
-import { readEscalationStats } from '../../db/escalation-stats.ts';
+import { presentStats, readEscalationStats } from '../../db/escalation-stats.ts';
+import { readIndexStats } from '../../redis/index-stats.ts';
 import type { RedisClient } from '../../redis/client.ts';
 import type { RedisKeys } from '../../redis/keys.ts';
 
@@ -23,26 +24,9 @@ export function statsRoutes(deps: StatsDeps): Router {
   router.get('/stats', async (ctx) => {
     const now = deps.clock.now();
     const escalations = await readEscalationStats(deps.pool, now);
-    let index: { pending: number; in_flight: number; complete: boolean } | null;
-    try {
-      const [pending, inFlight, complete] = await Promise.all([
-        deps.redis.zCard(deps.keys.pending),
-        deps.redis.zCard(deps.keys.inflight),
-        deps.redis.exists(deps.keys.indexMarker),
-      ]);
-      index = { pending, in_flight: inFlight, complete: complete === 1 };
-    } catch {
-      index = null; // Redis down: /readyz says so; the Postgres figures still stand
-    }
-    ctx.body = {
-      at: now.toISOString(),
-      escalations: {
-        pending: escalations.pending,
-        overdue: escalations.overdue,
-        oldest_overdue_age_ms: escalations.oldestOverdueAgeMs,
-      },
-      index,
-    };
+    // Redis down: null (/readyz says so); the Postgres figures still stand.
+    const index = await readIndexStats(deps.redis, deps.keys).catch(() => null);
+    ctx.body = presentStats(now, escalations, index);
   });
   return router;
 }

@@ -5,7 +5,8 @@
  */
 import { Router } from '@koa/router';
 import type { CommandDeps } from '../../commands/deps.ts';
-import { type ApiToken, createToken, getToken, listTokens, revokeToken } from '../../commands/tokens.ts';
+import { createToken, getToken, listTokens, revokeToken } from '../../commands/tokens.ts';
+import { presentToken } from '../presenters.ts';
 import { principalOf } from '../access.ts';
 import { encodeKeyCursor } from '../cursor.ts';
 import { pathId } from '../ids.ts';
@@ -13,23 +14,6 @@ import { instant } from '../instants.ts';
 import { pageRequest } from '../records.ts';
 import { validTokenBody } from '../schemas/tokens.ts';
 import { validBody } from '../validate.ts';
-
-/** A token as the API shows it: never the secret, never its hash. */
-export function presentToken(token: ApiToken) {
-  return {
-    id: token.id,
-    public_id: token.publicId,
-    name: token.name,
-    scopes: token.scopes,
-    team_id: token.teamId,
-    expires_at: token.expiresAt?.toISOString() ?? null,
-    revoked_at: token.revokedAt?.toISOString() ?? null,
-    created_by: token.createdBy,
-    created_via: token.createdVia,
-    created_at: token.createdAt.toISOString(),
-    last_used_at: token.lastUsedAt?.toISOString() ?? null,
-  };
-}
 
 export function tokenRoutes(deps: CommandDeps): Router {
   const router = new Router({ prefix: '/tokens' });
