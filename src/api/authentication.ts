@@ -15,7 +15,10 @@ const REALM = 'Bearer realm="klaxon"';
 export function authentication(authenticator: Authenticator): Koa.Middleware {
   return async (ctx, next) => {
     const access = accessFor(ctx.method, ctx.path);
-    if (access === 'public') return next();
+    if (access === 'public') {
+      await next();
+      return;
+    }
 
     let principal;
     try {

@@ -12,6 +12,7 @@
  * after its first claim: the tests use it to prove that claims survive a crash.
  */
 import type { Server } from 'node:http';
+import { Authenticator } from '../auth/authenticate.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { startMetricsServer } from '../metrics/server.ts';
 import { Worker } from '../worker/worker.ts';
@@ -59,7 +60,8 @@ if (once) {
   });
   if (config.worker.metricsPort !== 0) {
     try {
-      metricsServer = await startMetricsServer(metrics, config.worker.metricsPort, config.http.host, logger);
+      const authenticator = new Authenticator(runtime.pool, runtime.clock, logger);
+      metricsServer = await startMetricsServer(metrics, config.worker.metricsPort, config.http.host, logger, authenticator);
     } catch (error) {
       // A taken port (another worker on this host) must not keep escalations from running.
       logger.warn('cannot serve metrics; running without them', { error, port: config.worker.metricsPort });

@@ -2,6 +2,9 @@ import type { Server } from 'node:http';
 import { expect } from 'chai';
 import { type Metrics, createMetrics } from '../../src/metrics/metrics.ts';
 import { startMetricsServer } from '../../src/metrics/server.ts';
+import { Authenticator } from '../../src/auth/authenticate.ts';
+import type { Scope } from '../../src/auth/scopes.ts';
+import { createToken } from '../../src/commands/tokens.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { sample } from '../support/metrics.ts';
 import { seedDueEscalations, workerFor } from '../support/worker.ts';
@@ -46,11 +49,19 @@ describe('worker metrics', () => {
     expect(await bucket('2.5')).to.equal(3);
   });
 
-  it('serves /metrics on its own port, and 404 elsewhere', async () => {
-    const server: Server = await startMetricsServer(metrics, 0, '127.0.0.1', t.deps.logger);
+  it('serves /metrics on its own port to a token with the metrics scope (401 without, 403 without the scope), and 404 elsewhere', async () => {
+    const authenticator = new Authenticator(t.pool, t.clock, t.deps.logger);
+    const server: Server = await startMetricsServer(metrics, 0, '127.0.0.1', t.deps.logger, authenticator);
+    const tokenWith = async (scopes: Scope[]) =>
+      (await createToken(t.deps, { name: 'scraper', scopes, teamId: null, expiresAt: null }, { via: 'test' })).token;
     try {
       const { port } = server.address() as { port: number };
-      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      const url = `http://127.0.0.1:${port}/metrics`;
+      const anonymous = await fetch(url);
+      expect(anonymous.status).to.equal(401);
+      expect(anonymous.headers.get('www-authenticate')).to.equal('Bearer realm="klaxon"');
+      expect((await fetch(url, { headers: { authorization: `Bearer ${await tokenWith(['read'])}` } })).status).to.equal(403);
+      const res = await fetch(url, { headers: { authorization: `Bearer ${await tokenWith(['metrics'])}` } });
       expect(res.status).to.equal(200);
       expect(res.headers.get('content-type')).to.match(/^text\/plain; version=0\.0\.4/);
       expect(await res.text()).to.include('# TYPE klaxon_escalations_executed_total counter');
