@@ -334,6 +334,7 @@ const PROBLEMS: Record<number, string> = {
   404: 'not_found: no record with that id (or it belongs to another team)',
   409: 'A conflict: invalid_transition, version_conflict, level_conflict, escalation_exhausted, invalid_state, level_already_paged, already_exists or in_use',
   413: 'payload_too_large',
+  414: 'uri_too_long: the path and query string are over 2,048 bytes',
   415: 'unsupported_media_type: send application/json',
   422: 'reference_not_found: the body names a record that does not exist (or another team\'s)',
   429: 'rate_limited: too many requests for this token; Retry-After says when to retry',
@@ -374,6 +375,7 @@ function responses(op: Operation): Schema {
   if (op.path.includes(':') || op.body || op.query) problems.add(400);
   if (op.path.includes(':')) problems.add(404);
   if (op.body) [413, 415].forEach((code) => problems.add(code));
+  if (op.query) problems.add(414);
   if (!op.noDatabase) problems.add(503);
   if (accessFor(op.method, op.path) !== 'public') [401, 403, 429].forEach((code) => problems.add(code));
   problems.add(500);

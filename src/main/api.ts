@@ -49,9 +49,6 @@ onShutdown(logger, async () => {
   await runtime.close();
 });
 
-// Slow-loris protection: a client gets 10 s to send its headers, 30 s for the whole request.
-server.headersTimeout = 10_000;
-server.requestTimeout = 30_000;
 server.listen(config.http.port, config.http.host, () => {
   logger.info('listening', { url: `http://${config.http.host}:${config.http.port}` });
 });
