@@ -28,6 +28,9 @@ fi
 if [[ -s "$admin_token_file" ]]; then
   echo "admin token in $admin_token_file: export TOKEN=\$(cat $admin_token_file)" >&2
 fi
+# Where this stack is, for the CLI in another terminal.
+(umask 077 && printf 'DATABASE_URL=%s\nREDIS_URL=%s\n' "$DATABASE_URL" "$REDIS_URL" >.data/dev/env)
+echo "CLI on this stack: set -a; . .data/dev/env; set +a; npx klaxon --help" >&2
 
 pids=()
 stop_all() {
