@@ -16,6 +16,11 @@ export type Access = 'public' | 'any' | 'organisation-admin' | Scope;
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** GET, HEAD and OPTIONS read; every other method writes (and needs a writing scope, and is audited). */
+export function isReadMethod(method: string): boolean {
+  return READ_METHODS.has(method.toUpperCase());
+}
+
 interface Rule {
   /** The path, or a prefix ending in `/` that also matches the path without it. */
   path: string;
@@ -54,16 +59,21 @@ export function permits(principal: Principal, access: Exclude<Access, 'public'>)
 }
 
 export function accessFor(method: string, path: string): Access {
-  const reading = READ_METHODS.has(method.toUpperCase());
+  const reading = isReadMethod(method);
   const rule = RULES.find((candidate) => matches(candidate, path));
   if (rule) return reading ? rule.read : rule.write;
   // Services, policies, schedules, incidents and whatever comes next.
   return reading ? 'read' : 'write';
 }
 
+/** The caller, once the authentication middleware has accepted the request's token; else undefined. */
+export function principalIfAny(ctx: Koa.Context): Principal | undefined {
+  return ctx.state.principal as Principal | undefined;
+}
+
 /** The caller of an authenticated request (the authentication middleware put it there). */
 export function principalOf(ctx: Koa.Context): Principal {
-  const principal = ctx.state.principal as Principal | undefined;
+  const principal = principalIfAny(ctx);
   if (!principal) throw new Error(`${ctx.method} ${ctx.path} reached a route without a principal`);
   return principal;
 }

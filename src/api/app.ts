@@ -4,18 +4,18 @@
  */
 import { type Server, createServer } from 'node:http';
 import Koa from 'koa';
+import { Authenticator } from '../auth/authenticate.ts';
 import type { CommandDeps } from '../commands/deps.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { RateLimiter } from '../ratelimit/rate-limiter.ts';
-import type { Principal } from '../auth/principal.ts';
-import { rateLimit } from './rate-limit.ts';
 import type { RedisClient } from '../redis/client.ts';
 import type { RedisKeys } from '../redis/keys.ts';
-import { Authenticator } from '../auth/authenticate.ts';
+import { principalIfAny } from './access.ts';
 import { auditLog } from './audit-log.ts';
 import { authentication } from './authentication.ts';
 import { jsonBody } from './json-body.ts';
 import { problemHandler } from './problem.ts';
+import { rateLimit } from './rate-limit.ts';
 import { requestContext } from './request-context.ts';
 import { SERVER_LIMITS, requestLimits } from './request-limits.ts';
 import { docsRoutes } from './routes/docs.ts';
@@ -56,7 +56,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(authentication(new Authenticator(deps.pool, deps.clock, deps.logger)));
   // After authentication: the bucket is the token's (unauthenticated requests never get this far).
   app.use(rateLimit(deps.rateLimiter, (ctx) => {
-    const principal = ctx.state.principal as Principal | undefined;
+    const principal = principalIfAny(ctx);
     return principal ? `token:${principal.tokenId}` : undefined;
   }));
   app.use(jsonBody(deps.bodyLimitBytes));

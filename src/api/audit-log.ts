@@ -11,21 +11,20 @@
  */
 import type Koa from 'koa';
 import type pg from 'pg';
-import { actorLabel, type Principal } from '../auth/principal.ts';
+import { actorLabel } from '../auth/principal.ts';
 import type { Clock } from '../clock/clock.ts';
 import { run, sql } from '../db/queries.ts';
 import type { Logger } from '../log/logger.ts';
-
-const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+import { isReadMethod, principalIfAny } from './access.ts';
+import { routeTemplate } from './request-context.ts';
 
 export function auditLog(deps: { pool: pg.Pool; clock: Clock; logger: Logger }): Koa.Middleware {
   return async (ctx, next) => {
     try {
       await next();
     } finally {
-      const principal = ctx.state.principal as Principal | undefined;
-      if (principal && !READ_METHODS.has(ctx.method)) {
-        const matched: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+      const principal = principalIfAny(ctx);
+      if (principal && !isReadMethod(ctx.method)) {
         try {
           await run(deps.pool, sql('audit-log-insert'), [
             deps.clock.now(),
@@ -33,7 +32,7 @@ export function auditLog(deps: { pool: pg.Pool; clock: Clock; logger: Logger }):
             actorLabel(principal),
             principal.teamId,
             ctx.method,
-            typeof matched === 'string' ? matched : null,
+            routeTemplate(ctx) ?? null,
             ctx.path.slice(0, 2048),
             ctx.status,
             (ctx.state.requestId as string | undefined) ?? null,

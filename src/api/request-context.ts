@@ -12,6 +12,12 @@ import type { Metrics } from '../metrics/metrics.ts';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The template of the route that answered (`/incidents/:id`), or undefined when none matched. */
+export function routeTemplate(ctx: Koa.Context): string | undefined {
+  const matched: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+  return typeof matched === 'string' ? matched : undefined;
+}
+
 export function requestContext(logger: Logger, metrics: Metrics): Koa.Middleware {
   return async (ctx, next) => {
     const given = ctx.get('x-request-id');
@@ -24,8 +30,7 @@ export function requestContext(logger: Logger, metrics: Metrics): Koa.Middleware
         await next();
       } finally {
         // The route template (/incidents/:id), not the path, so lines group by endpoint.
-        const matched: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-        const route = typeof matched === 'string' ? matched : undefined;
+        const route = routeTemplate(ctx);
         const durationMs = performance.now() - startedAt;
         logger.info('request', {
           method: ctx.method,

@@ -13,7 +13,7 @@ import { run, sql } from '../db/queries.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Principal } from './principal.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
-import { hashSecret, parseToken, secretMatches } from './token-format.ts';
+import { hashSecret, hashesMatch, parseToken } from './token-format.ts';
 
 export type AuthenticationFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';
 
@@ -69,7 +69,8 @@ export class Authenticator {
     const match = /^Bearer +(\S+) *$/i.exec(authorization);
     const parsed = match ? parseToken(match[1] as string) : null;
     if (!parsed) throw new AuthenticationError('malformed');
-    const key = `${parsed.publicId}:${hashSecret(parsed.secret).toString('hex')}`;
+    const presentedHash = hashSecret(parsed.secret);
+    const key = `${parsed.publicId}:${presentedHash.toString('hex')}`;
     let row: TokenRow | undefined;
     try {
       [row] = await run<TokenRow>(this.pool, sql('tokens-by-public-id'), [parsed.publicId]);
@@ -79,7 +80,7 @@ export class Authenticator {
       if (!remembered || now - remembered.at > OUTAGE_GRACE_MS || (remembered.expiresAt !== null && remembered.expiresAt <= now)) throw error;
       return remembered.principal;
     }
-    if (!row || !secretMatches(parsed.secret, row.secret_hash)) throw new AuthenticationError('unknown');
+    if (!row || !hashesMatch(presentedHash, row.secret_hash)) throw new AuthenticationError('unknown');
     const now = this.clock.now();
     if (row.revoked_at !== null && row.revoked_at.getTime() <= now.getTime()) throw new AuthenticationError('revoked');
     if (row.expires_at !== null && row.expires_at.getTime() <= now.getTime()) throw new AuthenticationError('expired');

@@ -42,8 +42,7 @@ export function hashSecret(secret: string): Buffer {
   return createHash('sha256').update(secret, 'utf8').digest();
 }
 
-/** Compares in constant time, so response times say nothing about the stored hash. */
-export function secretMatches(secret: string, storedHash: Buffer): boolean {
-  const presented = hashSecret(secret);
-  return presented.length === storedHash.length && timingSafeEqual(presented, storedHash);
+/** Compares two secret hashes in constant time, so response times say nothing about the stored one. */
+export function hashesMatch(presentedHash: Buffer, storedHash: Buffer): boolean {
+  return presentedHash.length === storedHash.length && timingSafeEqual(presentedHash, storedHash);
 }

@@ -14,7 +14,7 @@ import { type Config, loadConfig, redactUrl } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
 import type { RedisClient } from '../redis/client.ts';
 import { type RedisKeys, redisKeys } from '../redis/keys.ts';
-import { type IndexChange, PendingIndex } from '../redis/pending-index.ts';
+import { PendingIndex } from '../redis/pending-index.ts';
 import type { Needs } from './args.ts';
 
 // pg, winston and above all redis are loaded only by the commands that use them:
@@ -135,7 +135,8 @@ async function open(needs: Needs): Promise<Connected & { release(): Promise<void
       redisProblem,
       deps: {
         pool,
-        pendingIndex: redis ? new PendingIndex(redis, keys, logger) : new DetachedIndex(keys, logger),
+        // Without Redis, index changes are skipped (the command prints one note); the reconciler repairs it.
+        pendingIndex: new PendingIndex(redis, keys, logger),
         clock,
         timetable: { levelDelaysMs: config.escalation.levelDelaysMs },
         logger,
@@ -191,24 +192,4 @@ function connectOnce(client: RedisClient, waitMs: number): Promise<string | null
       (error: unknown) => done(error instanceof Error ? error.message : String(error)),
     );
   });
-}
-
-/**
- * The pending index when Redis is not there: changes are skipped without a warning
- * per change (the command prints one note instead); the worker's reconciler rebuilds
- * the index from Postgres (at start, every RECONCILE_INTERVAL, when Redis returns).
- */
-class DetachedIndex extends PendingIndex {
-  constructor(keys: RedisKeys, logger: Logger) {
-    // No client: both methods that would use one are overridden below.
-    super(null as unknown as RedisClient, keys, logger);
-  }
-
-  override apply(_change: IndexChange): Promise<void> {
-    return Promise.resolve();
-  }
-
-  override applyAfterCommit(_change: IndexChange): Promise<boolean> {
-    return Promise.resolve(false);
-  }
 }

@@ -7,7 +7,7 @@
  * the details (stderr), not in an error message, not in `list`.
  */
 import { SCOPES, type Scope } from '../auth/scopes.ts';
-import { parseToken, secretMatches } from '../auth/token-format.ts';
+import { hashSecret, hashesMatch, parseToken } from '../auth/token-format.ts';
 import { type ApiToken, type TokenRow, createToken, listTokens, newTokenString, revokeToken } from '../commands/tokens.ts';
 import { parseDuration } from '../config/units.ts';
 import { run, sql } from '../db/queries.ts';
@@ -190,7 +190,7 @@ function tokenRef(given: string): TokenRef {
 async function tokenId(connected: Connected, ref: TokenRef): Promise<string> {
   if ('id' in ref) return ref.id;
   const [row] = await run<TokenRow>(connected.pool, sql('tokens-by-public-id'), [ref.publicId]);
-  if (!row || (ref.secret !== null && !secretMatches(ref.secret, row.secret_hash))) {
+  if (!row || (ref.secret !== null && !hashesMatch(hashSecret(ref.secret), row.secret_hash))) {
     throw new NotFoundError('token with public id', ref.publicId);
   }
   return row.id;

@@ -25,12 +25,12 @@ import type { CommandDeps } from './deps.ts';
 import {
   type NamePage,
   type NamePageQuery,
+  assertTeamUnchanged,
   assertUnique,
   ownerTeam,
   pageByName,
   visibleOrNotFound,
   written,
-  assertTeamUnchanged,
 } from './records.ts';
 
 export interface PolicyInput {

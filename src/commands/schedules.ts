@@ -21,12 +21,12 @@ import {
   type NamePage,
   type NamePageQuery,
   assertExist,
+  assertTeamUnchanged,
   assertUnique,
   ownerTeam,
   pageByName,
   visibleOrNotFound,
   written,
-  assertTeamUnchanged,
 } from './records.ts';
 
 export interface Schedule {

@@ -15,6 +15,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Clock } from '../clock/clock.ts';
+import { withDeadline } from '../clock/deadline.ts';
 import { type EscalationStats, readEscalationStats } from '../db/escalation-stats.ts';
 import type { Queryable } from '../db/queries.ts';
 import type { ExecutionResult } from '../worker/executor.ts';
@@ -92,7 +93,7 @@ function registerEscalationGauges(registry: Registry, source: { pool: Queryable;
   // One query per scrape: the three collect() callbacks run together and share it.
   let reading: Promise<EscalationStats | null> | undefined;
   const read = () =>
-    (reading ??= withTimeout(readEscalationStats(source.pool, source.clock.now()), STATS_TIMEOUT_MS)
+    (reading ??= withDeadline(readEscalationStats(source.pool, source.clock.now()), STATS_TIMEOUT_MS)
       .catch(() => null)
       .finally(() => {
         reading = undefined;
@@ -118,16 +119,4 @@ function registerEscalationGauges(registry: Registry, source: { pool: Queryable;
     'How long the oldest overdue escalation has been due; 0 when none is.',
     (stats) => (stats.oldestOverdueAgeMs ?? 0) / 1000,
   );
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -15,6 +15,7 @@
  * processes a subject may then get up to N times its limit. It logs the change of
  * mode once each way and never throws because Redis is down.
  */
+import { withDeadline } from '../clock/deadline.ts';
 import type { Logger } from '../log/logger.ts';
 import type { RedisClient } from '../redis/client.ts';
 import { type RedisKeys, rateLimitKey } from '../redis/keys.ts';
@@ -186,9 +187,12 @@ export function createRateLimiter({
   };
 
   const takeFromRedis = async (subject: string): Promise<RateLimitDecision> => {
+    // The command cannot be taken back: if Redis answers after the deadline, that
+    // request is counted in its shared bucket too.
     const reply = await withDeadline(
       runScript(redis, scripts.rateLimit, [rateLimitKey(keys, subject)], [interval, burst]),
       redisTimeoutMs,
+      `Redis did not answer within ${redisTimeoutMs} ms`,
     );
     return parseReply(reply, policy.burst);
   };
@@ -223,22 +227,6 @@ export function createRateLimiter({
       }
     },
   };
-}
-
-/**
- * The promise, or a rejection after `ms`. The command itself cannot be taken back: if
- * Redis answers later, that request is counted in its shared bucket too.
- */
-async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function validatePolicy(policy: RateLimitPolicy): void {

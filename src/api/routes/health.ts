@@ -5,6 +5,7 @@
 import { Router } from '@koa/router';
 import type pg from 'pg';
 import type { RedisClient } from '../../redis/client.ts';
+import { withDeadline } from '../../clock/deadline.ts';
 import { HttpProblem } from '../problem.ts';
 
 const CHECK_TIMEOUT_MS = 1_000;
@@ -17,17 +18,11 @@ export interface HealthDeps {
 type CheckResult = 'up' | 'down';
 
 async function check(probe: () => Promise<unknown>): Promise<CheckResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS);
-  });
   try {
-    await Promise.race([probe(), timeout]);
+    await withDeadline(probe(), CHECK_TIMEOUT_MS);
     return 'up';
   } catch {
     return 'down';
-  } finally {
-    clearTimeout(timer);
   }
 }
 
