@@ -7,11 +7,9 @@
  * the details (stderr), not in an error message, not in `list`.
  */
 import { SCOPES, type Scope } from '../auth/scopes.ts';
-import { hashSecret, hashesMatch, parseToken } from '../auth/token-format.ts';
-import { type ApiToken, type TokenRow, createToken, listTokens, newTokenString, revokeToken } from '../commands/tokens.ts';
+import { parseToken } from '../auth/token-format.ts';
+import { type ApiToken, createToken, listTokens, newTokenString, revokeToken, tokenIdByPublicId } from '../commands/tokens.ts';
 import { parseDuration } from '../config/units.ts';
-import { run, sql } from '../db/queries.ts';
-import { NotFoundError } from '../domain/errors.ts';
 import { isUuid } from '../domain/ids.ts';
 import { EVERY_TEAM } from '../domain/team-scope.ts';
 import { type Command, type Group, type ParsedArgs, UsageError, flag, stringOption } from './args.ts';
@@ -187,13 +185,8 @@ function tokenRef(given: string): TokenRef {
 }
 
 /** The id of the token named; a whole token's secret must match (a mistyped token revokes nothing). */
-async function tokenId(connected: Connected, ref: TokenRef): Promise<string> {
-  if ('id' in ref) return ref.id;
-  const [row] = await run<TokenRow>(connected.pool, sql('tokens-by-public-id'), [ref.publicId]);
-  if (!row || (ref.secret !== null && !hashesMatch(hashSecret(ref.secret), row.secret_hash))) {
-    throw new NotFoundError('token with public id', ref.publicId);
-  }
-  return row.id;
+function tokenId(connected: Connected, ref: TokenRef): Promise<string> {
+  return 'id' in ref ? Promise.resolve(ref.id) : tokenIdByPublicId(connected.pool, ref.publicId, ref.secret);
 }
 
 const revoke: Command = {

@@ -3,7 +3,7 @@
  * read, revoke. Tokens are never deleted: the audit log and incident events refer to
  * them. A team's admin creates, sees and revokes only its team's tokens.
  */
-import { type NewTokenSecret, generateToken, hashSecret, parseToken } from '../auth/token-format.ts';
+import { type NewTokenSecret, generateToken, hashSecret, hashesMatch, parseToken } from '../auth/token-format.ts';
 import type { Scope } from '../auth/scopes.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { inTransaction } from '../db/transaction.ts';
@@ -140,6 +140,19 @@ export async function getToken(db: Queryable, scope: TeamScope, id: string): Pro
   const [row] = await run<TokenRow>(db, sql('tokens-get'), [id]);
   if (!row || !canSee(scope, row.team_id)) throw new NotFoundError('token', id);
   return toApiToken(row);
+}
+
+/**
+ * The id of the token with this public id (an operator names tokens so); with its
+ * secret too (a whole token was given), only if the secret matches, so a mistyped token
+ * finds nothing.
+ */
+export async function tokenIdByPublicId(db: Queryable, publicId: string, secret: string | null): Promise<string> {
+  const [row] = await run<TokenRow>(db, sql('tokens-by-public-id'), [publicId]);
+  if (!row || (secret !== null && !hashesMatch(hashSecret(secret), row.secret_hash))) {
+    throw new NotFoundError('token with public id', publicId);
+  }
+  return row.id;
 }
 
 /** Revokes a token at once (the next request with it is refused); revoking twice is harmless. */
