@@ -105,10 +105,9 @@ describe('services API', () => {
 
     it('a service with incidents cannot be deleted: 409 in_use, saying why and naming them', async () => {
       const service = await newService({ name: 'Payments API' });
-      const older = await insertIncident(t.pool, service.id, 'card declines spike');
+      const older = await insertIncident(t.pool, service.id, 'card declines spike', t.clock.now());
       t.clock.advance(1_000);
-      const newer = await insertIncident(t.pool, service.id, 'payment webhook 5xx');
-      await t.pool.query(`UPDATE incidents SET created_at = created_at + interval '1 second' WHERE id = $1`, [newer]);
+      const newer = await insertIncident(t.pool, service.id, 'payment webhook 5xx', t.clock.now());
       const problem = await expectRefused(t.pool, () => del(t.api, `/services/${service.id}`), 409, 'in_use');
       expect(problem.title).to.equal('Still in use');
       expect(problem.detail).to.include('2 incidents').and.include('ON DELETE RESTRICT').and.include('"payment webhook 5xx"');

@@ -9,6 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { expect } from 'chai';
 import { createPool } from '../../src/db/pool.ts';
 import type { Queryable } from '../../src/db/queries.ts';
+import { createToken } from '../../src/commands/tokens.ts';
 import { APP_ROLE, type TestContext, createTestContext } from '../support/context.ts';
 import { incidentIn } from '../support/fixtures.ts';
 
@@ -27,8 +28,10 @@ const EXPECTED_PRIVILEGES: Record<string, string> = {
   escalations: 'SELECT, INSERT, UPDATE(cancelled_at, executed_at, status, updated_at)',
   // Revoked and used, never edited or deleted.
   api_tokens: 'SELECT, INSERT, UPDATE(last_used_at, revoked_at)',
-  // Moved through their states, never deleted.
-  incidents: 'SELECT, INSERT, UPDATE',
+  // Moved through their states, never deleted; what was reported, by whom and when is fixed.
+  incidents:
+    'SELECT, INSERT, UPDATE(acknowledged_at, assignees, cancelled_at, current_escalation_level, cycle_base, ' +
+    'policy_id, policy_snapshot, policy_version, resolved_at, snoozed_until, state, updated_at, version)',
   users: CONFIGURATION,
   teams: CONFIGURATION,
   team_members: CONFIGURATION,
@@ -232,6 +235,16 @@ describe(`the application acts as ${APP_ROLE}, which may only append to the audi
     });
   });
 
+  describe('the audit log', () => {
+    it("takes the request id the client sent beside the server's own, up to 128 characters", async () => {
+      const line = `INSERT INTO audit_log (occurred_at, actor, method, path, status, request_id, client_request_id)
+                    VALUES (now(), 'test', 'POST', '/incidents', 201, 'server-id', $1) RETURNING client_request_id`;
+      const { rows } = await t.pool.query(line, ['c'.repeat(128)]);
+      expect(rows).to.deep.equal([{ client_request_id: 'c'.repeat(128) }]);
+      expect(await sqlErrorCode(t.pool, line, ['c'.repeat(129)])).to.equal('23514');
+    });
+  });
+
   describe('refuses with permission denied (42501)', () => {
     const refusals: [string, string, unknown[]?][] = [
       ['UPDATE of an event', `UPDATE incident_events SET actor = 'mallory'`],
@@ -247,6 +260,13 @@ describe(`the application acts as ${APP_ROLE}, which may only append to the audi
       ['rewriting which level an escalation is', `UPDATE escalations SET escalation_level = 9`],
       ['rewriting why an escalation exists', `UPDATE escalations SET trigger = 'manual'`],
       ['DELETE of an incident', `DELETE FROM incidents`],
+      ["rewriting an incident's title", `UPDATE incidents SET title = 'nothing to see'`],
+      ["rewriting an incident's description", `UPDATE incidents SET description = NULL`],
+      ["rewriting an incident's severity", `UPDATE incidents SET severity = 'info'`],
+      ['moving an incident to another service', `UPDATE incidents SET service_id = NULL`],
+      ['moving an incident to another team', `UPDATE incidents SET team_id = NULL`],
+      ['rewriting when an incident was opened', `UPDATE incidents SET created_at = created_at - interval '1 day'`],
+      ["rewriting an incident's id", `UPDATE incidents SET id = gen_random_uuid()`],
       ['TRUNCATE of incidents', `TRUNCATE incidents`],
       ['changing what a token may do', `UPDATE api_tokens SET scopes = ARRAY['admin']`],
       ['DELETE of a token', `DELETE FROM api_tokens`],
@@ -277,11 +297,63 @@ describe(`the application acts as ${APP_ROLE}, which may only append to the audi
     });
   });
 
+  describe('revoking a token', () => {
+    const newToken = async () =>
+      (await createToken(t.deps, { name: 'to revoke', scopes: ['read'], teamId: null, expiresAt: null }, { via: 'test' })).record.id;
+    const revokeNow = (id: string) => t.pool.query(`UPDATE api_tokens SET revoked_at = clock_timestamp() WHERE id = $1`, [id]);
+
+    it('is dated now: a future time is refused (23514), so a token cannot stay valid until a later date', async () => {
+      const id = await newToken();
+      expect(await sqlErrorCode(t.pool, `UPDATE api_tokens SET revoked_at = now() + interval '1 day' WHERE id = $1`, [id])).to.equal('23514');
+      await revokeNow(id);
+      const { rows } = await t.pool.query(`SELECT revoked_at IS NOT NULL AS revoked FROM api_tokens WHERE id = $1`, [id]);
+      expect(rows).to.deep.equal([{ revoked: true }]);
+    });
+
+    it("may be dated in the past (the application's clock here), as the application does", async () => {
+      const id = await newToken();
+      await t.pool.query(readFileSync(new URL('../../src/db/queries/tokens-revoke.sql', import.meta.url), 'utf8'), [id, t.clock.now()]);
+      const { rows } = await t.pool.query<{ revoked_at: Date }>(`SELECT revoked_at FROM api_tokens WHERE id = $1`, [id]);
+      expect(rows[0]?.revoked_at.toISOString()).to.equal(t.clock.now().toISOString());
+    });
+
+    it('happens once: a second revocation, to any time, stays refused (23001)', async () => {
+      const id = await newToken();
+      await revokeNow(id);
+      expect(await sqlErrorCode(t.pool, `UPDATE api_tokens SET revoked_at = now() + interval '1 day' WHERE id = $1`, [id])).to.equal('23001');
+      expect(await sqlErrorCode(t.pool, `UPDATE api_tokens SET revoked_at = NULL WHERE id = $1`, [id])).to.equal('23001');
+    });
+  });
+
   describe('the down migration', () => {
-    it("revokes this database's grants and leaves the role to the other databases", async () => {
-      const file = readdirSync(new URL('../../migrations/', import.meta.url)).find((name) => name.endsWith('_application-role.sql'));
+    const downOf = (suffix: string) => {
+      const file = readdirSync(new URL('../../migrations/', import.meta.url)).find((name) => name.endsWith(suffix));
       const text = readFileSync(new URL(`../../migrations/${file}`, import.meta.url), 'utf8');
-      const down = text.split('-- Down Migration')[1] ?? '';
+      return { up: text.split('-- Down Migration')[0] ?? '', down: text.split('-- Down Migration')[1] ?? '' };
+    };
+
+    it('of the security hardening gives back the table-wide UPDATE on incidents, and its up applies again', async () => {
+      const { up, down } = downOf('_security-hardening.sql');
+      const client = await t.ownerPool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(down);
+        expect((await privilegesOf(client, APP_ROLE)).incidents).to.equal('SELECT, INSERT, UPDATE');
+        const { rows } = await client.query(
+          `SELECT (SELECT count(*)::int FROM pg_trigger WHERE tgname = 'incidents_guard_identity') AS triggers,
+                  (SELECT count(*)::int FROM pg_attribute WHERE attrelid = 'audit_log'::regclass AND attname = 'client_request_id') AS columns`,
+        );
+        expect(rows).to.deep.equal([{ triggers: 0, columns: 0 }]);
+        await client.query(up);
+        expect(await privilegesOf(client, APP_ROLE)).to.deep.equal(EXPECTED_PRIVILEGES);
+      } finally {
+        await client.query('ROLLBACK');
+        client.release();
+      }
+    });
+
+    it("of the application role revokes this database's grants and leaves the role to the other databases", async () => {
+      const { down } = downOf('_application-role.sql');
       const client = await t.ownerPool.connect();
       try {
         await client.query('BEGIN');

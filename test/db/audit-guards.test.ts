@@ -5,6 +5,7 @@
  * application's role is not even allowed to try is test/db/application-role.test.ts.
  */
 import { expect } from 'chai';
+import { createToken } from '../../src/commands/tokens.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { incidentIn } from '../support/fixtures.ts';
 
@@ -81,6 +82,38 @@ describe('the database guards the audit trail', () => {
       expect(error.code).to.equal('23514');
       expect(error.message).to.equal(`incident ${id} is ${state} and can no longer change`);
     }
+  });
+
+  it("refuses changing an incident's id, team or creation time", async () => {
+    const { rows } = await t.ownerPool.query<{ id: string }>(`INSERT INTO teams (name) VALUES ('elsewhere') RETURNING id`);
+    const changes: [string, unknown[]][] = [
+      [`UPDATE incidents SET team_id = $2 WHERE id = $1`, [escalatingId, rows[0]?.id]],
+      [`UPDATE incidents SET created_at = created_at - interval '1 day' WHERE id = $1`, [escalatingId]],
+      [`UPDATE incidents SET id = gen_random_uuid() WHERE id = $1`, [escalatingId]],
+    ];
+    for (const [text, values] of changes) {
+      const error = await sqlError(text, values);
+      expect(error.code, text).to.equal('23001');
+      expect(error.message).to.equal(`incident ${escalatingId}: its id, team and creation time cannot be rewritten`);
+    }
+    // Values, not columns: writing them back unchanged is no change.
+    await t.ownerPool.query(`UPDATE incidents SET id = id, team_id = team_id, created_at = created_at WHERE id = $1`, [escalatingId]);
+  });
+
+  it('refuses a revocation dated in the future or before the token was created, and a second one', async () => {
+    const token = await createToken(t.deps, { name: 'to revoke', scopes: ['read'], teamId: null, expiresAt: null }, { via: 'test' });
+    const id = token.record.id;
+    const future = await sqlError(`UPDATE api_tokens SET revoked_at = clock_timestamp() + interval '1 minute' WHERE id = $1`, [id]);
+    expect(future.code).to.equal('23514');
+    expect(future.message).to.match(new RegExp(`^api token ${id}: a revocation cannot be dated in the future`));
+    const early = await sqlError(`UPDATE api_tokens SET revoked_at = created_at - interval '1 second' WHERE id = $1`, [id]);
+    expect(early.code).to.equal('23514');
+    expect(early.message).to.match(new RegExp(`^api token ${id}: a revocation cannot be dated before the token was created`));
+    // The application's clock may run a little ahead of the database's.
+    await t.ownerPool.query(`UPDATE api_tokens SET revoked_at = clock_timestamp() + interval '100 milliseconds' WHERE id = $1`, [id]);
+    const again = await sqlError(`UPDATE api_tokens SET revoked_at = created_at WHERE id = $1`, [id]);
+    expect(again.code).to.equal('23001');
+    expect(again.message).to.equal(`api token ${id}: only last_used_at and a first revocation may change`);
   });
 
   it('refuses DELETE of an incident', async () => {

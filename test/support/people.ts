@@ -290,10 +290,11 @@ export async function insertPolicy(pool: pg.Pool, name: string, targets: { type:
   return id;
 }
 
-export async function insertIncident(pool: pg.Pool, serviceId: string, title: string): Promise<string> {
+/** An OPEN incident of the service, created at `createdAt` (default: the database's now). */
+export async function insertIncident(pool: pg.Pool, serviceId: string, title: string, createdAt?: Date): Promise<string> {
   const { rows } = await pool.query<{ id: string }>(
-    `INSERT INTO incidents (title, severity, state, service_id) VALUES ($1, 'error', 'OPEN', $2) RETURNING id`,
-    [title, serviceId],
+    `INSERT INTO incidents (title, severity, state, service_id, created_at) VALUES ($1, 'error', 'OPEN', $2, coalesce($3::timestamptz, now())) RETURNING id`,
+    [title, serviceId, createdAt ?? null],
   );
   return String(rows[0]?.id);
 }
