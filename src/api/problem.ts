@@ -7,25 +7,25 @@ import type Koa from 'koa';
 import {
   ConflictError,
   DomainError,
+  type FieldIssue,
   InUseError,
   InvalidInputError,
   NotFoundError,
   ReferenceNotFoundError,
+  TeamNotAllowedError,
   VersionConflictError,
 } from '../domain/errors.ts';
 import { InvalidTransitionError } from '../domain/incident-states.ts';
-import { isDatabaseUnavailable } from '../db/unavailable.ts';
+import { databaseBusy } from '../db/unavailable.ts';
+import { EpisodeLog } from '../log/episode.ts';
 import type { Logger } from '../log/logger.ts';
 
-export interface FieldError {
-  /** The field, as a dotted path into the body or the query parameter's name. */
-  field: string;
-  /** The rule it broke (required, type, maxLength, enum, additionalProperties, ...). */
-  rule: string;
-  message: string;
-}
+export type FieldError = FieldIssue;
 
-/** An error that already knows its HTTP answer. */
+/** Where the fields of a validation problem are. */
+export type RequestPart = 'body' | 'query' | 'path' | 'header';
+
+/** An error that already knows its HTTP answer (and any headers that go with it: Retry-After, WWW-Authenticate). */
 export class HttpProblem extends Error {
   constructor(
     readonly status: number,
@@ -33,17 +33,22 @@ export class HttpProblem extends Error {
     readonly title: string,
     detail: string,
     readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail);
     this.name = 'HttpProblem';
   }
+
+  /** For Koa's own error handler, should one ever see it: a 4xx's detail is meant for the client. */
+  get expose(): boolean {
+    return this.status < 500;
+  }
 }
 
-export function validationProblem(where: 'body' | 'query' | 'path', errors: FieldError[]): HttpProblem {
+export function validationProblem(where: RequestPart, errors: FieldError[]): HttpProblem {
   const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
   return new HttpProblem(400, 'validation_failed', `The request ${where} is invalid`, detail, { errors });
 }
-
 
 interface PgError {
   code: string;
@@ -103,6 +108,9 @@ function toProblem(error: unknown): HttpProblem | undefined {
   if (error instanceof ReferenceNotFoundError) {
     return new HttpProblem(422, error.code, 'Unknown reference', error.message, { errors: error.errors });
   }
+  if (error instanceof TeamNotAllowedError) {
+    return new HttpProblem(422, error.code, 'Not for a team', error.message, { errors: error.errors });
+  }
   if (error instanceof InUseError) {
     return new HttpProblem(409, error.code, 'Still in use', error.message, { used_by: error.usedBy });
   }
@@ -118,8 +126,14 @@ function toProblem(error: unknown): HttpProblem | undefined {
   }
   const code = (error as { code?: unknown } | null)?.code;
   if (code === '23505' || code === '23503') return constraintProblem(error as PgError);
-  if (isDatabaseUnavailable(error)) {
-    return new HttpProblem(503, 'database_unavailable', 'Service unavailable', 'the database is unreachable; retry shortly');
+  const busy = databaseBusy(error);
+  if (busy === 'overloaded') {
+    return new HttpProblem(503, 'overloaded', 'Overloaded', 'every database connection of this API process is busy; retry in a second', {}, {
+      'Retry-After': '1',
+    });
+  }
+  if (busy === 'unavailable') {
+    return new HttpProblem(503, 'database_unavailable', 'Service unavailable', 'the database is unreachable; retry shortly', {}, { 'Retry-After': '5' });
   }
   return undefined;
 }
@@ -127,7 +141,7 @@ function toProblem(error: unknown): HttpProblem | undefined {
 export function writeProblem(ctx: Koa.Context, problem: HttpProblem): void {
   ctx.status = problem.status;
   ctx.type = 'application/problem+json';
-  if (problem.status === 503) ctx.set('Retry-After', '5');
+  ctx.set(problem.headers);
   ctx.body = {
     type: `urn:klaxon:problem:${problem.code}`,
     title: problem.title,
@@ -140,27 +154,38 @@ export function writeProblem(ctx: Koa.Context, problem: HttpProblem): void {
   };
 }
 
-function bodilessProblem(ctx: Koa.Context): HttpProblem {
-  if (ctx.status === 404) {
-    return new HttpProblem(404, 'route_not_found', 'Not found', `no route for ${ctx.method} ${ctx.path}`);
-  }
-  if (ctx.status === 405) {
-    return new HttpProblem(405, 'method_not_allowed', 'Method not allowed', `${ctx.method} is not allowed here; allowed: ${ctx.response.get('Allow')}`);
-  }
-  return new HttpProblem(ctx.status, 'http_error', ctx.message, ctx.message);
-}
-
-/** The outermost error boundary of the app. */
+/**
+ * The outermost error boundary of the app. Refusals are the caller's business and
+ * show in the access log line only; an overloaded pool and an unreachable database
+ * are logged as episodes (a line when one starts, a count each second, a line when
+ * it ends), not once per request; anything unexpected is a logged 500.
+ */
 export function problemHandler(logger: Logger): Koa.Middleware {
+  const episodes: Record<string, EpisodeLog> = {
+    overloaded: new EpisodeLog(logger, {
+      level: 'warn',
+      started: 'overloaded: every database connection is busy; refusing requests with 503 overloaded',
+      continuing: 'still overloaded',
+      ended: 'no longer overloaded',
+    }),
+    database_unavailable: new EpisodeLog(logger, {
+      level: 'warn',
+      started: 'the database is unreachable; refusing requests with 503 database_unavailable',
+      continuing: 'the database is still unreachable',
+      ended: 'the database answers again',
+    }),
+  };
   return async (ctx, next) => {
     try {
       await next();
-      // A status set with no body (an unknown route, a wrong method) still gets a problem body.
-      if (ctx.status >= 400 && (ctx.body === undefined || ctx.body === null)) throw bodilessProblem(ctx);
+      // A status set with no body still gets a problem body.
+      if (ctx.status >= 400 && (ctx.body === undefined || ctx.body === null)) {
+        throw new HttpProblem(ctx.status, 'http_error', ctx.message, ctx.message);
+      }
     } catch (error) {
       const problem = toProblem(error);
       if (problem) {
-        if (problem.status >= 500) logger.warn('request failed: dependency unavailable', { error });
+        episodes[problem.code]?.record({ error });
         writeProblem(ctx, problem);
         return;
       }

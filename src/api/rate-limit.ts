@@ -1,6 +1,6 @@
 /**
  * Rate limiting at the HTTP edge: one bucket per subject (`token:<id>`,
- * `integration:<key-id>`), named by the caller from the authenticated request.
+ * `address:<ip>`, later `integration:<key-id>`), chosen by src/api/admission.ts.
  * Answers carry the RateLimit-Limit / -Remaining / -Reset headers (IETF
  * draft-ietf-httpapi-ratelimit-headers; Reset in seconds); a refusal is a 429
  * `rate_limited` problem with Retry-After.
@@ -8,24 +8,6 @@
 import type Koa from 'koa';
 import type { RateLimitDecision, RateLimiter } from '../ratelimit/rate-limiter.ts';
 import { HttpProblem } from './problem.ts';
-
-/**
- * A 429 that carries its headers as `headers`, Koa's convention: Koa's own error
- * handler drops every header set on ctx and applies only err.headers. Our
- * problemHandler keeps the ctx headers (it catches the error before Koa does), so
- * Retry-After reaches the client either way.
- */
-export class RateLimitedProblem extends HttpProblem {
-  /** For Koa's handler too: the detail is meant for the client. */
-  readonly expose = true;
-
-  constructor(
-    detail: string,
-    readonly headers: Record<string, string>,
-  ) {
-    super(429, 'rate_limited', 'Too many requests', detail);
-  }
-}
 
 export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
   const headers: Record<string, string> = {
@@ -38,24 +20,24 @@ export function rateLimitHeaders(decision: RateLimitDecision): Record<string, st
   return headers;
 }
 
-/** `subjectOf` returns undefined for requests that are not limited (no token, health checks). */
-export function rateLimit(limiter: RateLimiter, subjectOf: (ctx: Koa.Context) => string | undefined): Koa.Middleware {
+/** The 429 for a refused decision; `whose` names the bucket in the detail ("this token", "this address"). */
+export function rateLimitedProblem(limiter: RateLimiter, decision: RateLimitDecision, whose: string): HttpProblem {
+  const headers = rateLimitHeaders(decision);
   const { ratePerMinute, burst } = limiter.policy;
-  return async (ctx, next) => {
-    const subject = subjectOf(ctx);
-    if (subject === undefined) {
-      await next();
-      return;
-    }
-    const decision = await limiter.take(subject);
-    const headers = rateLimitHeaders(decision);
-    ctx.set(headers);
-    if (!decision.allowed) {
-      throw new RateLimitedProblem(
-        `the rate limit is ${ratePerMinute} requests per minute with bursts of up to ${burst}; retry in ${headers['Retry-After']} s`,
-        headers,
-      );
-    }
-    await next();
-  };
+  return new HttpProblem(
+    429,
+    'rate_limited',
+    'Too many requests',
+    `the rate limit of ${whose} is ${ratePerMinute} requests per minute with bursts of up to ${burst}; retry in ${headers['Retry-After']} s`,
+    {},
+    headers,
+  );
+}
+
+/** Takes one request from `subject`'s bucket: sets the RateLimit-* headers, and throws the 429 when it is empty. */
+export async function takeOrRefuse(ctx: Koa.Context, limiter: RateLimiter, subject: string, whose: string): Promise<RateLimitDecision> {
+  const decision = await limiter.take(subject);
+  ctx.set(rateLimitHeaders(decision));
+  if (!decision.allowed) throw rateLimitedProblem(limiter, decision, whose);
+  return decision;
 }

@@ -1,36 +1,48 @@
 /**
- * Gives each request an id (the caller's X-Request-Id when it is sane, otherwise a
- * new one), puts it on every log line written while the request runs, echoes it
- * back, writes one access-log line per request and observes its duration in the
- * HTTP histogram (by route template: the raw path would be one series per id). Bodies and headers are never
- * logged: they may carry secrets.
+ * Gives each request the server's own id (always generated here: `request_id` in logs,
+ * problems and the audit log), keeps the client's X-Request-Id apart as
+ * `client_request_id` when it is sane, puts both on every log line written while the
+ * request runs, echoes the server's back, sets the headers every answer carries,
+ * writes one access-log line per request and observes its duration in the HTTP
+ * histogram, by the matched endpoint's path template (the raw path would be one
+ * series per id). Bodies and headers are never logged: they may carry secrets.
  */
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
+import { holdsToken } from '../auth/token-format.ts';
 import { type Logger, withLogContext } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { endpointIfAny } from './request-state.ts';
 
+/** A client's request id worth keeping: short, and only characters that need no escaping anywhere. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** The template of the route that answered (`/incidents/:id`), or undefined when none matched. */
-export function routeTemplate(ctx: Koa.Context): string | undefined {
-  const matched: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-  return typeof matched === 'string' ? matched : undefined;
+/**
+ * Every answer: never sniffed as another media type than the one it declares, and
+ * never cached (answers hold incidents, people's phone numbers, a new token once).
+ */
+const ANSWER_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' };
+
+/** The client's X-Request-Id when it is worth keeping (requestLimits refuses one that holds a token). */
+export function clientRequestId(ctx: Koa.Context): string | undefined {
+  const given = ctx.get('x-request-id');
+  return SANE_REQUEST_ID.test(given) && !holdsToken(given) ? given : undefined;
 }
 
 export function requestContext(logger: Logger, metrics: Metrics): Koa.Middleware {
   return async (ctx, next) => {
-    const given = ctx.get('x-request-id');
-    const requestId = SANE_REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = randomUUID();
+    const clientId = clientRequestId(ctx);
     ctx.state.requestId = requestId;
+    ctx.state.clientRequestId = clientId;
     ctx.set('X-Request-Id', requestId);
+    ctx.set(ANSWER_HEADERS);
     const startedAt = performance.now();
-    await withLogContext({ request_id: requestId }, async () => {
+    await withLogContext({ request_id: requestId, ...(clientId ? { client_request_id: clientId } : {}) }, async () => {
       try {
         await next();
       } finally {
-        // The route template (/incidents/:id), not the path, so lines group by endpoint.
-        const route = routeTemplate(ctx);
+        const route = endpointIfAny(ctx)?.path;
         const durationMs = performance.now() - startedAt;
         logger.info('request', {
           method: ctx.method,

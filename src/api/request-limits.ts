@@ -1,17 +1,19 @@
 /**
- * Limits on what a request may carry besides its body (src/api/json-body.ts caps that):
- * the request target, the number of query parameters, the number of headers. They are
+ * Limits on what a request may carry besides its body (src/api/request.ts caps that):
+ * the request target, the number of query parameters, the number of headers, and no
+ * token in X-Request-Id. They are
  * checked before any routing, so a refused request reaches no route, no validator and
  * no database. The server-level limits below are the ones Node enforces by itself on
  * the socket, before Koa sees a request.
  */
 import type Koa from 'koa';
+import { holdsToken } from '../auth/token-format.ts';
 import { HttpProblem, validationProblem } from './problem.ts';
 
 /**
  * Longest request target (path and query string, in bytes as sent). The longest one
  * the API's own schemas admit is a list-by-name page: `?limit=200&cursor=` and a
- * 2,000-character cursor (src/api/schemas/people.ts), under 2,048 bytes. Anything
+ * 2,000-character cursor (src/api/endpoints/pages.ts), under 2,048 bytes. Anything
  * longer is a 414 `uri_too_long`.
  */
 export const MAX_URL_BYTES = 2048;
@@ -83,6 +85,10 @@ export function requestLimits(limits: RequestLimits = DEFAULT_REQUEST_LIMITS): K
       throw validationProblem('query', [
         { field: '(query)', rule: 'maxProperties', message: `has ${parameters} parameters; at most ${limits.maxQueryParameters} are allowed` },
       ]);
+    }
+    // A token where a request id goes would be kept in logs and the audit log: refuse it (and tell).
+    if (holdsToken(ctx.get('x-request-id'))) {
+      throw validationProblem('header', [{ field: 'X-Request-Id', rule: 'format', message: 'holds an API token: never send a token anywhere but in Authorization (and revoke this one)' }]);
     }
     // rawHeaders alternates names and values; a repeated header counts each time it is sent.
     const headers = ctx.req.rawHeaders.length / 2;

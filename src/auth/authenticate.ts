@@ -4,7 +4,11 @@
  *
  * While Postgres is unreachable, a token that authenticated in the last few minutes is
  * still accepted (stale-if-error): /metrics and /stats keep answering during a database
- * outage, which is when operators need them most. Writes fail with 503 anyway.
+ * outage, which is when operators need them most. Writes fail with 503 anyway. A token
+ * this process saw revoked, expired or unknown is forgotten at once, and so is one
+ * revoked through this process, so the grace never brings a dead token back. (Another
+ * API process that last saw it valid may still accept it for the rest of the grace,
+ * during an outage only: the README says so.)
  */
 import type pg from 'pg';
 import type { Clock } from '../clock/clock.ts';
@@ -13,7 +17,7 @@ import { run, sql } from '../db/queries.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Principal } from './principal.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
-import { hashSecret, hashesMatch, parseToken } from './token-format.ts';
+import { type ParsedToken, hashSecret, hashesMatch, parseToken } from './token-format.ts';
 
 export type AuthenticationFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';
 
@@ -52,6 +56,15 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
   if (map.size > MEMORY) map.delete(map.keys().next().value as string);
 }
 
+/** The token in an Authorization header, hashed, and the key the grace cache knows it by; null when malformed. */
+function presentedToken(authorization: string): { parsed: ParsedToken; presentedHash: Buffer; key: string } | null {
+  const match = /^Bearer +(\S+) *$/i.exec(authorization);
+  const parsed = match ? parseToken(match[1] as string) : null;
+  if (!parsed) return null;
+  const presentedHash = hashSecret(parsed.secret);
+  return { parsed, presentedHash, key: `${parsed.publicId}:${presentedHash.toString('hex')}` };
+}
+
 export class Authenticator {
   private readonly touchedAt = new Map<string, number>();
   /** Keyed by public id and secret hash, never by the token itself. */
@@ -66,11 +79,9 @@ export class Authenticator {
   /** The principal of an `Authorization` header value; AuthenticationError otherwise. */
   async authenticate(authorization: string | undefined): Promise<Principal> {
     if (!authorization) throw new AuthenticationError('missing');
-    const match = /^Bearer +(\S+) *$/i.exec(authorization);
-    const parsed = match ? parseToken(match[1] as string) : null;
-    if (!parsed) throw new AuthenticationError('malformed');
-    const presentedHash = hashSecret(parsed.secret);
-    const key = `${parsed.publicId}:${presentedHash.toString('hex')}`;
+    const presented = presentedToken(authorization);
+    if (!presented) throw new AuthenticationError('malformed');
+    const { parsed, presentedHash, key } = presented;
     let row: TokenRow | undefined;
     try {
       [row] = await run<TokenRow>(this.pool, sql('tokens-by-public-id'), [parsed.publicId]);
@@ -80,14 +91,37 @@ export class Authenticator {
       if (!remembered || now - remembered.at > OUTAGE_GRACE_MS || (remembered.expiresAt !== null && remembered.expiresAt <= now)) throw error;
       return remembered.principal;
     }
-    if (!row || !hashesMatch(presentedHash, row.secret_hash)) throw new AuthenticationError('unknown');
     const now = this.clock.now();
-    if (row.revoked_at !== null && row.revoked_at.getTime() <= now.getTime()) throw new AuthenticationError('revoked');
-    if (row.expires_at !== null && row.expires_at.getTime() <= now.getTime()) throw new AuthenticationError('expired');
+    if (!row || !hashesMatch(presentedHash, row.secret_hash)) this.refuse(key, 'unknown');
+    // Revoked is revoked, whatever the time it names (the database refuses a future one too).
+    if (row.revoked_at !== null) this.refuse(key, 'revoked');
+    if (row.expires_at !== null && row.expires_at.getTime() <= now.getTime()) this.refuse(key, 'expired');
     this.touch(row.id, now);
     const principal: Principal = { tokenId: row.id, publicId: row.public_id, name: row.name, scopes: row.scopes, teamId: row.team_id };
     remember(this.recent, key, { principal, at: now.getTime(), expiresAt: row.expires_at?.getTime() ?? null });
     return principal;
+  }
+
+  /** Refuses a token, and forgets it: the outage grace must not accept it later. */
+  private refuse(key: string, reason: AuthenticationFailure): never {
+    this.recent.delete(key);
+    throw new AuthenticationError(reason);
+  }
+
+  /**
+   * Whether this header holds a token this process accepted within the outage grace:
+   * the per-address limit lets such a caller through without a lookup even when its
+   * address is over its budget of failed attempts (a shared NAT with an attacker).
+   */
+  recentlyAccepted(authorization: string | undefined): boolean {
+    const presented = authorization ? presentedToken(authorization) : null;
+    const remembered = presented ? this.recent.get(presented.key) : undefined;
+    return remembered !== undefined && this.clock.now().getTime() - remembered.at <= OUTAGE_GRACE_MS;
+  }
+
+  /** Forgets a token at once (it was just revoked): no grace may accept it again. */
+  forget(tokenId: string): void {
+    for (const [key, remembered] of this.recent) if (remembered.principal.tokenId === tokenId) this.recent.delete(key);
   }
 
   /** Writes last_used_at in the background, at most once a minute per token. */

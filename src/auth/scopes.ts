@@ -1,8 +1,8 @@
 /**
  * What a token may do. `read` sees, `write` changes (and sees), `admin` also manages
  * people, teams and tokens, `metrics` reads /metrics and /stats (for a scraper that
- * should see nothing else). Which route needs which scope is decided in one table:
- * src/api/access.ts.
+ * should see nothing else). Which endpoint needs which scope is said in its declaration
+ * (src/api/endpoints/).
  */
 export const SCOPES = ['read', 'write', 'admin', 'metrics'] as const;
 export type Scope = (typeof SCOPES)[number];

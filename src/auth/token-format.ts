@@ -46,3 +46,20 @@ export function hashSecret(secret: string): Buffer {
 export function hashesMatch(presentedHash: Buffer, storedHash: Buffer): boolean {
   return presentedHash.length === storedHash.length && timingSafeEqual(presentedHash, storedHash);
 }
+
+/** A token anywhere in a text (a path, a request id, a note pasted by mistake). */
+const TOKEN_ANYWHERE = /klx_([a-z0-9]{12})_[A-Za-z0-9_-]{43}/g;
+
+/**
+ * The text with every token in it cut to its public part, `klx_<public id>_[redacted]`:
+ * what a log line, the audit log or a stored field may keep of a token sent where it
+ * does not belong (the public id still says whose it was, so it can be revoked).
+ */
+export function redactTokens(text: string): string {
+  return text.includes('klx_') ? text.replace(TOKEN_ANYWHERE, 'klx_$1_[redacted]') : text;
+}
+
+/** Whether a text holds a token. */
+export function holdsToken(text: string): boolean {
+  return redactTokens(text) !== text;
+}

@@ -10,7 +10,7 @@ import { isUuid } from '../domain/ids.ts';
 import type { Escalation, Incident, IncidentEvent } from '../domain/incident.ts';
 import { INCIDENT_STATES, IncidentState } from '../domain/incident-states.ts';
 import { EVERY_TEAM } from '../domain/team-scope.ts';
-import { presentEscalation, presentEvent, presentIncident } from '../api/presenters.ts';
+import { presentEscalation, presentEvent, presentIncident } from '../presenters/incidents.ts';
 import { type Command, type Group, type ParsedArgs, UsageError, flag, intOption, stringOption } from './args.ts';
 import { age, clip, fields, json, table, when } from './output.ts';
 

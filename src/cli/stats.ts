@@ -2,7 +2,8 @@
  * `klaxon stats`: the figures of GET /stats, read the same way: the PENDING and overdue
  * escalations from Postgres, and what the Redis index holds when Redis answers.
  */
-import { presentStats, readEscalationStats } from '../db/escalation-stats.ts';
+import { readEscalationStats } from '../db/escalation-stats.ts';
+import { presentStats } from '../presenters/stats.ts';
 import { type IndexStats, readIndexStats } from '../redis/index-stats.ts';
 import { type Command, flag } from './args.ts';
 import { age, fields, json } from './output.ts';

@@ -13,7 +13,7 @@ import { parseDuration } from '../config/units.ts';
 import { isUuid } from '../domain/ids.ts';
 import { EVERY_TEAM } from '../domain/team-scope.ts';
 import { type Command, type Group, type ParsedArgs, UsageError, flag, stringOption } from './args.ts';
-import { presentToken } from '../api/presenters.ts';
+import { presentToken } from '../presenters/tokens.ts';
 import { json, table, when } from './output.ts';
 import type { Connected } from './session.ts';
 

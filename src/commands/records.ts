@@ -5,7 +5,7 @@
  * foreign keys stay the backstop for races).
  */
 import type pg from 'pg';
-import { InUseError, InvalidInputError, NotFoundError, ReferenceNotFoundError } from '../domain/errors.ts';
+import { InUseError, InvalidInputError, NotFoundError, ReferenceNotFoundError, TeamNotAllowedError } from '../domain/errors.ts';
 import { type TeamScope, canSee, mayRefer } from '../domain/team-scope.ts';
 import { AlreadyExistsError, type Usage } from '../domain/people.ts';
 import { type NamedQuery, type Queryable, run, sql } from '../db/queries.ts';
@@ -50,13 +50,20 @@ export async function visibleOrNotFound<R extends pg.QueryResultRow & { team_id:
 }
 
 /**
- * The team a new record belongs to: a team's caller makes its own team's records (and
- * naming another team is an unknown reference); an organisation-wide caller names a
- * team (checked, and locked against deletion) or none (organisation-wide).
+ * The team a new record belongs to: a team's caller makes its own team's records
+ * (naming another team is an unknown reference; asking for none, `null`, is refused:
+ * only an organisation-wide caller makes organisation-wide records); an
+ * organisation-wide caller names a team (checked, and locked against deletion) or
+ * none (organisation-wide).
  */
 export async function ownerTeam(db: Queryable, scope: TeamScope, requested: string | null | undefined): Promise<string | null> {
   if (scope.teamId !== null) {
-    if (requested != null && requested !== scope.teamId) throw unknownTeam(requested);
+    if (requested === null) {
+      throw new TeamNotAllowedError([
+        { field: 'team_id', rule: 'organisation', message: "a team's token makes its own team's records: leave team_id out, or use an organisation-wide token" },
+      ]);
+    }
+    if (requested !== undefined && requested !== scope.teamId) throw unknownTeam(requested);
     return scope.teamId;
   }
   if (requested == null) return null;

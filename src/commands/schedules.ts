@@ -244,10 +244,13 @@ export async function overridesOf(db: Queryable, scope: TeamScope, scheduleId: s
 }
 
 export async function removeOverride(deps: CommandDeps, scope: TeamScope, scheduleId: string, overrideId: string): Promise<void> {
-  // A schedule's team never changes, so checking it before the delete leaves no gap.
-  await getSchedule(deps.pool, scope, scheduleId);
-  const [row] = await run(deps.pool, sql('schedule-override-delete'), [scheduleId, overrideId]);
-  if (!row) throw new NotFoundError('override', overrideId);
+  // One transaction, like every change (the API's audit row joins it). A schedule's
+  // team never changes, so checking it before the delete leaves no gap.
+  await inTransaction(deps.pool, async (client) => {
+    await getSchedule(client, scope, scheduleId);
+    const [row] = await run(client, sql('schedule-override-delete'), [scheduleId, overrideId]);
+    if (!row) throw new NotFoundError('override', overrideId);
+  });
 }
 
 

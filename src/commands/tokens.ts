@@ -61,8 +61,8 @@ export function toApiToken(row: TokenRow): ApiToken {
 export interface NewToken {
   name: string;
   scopes: Scope[];
-  /** null: organisation-wide (only an organisation-wide creator may make one). */
-  teamId: string | null;
+  /** null: organisation-wide (only an organisation-wide creator may make one); absent: the creator's team. */
+  teamId: string | null | undefined;
   expiresAt: Date | null;
 }
 
@@ -157,8 +157,11 @@ export async function tokenIdByPublicId(db: Queryable, publicId: string, secret:
 
 /** Revokes a token at once (the next request with it is refused); revoking twice is harmless. */
 export async function revokeToken(deps: CommandDeps, scope: TeamScope, id: string): Promise<ApiToken> {
-  await getToken(deps.pool, scope, id);
-  const [row] = await run<TokenRow>(deps.pool, sql('tokens-revoke'), [id, deps.clock.now()]);
-  if (!row) throw new NotFoundError('token', id);
-  return toApiToken(row);
+  // One transaction, like every change (the API's audit row joins it).
+  return inTransaction(deps.pool, async (client) => {
+    await getToken(client, scope, id);
+    const [row] = await run<TokenRow>(client, sql('tokens-revoke'), [id, deps.clock.now()]);
+    if (!row) throw new NotFoundError('token', id);
+    return toApiToken(row);
+  });
 }

@@ -26,6 +26,11 @@ export interface Config {
   clock: { syncIntervalMs: number };
   /** Requests per API token or integration key: a bucket of `burst` refilled at `ratePerMinute`. */
   rateLimit: { ratePerMinute: number; burst: number };
+  /**
+   * Requests per client address that carry no valid token (none, malformed, unknown,
+   * revoked, expired) or ask /readyz: each costs a lookup, so each is counted.
+   */
+  addressRateLimit: { ratePerMinute: number; burst: number };
   worker: {
     /** The most escalations claimed and executed in one transaction. */
     batchSize: number;
@@ -74,7 +79,7 @@ interface RawConfig {
   redis?: { keyPrefix?: unknown; commandTimeout?: unknown };
   escalation?: { levels?: unknown };
   clock?: { syncInterval?: unknown };
-  rateLimit?: { perMinute?: unknown; burst?: unknown };
+  rateLimit?: { perMinute?: unknown; burst?: unknown; addressPerMinute?: unknown; addressBurst?: unknown };
   worker?: Record<string, unknown>;
 }
 
@@ -137,6 +142,12 @@ export function loadConfig(env: Env = process.env, { requireRedis = true }: Load
     rateLimit: {
       ratePerMinute: check(pick('RATE_LIMIT_PER_MINUTE', raw.rateLimit?.perMinute, 'rateLimit.perMinute'), (v) => asCount(v, 1_000_000)),
       burst: check(pick('RATE_LIMIT_BURST', raw.rateLimit?.burst, 'rateLimit.burst'), (v) => asCount(v, 1_000_000)),
+    },
+    addressRateLimit: {
+      ratePerMinute: check(pick('RATE_LIMIT_ADDRESS_PER_MINUTE', raw.rateLimit?.addressPerMinute, 'rateLimit.addressPerMinute'), (v) =>
+        asCount(v, 1_000_000),
+      ),
+      burst: check(pick('RATE_LIMIT_ADDRESS_BURST', raw.rateLimit?.addressBurst, 'rateLimit.addressBurst'), (v) => asCount(v, 1_000_000)),
     },
   };
   const worker = raw.worker ?? {};

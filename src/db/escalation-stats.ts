@@ -1,4 +1,4 @@
-/** The figures on PENDING escalations that GET /stats and the /metrics gauges report. */
+/** The figures on PENDING escalations that GET /stats and the /metrics gauges report (src/presenters/stats.ts shows them). */
 import { type Queryable, run, sql } from './queries.ts';
 
 export interface EscalationStats {
@@ -7,19 +7,6 @@ export interface EscalationStats {
   overdue: number;
   /** How long the oldest overdue one has been due (ms), null when none is. */
   oldestOverdueAgeMs: number | null;
-}
-
-/** The answer of GET /stats (and `klaxon stats --json`): Postgres's figures, and the index's (null: Redis down). */
-export function presentStats(at: Date, escalations: EscalationStats, index: unknown) {
-  return {
-    at: at.toISOString(),
-    escalations: {
-      pending: escalations.pending,
-      overdue: escalations.overdue,
-      oldest_overdue_age_ms: escalations.oldestOverdueAgeMs,
-    },
-    index,
-  };
 }
 
 export async function readEscalationStats(db: Queryable, now: Date): Promise<EscalationStats> {

@@ -11,16 +11,21 @@ export interface PoolOptions {
    */
   role?: string;
   max?: number;
+  /**
+   * How long a query waits for a connection: for a free one in a busy pool (then it
+   * fails as overloaded) or for a new one to be made (then as unreachable).
+   */
+  connectionTimeoutMs?: number;
   logger: Logger;
 }
 
-export function createPool({ databaseUrl, applicationName, role = '', max = 10, logger }: PoolOptions): pg.Pool {
+export function createPool({ databaseUrl, applicationName, role = '', max = 10, connectionTimeoutMs = 5_000, logger }: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: role ? withRole(databaseUrl, role) : databaseUrl,
     application_name: applicationName,
     max,
     // Fail a request quickly when Postgres is unreachable instead of queueing forever.
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: connectionTimeoutMs,
     idleTimeoutMillis: 30_000,
     // A runaway statement must not hold an incident row lock for minutes.
     statement_timeout: 30_000,

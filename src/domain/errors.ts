@@ -51,6 +51,18 @@ export class ReferenceNotFoundError extends DomainError {
   }
 }
 
+/**
+ * A team's caller asked for what only an organisation-wide caller may have: a record
+ * or token of no team (`team_id: null`). Refused rather than quietly made for the
+ * caller's team, which is not what was asked.
+ */
+export class TeamNotAllowedError extends DomainError {
+  readonly code = 'team_not_allowed';
+  constructor(readonly errors: FieldIssue[]) {
+    super(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+  }
+}
+
 /** Deleting something still in use (a policy a service owns). */
 export class InUseError extends DomainError {
   readonly code = 'in_use';

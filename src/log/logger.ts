@@ -5,11 +5,15 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import winston from 'winston';
+import { redactTokens } from '../auth/token-format.ts';
 
 export type Logger = winston.Logger;
 
 export interface LogContext {
+  /** The server's own id of the request being served. */
   request_id?: string;
+  /** The X-Request-Id the client sent, when it was sane. */
+  client_request_id?: string;
   /** The public id of the request's API token (never the token). */
   token?: string;
 }
@@ -42,16 +46,14 @@ const serializeErrors = winston.format((info) => {
  * string, a request id, an error message): each is cut to its public part. The code
  * never logs one on purpose; this catches what callers send where it does not belong.
  */
-const TOKEN_ANYWHERE = /klx_([a-z0-9]{12})_[A-Za-z0-9_-]{43}/g;
-
 function redact(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return value.includes('klx_') ? value.replace(TOKEN_ANYWHERE, 'klx_$1_[redacted]') : value;
+  if (typeof value === 'string') return redactTokens(value);
   if (depth > 6 || typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, redact(inner, depth + 1)]));
 }
 
-const redactTokens = winston.format((info) => {
+const redactEverything = winston.format((info) => {
   for (const [key, value] of Object.entries(info)) info[key] = redact(value);
   return info;
 });
@@ -66,7 +68,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const base = [winston.format.timestamp(), addContext(), serializeErrors(), redactTokens()];
+  const base = [winston.format.timestamp(), addContext(), serializeErrors(), redactEverything()];
   const format =
     options.format === 'json'
       ? winston.format.combine(...base, winston.format.json())

@@ -3,9 +3,9 @@
  * truth); waits for Postgres, which it cannot work without.
  */
 import { createApp, createHttpServer } from '../api/app.ts';
+import { createApiDeps } from '../api/deps.ts';
 import { ensureEnvironmentToken } from '../commands/tokens.ts';
 import { createMetrics } from '../metrics/metrics.ts';
-import { createRateLimiter } from '../ratelimit/rate-limiter.ts';
 import { PendingIndex } from '../redis/pending-index.ts';
 import { bootstrap, onShutdown } from './bootstrap.ts';
 import { startRuntime } from './runtime.ts';
@@ -13,7 +13,7 @@ import { startRuntime } from './runtime.ts';
 const { config, logger } = bootstrap('api');
 const runtime = await startRuntime(config, logger, 'api');
 
-const deps = {
+const deps = createApiDeps({
   pool: runtime.pool,
   redis: runtime.redis,
   keys: runtime.keys,
@@ -23,14 +23,10 @@ const deps = {
   logger,
   bodyLimitBytes: config.http.bodyLimitBytes,
   metrics: createMetrics({ escalationStats: { pool: runtime.pool, clock: runtime.clock } }),
-  rateLimiter: createRateLimiter({
-    redis: runtime.redis,
-    keys: runtime.keys,
-    policy: config.rateLimit,
-    logger,
-    redisTimeoutMs: config.redis.commandTimeoutMs,
-  }),
-};
+  rateLimit: config.rateLimit,
+  addressRateLimit: config.addressRateLimit,
+  redisTimeoutMs: config.redis.commandTimeoutMs,
+});
 
 // A first admin token for a fresh deployment, given in the environment (never logged).
 const adminToken = process.env.KLAXON_ADMIN_TOKEN;
@@ -46,6 +42,8 @@ const server = createHttpServer(app);
 // Before listening: a SIGTERM during start-up is a graceful stop too.
 onShutdown(logger, async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  // The audit rows of refused requests still queued, before the pool closes.
+  await deps.audit.idle();
   await runtime.close();
 });
 

@@ -33,11 +33,13 @@ export interface MetricsOptions {
 
 export interface Metrics {
   readonly registry: Registry;
-  /** `route` is the route template (/incidents/:id), or undefined when no route matched. */
+  /** `route` is the endpoint's path template (/incidents/:id), or undefined when none matched. */
   observeHttpRequest(request: { method: string; route: string | undefined; status: number; seconds: number }): void;
   /** What a committed batch did. */
   recordExecution(result: Pick<ExecutionResult, 'executed' | 'cancelled' | 'exhausted'>): void;
   recordReconcilerRun(reason: string): void;
+  /** Audit rows of refused requests that could not be written (src/api/audit.ts). */
+  recordAuditRowsLost(count: number): void;
 }
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
@@ -70,6 +72,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     buckets: HTTP_BUCKETS_S,
     registers: [registry],
   });
+  const auditRowsLost = counter(
+    'klaxon_audit_rows_lost_total',
+    'Audit rows of refused requests given up: the database stayed unreachable past the retries, or the queue was full.',
+  );
   if (options.escalationStats) registerEscalationGauges(registry, options.escalationStats);
 
   return {
@@ -85,6 +91,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     recordReconcilerRun(reason) {
       reconcilerRuns.inc({ reason });
+    },
+    recordAuditRowsLost(count) {
+      auditRowsLost.inc(count);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
+import { ENDPOINTS } from '../../src/api/endpoints/index.ts';
+import { requiredScope } from '../../src/api/endpoint.ts';
 import { buildOpenApiDocument, openApiPath } from '../../src/api/openapi.ts';
-import { accessFor } from '../../src/api/access.ts';
 import { generateToken } from '../../src/auth/token-format.ts';
 import { createToken, ensureEnvironmentToken } from '../../src/commands/tokens.ts';
 import type { Scope } from '../../src/auth/scopes.ts';
@@ -28,7 +29,7 @@ describe('authentication and scopes', () => {
 
   describe('without a token', () => {
     it('every documented operation but the health probes answers 401 unauthenticated, with WWW-Authenticate', async () => {
-      const doc = buildOpenApiDocument() as { paths: Record<string, Record<string, Json>> };
+      const doc = buildOpenApiDocument(ENDPOINTS) as { paths: Record<string, Record<string, Json>> };
       let checked = 0;
       for (const [path, operations] of Object.entries(doc.paths)) {
         for (const method of Object.keys(operations)) {
@@ -137,14 +138,13 @@ describe('authentication and scopes', () => {
       expect((await api.get('/docs')).status).to.equal(200);
     });
 
-    it('the access table and the OpenAPI document agree on every operation', () => {
-      const doc = buildOpenApiDocument() as { paths: Record<string, Record<string, Json>> };
-      for (const [path, operations] of Object.entries(doc.paths)) {
-        for (const [method, op] of Object.entries(operations)) {
-          const access = accessFor(method, path);
-          if (access === 'public') expect(op.security, `${method} ${path}`).to.deep.equal([]);
-          else expect(op['x-required-scope'], `${method} ${path}`).to.equal(access === 'any' ? null : access);
-        }
+    it('the declarations and the OpenAPI document agree on every operation', () => {
+      const doc = buildOpenApiDocument(ENDPOINTS) as { paths: Record<string, Record<string, Json>> };
+      for (const endpoint of ENDPOINTS) {
+        const op = doc.paths[openApiPath(endpoint.path)]?.[endpoint.method.toLowerCase()] as Json;
+        const where = `${endpoint.method} ${endpoint.path}`;
+        if (endpoint.scope === 'public') expect(op.security, where).to.deep.equal([]);
+        else expect(op['x-required-scope'], where).to.equal(requiredScope(endpoint));
       }
       expect(openApiPath('/tokens/:id')).to.equal('/tokens/{id}');
     });
@@ -271,6 +271,15 @@ describe('authentication and scopes', () => {
       expect(res.status).to.equal(403);
       expect(res.body.required_scope).to.equal('organisation-admin');
       expect((await api.post('/teams', { name: 'new team' })).status).to.equal(403);
+    });
+
+    it('may not make an organisation-wide token: team_id null is 422 team_not_allowed, not a token of its team', async () => {
+      const before = (await t.ownerPool.query('SELECT count(*) AS n FROM api_tokens')).rows[0] as { n: string };
+      const res = await t.api.as(adminA).post('/tokens', { name: 'org-wide?', scopes: ['read'], team_id: null });
+      expect(res.status, res.text).to.equal(422);
+      expect(res.body.code).to.equal('team_not_allowed');
+      expect(res.body.errors).to.deep.include({ field: 'team_id', rule: 'organisation', message: "a team's token makes its own team's records: leave team_id out, or use an organisation-wide token" });
+      expect((await t.ownerPool.query('SELECT count(*) AS n FROM api_tokens')).rows[0]).to.deep.equal(before);
     });
 
     it('sees its own team and no other', async () => {

@@ -14,8 +14,8 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { ENDPOINTS } from '../../src/api/endpoints/index.ts';
 import { buildOpenApiDocument } from '../../src/api/openapi.ts';
-import { ISO_INSTANT, UUID_PATTERN } from '../../src/api/schemas.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { createPolicyVia, createServiceRow, createTeam, createUser, createWeeklySchedule } from '../support/factories.ts';
 import { incidentIn } from '../support/fixtures.ts';
@@ -89,6 +89,31 @@ const isoInstant = fc
   .tuple(fc.date({ min: new Date('2025-01-01T00:00:00Z'), max: new Date('2027-12-31T00:00:00Z'), noInvalidDate: true }), fc.constantFrom('Z', '+02:00', '-05:30', '+00:00'))
   .map(([date, offset]) => date.toISOString().replace('Z', offset));
 
+/**
+ * Instants at and past the edges the API accepts (1970-9999, offsets within ±14:00, real
+ * calendar days): each past one was a 500 from Postgres or a silent roll-over once.
+ */
+const EDGE_INSTANTS = [
+  '2026-02-30T00:00:00Z',
+  '2026-02-29T00:00:00Z',
+  '2028-02-29T00:00:00Z',
+  '0000-01-01T00:00:00Z',
+  '1969-12-31T23:59:59Z',
+  '1970-01-01T00:00:00Z',
+  '9999-12-31T23:59:59Z',
+  '9999-12-31T23:59:59-01:00',
+  '2026-03-01T09:00:00-23:59',
+  '2026-03-01T09:00:00+14:00',
+  '2026-03-01T09:00:00+14:01',
+  '2026-03-01T24:00:00Z',
+  '2026-03-01T09:60:00Z',
+  '2026-03-01T09:00:60Z',
+  '2026-03-01T09:00:00.1234567Z',
+];
+
+/** Integers as a query string may spell them, most of which are no decimal integer (each was taken once). */
+const TRICKY_INTEGERS = ['Infinity', '-Infinity', '1e999', '1e2', '0x10', '0b1', '0o7', ' 5', '5 ', '+5', '-0', '-1', '1.0', '1.5', '007', '9'.repeat(20), 'NaN', ''];
+
 /** Mostly `usual`, sometimes `edge`: values past the bounds the code checks beyond the schema. */
 function mostly<T>(usual: fc.Arbitrary<T>, edge: fc.Arbitrary<T>): fc.Arbitrary<T> {
   return fc.oneof({ weight: 6, arbitrary: usual }, { weight: 1, arbitrary: edge });
@@ -109,18 +134,21 @@ function hintsFor(ids: Ids): SchemaArbitraryOptions {
   const cursorKey = fc.oneof(fc.string({ maxLength: 20 }), junkString);
   return {
     patterns: {
-      [UUID_PATTERN]: someId,
-      [ISO_INSTANT]: isoInstant,
       '^[0-9]+(ms|s|m|h|d)$': mostly(fc.constantFrom('1s', '30s', '5m', '1h', '1d', '7d'), fc.constantFrom('500ms', '8d', '0s', '999999999999d')),
       '^[0-9]+(s|m|h)$': mostly(fc.constantFrom('1m', '30m', '90m', '24h'), fc.constantFrom('30s', '25h', '0m', '99999999999999999999h')),
-      '^\\d{4}-\\d{2}-\\d{2}$': mostly(
+    },
+    formats: {
+      uuid: someId,
+      'date-time': mostly(isoInstant, fc.constantFrom(...EDGE_INSTANTS)),
+      date: mostly(
         fc.date({ min: new Date('1970-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((date) => date.toISOString().slice(0, 10)),
-        fc.constantFrom('2026-02-29', '2026-13-01', '0000-01-01', '9999-12-31'),
+        fc.constantFrom('2026-02-29', '2028-02-29', '2026-02-30', '2026-13-01', '0000-01-01', '1969-12-31', '1970-01-01', '9999-12-31', '10000-01-01'),
       ),
+      'time-zone': fc.constantFrom('UTC', 'Europe/Berlin', 'america/new_york', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Etc/GMT+12', 'Mars/Olympus', '+01:00', ''),
+      e164: fc.oneof(fc.stringMatching(/^\+[1-9][0-9]{6,14}$/), fc.constantFrom('+0123456789', '4915112345678', '+49 151')),
+      email: fc.oneof(fc.emailAddress(), fc.constantFrom('ada@localhost', 'a@b', '@example.com', 'ada@@example.com')),
     },
     properties: {
-      time_zone: fc.constantFrom('UTC', 'Europe/Berlin', 'america/new_york', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Etc/GMT+12'),
-      email: fc.emailAddress(),
       phone: fc.oneof(fc.stringMatching(/^\+[1-9][0-9]{6,14}$/), fc.constant(null)),
       member_ids: fc.uniqueArray(known('users'), { maxLength: 3 }),
       user_ids: fc.uniqueArray(known('users'), { minLength: 1, maxLength: 3 }),
@@ -136,8 +164,12 @@ function hintsFor(ids: Ids): SchemaArbitraryOptions {
       limit: fc.integer({ min: 1, max: 200 }),
       cursor: fc.oneof(
         fc.tuple(cursorKey, someId).map(([key, id]) => Buffer.from(JSON.stringify([key, id])).toString('base64url')),
-        fc.tuple(isoInstant, someId).map(([at, id]) => Buffer.from(`${at}|${id}`).toString('base64url')),
+        fc.tuple(fc.oneof(isoInstant, fc.constantFrom(...EDGE_INSTANTS)), someId).map(([at, id]) => Buffer.from(`${at}|${id}`).toString('base64url')),
         fc.tuple(junkValue, junkValue).map((pair) => Buffer.from(toJsonText(pair)).toString('base64url')),
+        // Cursors a client could forge from the two shapes: odd JSON, odd text around the bar.
+        fc.constantFrom('["\\ud800","00000000-0000-4000-8000-000000000000"]', '["a"]', '{"key":"a"}', '"a"', 'null', '[1,2]', '|', '||', 'x|y|z')
+          .map((text) => Buffer.from(text).toString('base64url')),
+        fc.constantFrom('!!!', '====', 'a', '%00', '\u0000'),
       ),
     },
   };
@@ -164,7 +196,8 @@ function queryValue(name: string, schema: Schema, hints: SchemaArbitraryOptions)
     { weight: 5, arbitrary: valid.map(asText).map(enc) },
     { weight: 1, arbitrary: validValue(schema, hints).map(asText).map(enc) },
     { weight: 2, arbitrary: invalidValue(schema, hints).map(asText).map(enc) },
-    { weight: 1, arbitrary: fc.constantFrom('', '%zz', '%', '%00', '+', '%2B', 'a&b', '[]', '%E0%A4%A') },
+    { weight: 2, arbitrary: fc.constantFrom(...TRICKY_INTEGERS).map(enc) },
+    { weight: 1, arbitrary: fc.constantFrom('', '%zz', '%', '%00', '+', '%2B', 'a&b', '[]', '%E0%A4%A', '%ED%A0%80') },
   );
 }
 
@@ -176,7 +209,7 @@ function queryString(op: Operation, hints: SchemaArbitraryOptions): fc.Arbitrary
   );
   const names = inQuery.map((p) => p.name);
   const extra = fc.oneof(
-    fc.tuple(fc.constantFrom(...names, 'sort', 'q', '__proto__', 'limit[]', 'a[b]'), fc.constantFrom('1', 'x', '')).map(([name, value]) => `${name}=${value}`),
+    fc.tuple(fc.constantFrom(...names, 'sort', 'q', '__proto__', 'constructor', 'prototype', '__proto__[x]', 'limit[]', 'a[b]'), fc.constantFrom('1', 'x', '')).map(([name, value]) => `${name}=${value}`),
     fc.constantFrom(...names, 'flag', '=', '&&', '=x'),
     junkString.map((value) => `${enc(value)}=${enc(value)}`),
   );
@@ -267,7 +300,21 @@ function offRoad(operations: Operation[], ids: Ids): fc.Arbitrary<FuzzRequest> {
   const unknownPath = fc
     .array(fc.oneof(junkString.map(enc), fc.constantFrom('incidents', 'users', 'v1', 'admin', '', '.well-known', ...ids.incidents)), { minLength: 1, maxLength: 4 })
     .map((segments): FuzzRequest => ({ method: 'GET', target: cap(`/${segments.join('/')}`), headers: {}, operation: 'GET (unknown path)' }));
-  return fc.oneof(wrongMethod, unknownPath);
+  // A real path in another shape: letter case, a trailing or doubled slash, a percent-encoded letter.
+  const reshaped = fc.oneof(
+    ...operations.map((op) =>
+      fc
+        .tuple(fillPath(op, ids), fc.constantFrom<(path: string) => string>(
+          (path) => path.toUpperCase(),
+          (path) => path.replace(/\/(\w)/, (_, c: string) => `/${c.toUpperCase()}`),
+          (path) => `${path}/`,
+          (path) => path.replace('/', '//'),
+          (path) => path.replace(/\/([a-z])/, (_, c: string) => `/%${c.charCodeAt(0).toString(16)}`),
+        ))
+        .map(([path, reshape]): FuzzRequest => ({ method: op.method, target: cap(reshape(path)), headers: {}, operation: `${op.method} ${op.path} (reshaped)` })),
+    ),
+  );
+  return fc.oneof(wrongMethod, unknownPath, reshaped);
 }
 
 // Logs -----------------------------------------------------------------------------------
@@ -324,7 +371,7 @@ describe('fuzzing the API from its OpenAPI document', function () {
   after(() => t.close());
 
   it(`answers ${RUNS} generated requests below 500, every 4xx a problem, with no SQL error in the logs`, async () => {
-    const doc = buildOpenApiDocument();
+    const doc = buildOpenApiDocument(ENDPOINTS);
     const operations = operationsOf(doc);
     const hints: SchemaArbitraryOptions = { ...hintsFor(ids), root: doc };
     const request = fc.oneof(

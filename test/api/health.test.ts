@@ -30,20 +30,31 @@ describe('request logging', () => {
   });
   after(() => t.close());
 
-  it('puts the request id on every line written during a request, and echoes it back', async () => {
+  it("gives every request the server's own id (X-Request-Id, request_id on every line) and keeps a client's apart as client_request_id", async () => {
     const res = await t.api.raw('POST', '/incidents', {
       body: JSON.stringify({ title: 'traced' }),
       headers: { 'content-type': 'application/json', 'x-request-id': 'trace-abc-123' },
     });
-    expect(res.headers.get('x-request-id')).to.equal('trace-abc-123');
-    const lines = t.logs.filter((line) => line.request_id === 'trace-abc-123');
+    const requestId = res.headers.get('x-request-id');
+    expect(requestId).to.match(/^[0-9a-f-]{36}$/);
+    const lines = t.logs.filter((line) => line.request_id === requestId);
     expect(lines.map((line) => line.message)).to.include('request');
-    expect(lines.find((line) => line.message === 'request')).to.include({ method: 'POST', route: '/incidents', status: 201 });
+    expect(lines.find((line) => line.message === 'request')).to.include({ method: 'POST', route: '/incidents', status: 201, client_request_id: 'trace-abc-123' });
+    expect(t.logs.some((line) => line.request_id === 'trace-abc-123')).to.equal(false);
   });
 
-  it('replaces an unsafe request id with a fresh one', async () => {
+  it('a client cannot choose the server id: two requests with the same X-Request-Id get two ids', async () => {
+    const send = () => t.api.raw('GET', '/healthz', { headers: { 'x-request-id': 'same-id' } });
+    const [a, b] = [await send(), await send()];
+    expect(a.headers.get('x-request-id')).to.not.equal(b.headers.get('x-request-id'));
+  });
+
+  it('drops an unsafe client request id (it is not logged)', async () => {
     const res = await t.api.raw('GET', '/healthz', { headers: { 'x-request-id': 'bad id\twith spaces' } });
-    expect(res.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+    const requestId = res.headers.get('x-request-id');
+    expect(requestId).to.match(/^[0-9a-f-]{36}$/);
+    const line = t.logs.find((entry) => entry.request_id === requestId && entry.message === 'request');
+    expect(line).to.not.have.property('client_request_id');
   });
 
   it('never logs request bodies', async () => {

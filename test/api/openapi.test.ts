@@ -1,15 +1,15 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { expect } from 'chai';
 import { createApp } from '../../src/api/app.ts';
-import { REQUEST_BODIES } from '../../src/api/openapi.ts';
-import { policyBody } from '../../src/api/routes/policies.ts';
-import { atQuery, overrideBody, scheduleBody, windowOptionalQuery, windowQuery } from '../../src/api/routes/schedules.ts';
-import * as schemas from '../../src/api/schemas.ts';
-import { listByNameQuery, serviceBodies, teamBodies, userBodies } from '../../src/api/schemas/people.ts';
-import { tokenBody, validTokenBody } from '../../src/api/schemas/tokens.ts';
-import { validators } from '../../src/api/validate.ts';
+import { ENDPOINTS } from '../../src/api/endpoints/index.ts';
+import { DOCS_CONTENT_SECURITY_POLICY } from '../../src/api/endpoints/docs.ts';
+import { openApiPath } from '../../src/api/openapi.ts';
+import { IncidentView } from '../../src/presenters/incidents.ts';
+import { PolicyView } from '../../src/presenters/policies.ts';
+import { TokenView } from '../../src/presenters/tokens.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { patch } from '../support/people.ts';
 
@@ -38,16 +38,17 @@ function documentedRoutes(doc: Doc): string[] {
     .sort();
 }
 
-/** What the document must hold for an ajv schema, written independently of src/api/openapi.ts. */
-function asIn31(schema: unknown): unknown {
-  // ajv's OpenAPI-3.0 `{type: T, nullable: true}` is `{type: [T, 'null']}` in 3.1; $id goes.
-  return JSON.parse(JSON.stringify(schema), (key, value: unknown) => {
-    if (key === '$id') return undefined;
-    if (typeof value !== 'object' || value === null || !('nullable' in value)) return value;
-    const { nullable, ...rest } = value as Json;
-    return nullable === true ? { ...rest, type: [rest.type, 'null'] } : value;
-  }) as unknown;
+/** A schema as the document holds it: plain JSON, each titled part replaced by its $ref (written independently of src/api/openapi.ts). */
+function asDocumented(schema: unknown, top = true): unknown {
+  if (Array.isArray(schema)) return schema.map((item) => asDocumented(item, false));
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const title = (schema as Json).title;
+  if (!top && typeof title === 'string') return { $ref: `#/components/schemas/${title}` };
+  return Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, asDocumented(value, false)]));
 }
+
+/** Formats the document names: standard ones, and the API's own (src/schema/formats.ts). */
+const FORMATS = { uuid: true, 'date-time': true, date: true, email: true, e164: true, 'time-zone': true } as const;
 
 describe('OpenAPI document', () => {
   let t: TestContext;
@@ -74,7 +75,7 @@ describe('OpenAPI document', () => {
   });
 
   it('holds only JSON Schema 2020-12 schemas (each compiles with a strict ajv 2020)', () => {
-    const ajv = new Ajv2020({ strict: true, formats: { uuid: true, 'date-time': true, date: true } });
+    const ajv = new Ajv2020({ strict: true, formats: FORMATS });
     ajv.addVocabulary(['components']);
     ajv.addSchema({ $id: 'openapi.json', components: doc.components });
     for (const name of Object.keys(doc.components.schemas)) {
@@ -108,45 +109,44 @@ describe('OpenAPI document', () => {
     expect(answer['404']).to.deep.equal({ $ref: '#/components/responses/Problem404' });
   });
 
-  it('describes request bodies and query parameters with the very schemas the routes validate with', () => {
-    const routeSchemas: object[] = [
-      ...[schemas.createIncidentBody, schemas.transitionBody, schemas.escalateBody, schemas.reassignBody, schemas.snoozeBody],
-      ...[policyBody, scheduleBody, overrideBody],
-      ...[userBodies, teamBodies, serviceBodies].flatMap((bodies) => [bodies.create, bodies.edit]),
-      tokenBody,
-    ];
-    // The same objects (===), each documented once, as they are (modulo $id and nullable).
-    expect(Object.values(REQUEST_BODIES)).to.have.members(routeSchemas);
-    for (const [name, schema] of Object.entries(REQUEST_BODIES)) {
-      expect(doc.components.schemas[name], name).to.deep.equal(asIn31(schema));
-    }
-    // The exported object is the one the route's validator was compiled from.
-    expect(validators.createIncidentBody.schema).to.equal(schemas.createIncidentBody);
-    expect(validTokenBody.schema).to.equal(tokenBody);
-    expect(doc.paths['/incidents']?.post?.requestBody).to.deep.equal({
-      required: true,
-      content: { 'application/json': { schema: { $ref: '#/components/schemas/createIncidentBody' } } },
-    });
-
-    const queries: [string, { properties: object; required?: readonly string[] }][] = [
-      ['/incidents', schemas.listIncidentsQuery],
-      ['/users', listByNameQuery],
-      ['/escalation-policies', listByNameQuery],
-      ['/schedules/{id}/on-call', atQuery],
-      ['/schedules/{id}/shifts', windowQuery],
-      ['/schedules/{id}/overrides', windowOptionalQuery],
-    ];
-    for (const [path, query] of queries) {
-      const inQuery = (doc.paths[path]?.get?.parameters as Json[]).filter((p) => p.in === 'query');
+  it('describes request bodies, query parameters and answers with the very schemas the endpoints validate with and present by', () => {
+    let bodies = 0;
+    for (const endpoint of ENDPOINTS) {
+      const op = doc.paths[openApiPath(endpoint.path)]?.[endpoint.method.toLowerCase()] as Json;
+      const where = `${endpoint.method} ${endpoint.path}`;
+      // The validators were compiled from the declared objects themselves.
+      expect(endpoint.validate.body?.schema, where).to.equal(endpoint.body);
+      expect(endpoint.validate.query.schema, where).to.equal(endpoint.query);
+      if (endpoint.body) {
+        bodies += 1;
+        const title = (endpoint.body as Json).title as string;
+        expect(title, where).to.be.a('string');
+        expect(op.requestBody, where).to.deep.equal({
+          required: endpoint.bodyRequired,
+          content: { 'application/json': { schema: { $ref: `#/components/schemas/${title}` } } },
+        });
+        expect(doc.components.schemas[title], title).to.deep.equal(asDocumented(endpoint.body));
+      }
+      const inQuery = ((op.parameters as Json[] | undefined) ?? []).filter((p) => p.in === 'query');
+      const query = endpoint.query as { properties: Json; required?: string[] };
       const required = new Set(query.required ?? []);
-      expect(inQuery, path).to.deep.equal(
-        Object.entries(query.properties).map(([name, schema]) => ({ name, in: 'query', required: required.has(name), schema: asIn31(schema) })),
+      expect(inQuery, where).to.deep.equal(
+        Object.entries(query.properties).map(([name, schema]) => ({ name, in: 'query', required: required.has(name), schema: asDocumented(schema, false) })),
       );
     }
+    expect(bodies).to.be.greaterThan(15);
+    // Answers: the presenters' views, by name.
+    for (const view of [IncidentView, PolicyView, TokenView]) {
+      expect(doc.components.schemas[(view as unknown as Json).title as string]).to.deep.equal(asDocumented(view));
+    }
+    expect((doc.paths['/incidents/{id}']?.get?.responses as Record<string, Json>)['200']).to.deep.equal({
+      description: 'OK',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Incident' } } },
+    });
   });
 
   it("describes the answers the API really gives (they validate against the document's schemas)", async () => {
-    const ajv = new Ajv2020({ strict: false, formats: { uuid: /^[0-9a-f-]{36}$/, 'date-time': true, date: true } });
+    const ajv = new Ajv2020({ strict: false, formats: { ...FORMATS, uuid: /^[0-9a-f-]{36}$/ } });
     ajv.addSchema(doc, 'openapi.json');
     const check = (res: { status: number; body: unknown }, path: string, method = 'get') => {
       const pointer = `#/paths/${path.replace(/\//g, '~1')}/${method}/responses/${res.status}/content/application~1json/schema`;
@@ -208,7 +208,18 @@ describe('GET /docs', () => {
     const res = await t.api.get('/docs');
     expect(res.status).to.equal(200);
     expect(res.headers.get('content-type')).to.match(/^text\/html/);
-    expect(res.text).to.include('/incidents/{id}/acknowledge').and.include('createIncidentBody').and.include('href="/openapi.json"');
+    expect(res.text).to.include('/incidents/{id}/acknowledge').and.include('CreateIncidentBody').and.include('href="/openapi.json"');
     expect(res.text).not.to.match(/(src|href)="(https?:)?\/\//);
+  });
+
+  it("carries a Content-Security-Policy that allows nothing but the page's own style, by its hash", async () => {
+    const res = await t.api.get('/docs');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).to.equal(DOCS_CONTENT_SECURITY_POLICY);
+    expect(csp).to.include("default-src 'none'").and.include("frame-ancestors 'none'").and.not.include('unsafe');
+    const style = /<style>([\s\S]*?)<\/style>/.exec(res.text)?.[1] ?? '';
+    const hash = createHash('sha256').update(style).digest('base64');
+    expect(csp).to.include(`style-src 'sha256-${hash}'`);
+    expect(res.text).to.not.include('<script');
   });
 });

@@ -82,7 +82,7 @@ describe('escalation policies API', () => {
     ['a target user that does not exist', (b) => ({ ...b, levels: [{ delay: '5m', targets: [{ type: 'user', id: alice }, { type: 'user', id: MISSING }] }] }), 422, 'levels.0.targets.1.id', 'exists'],
     ['a target schedule that does not exist', (b) => ({ ...b, levels: [{ delay: '5m', targets: [{ type: 'schedule', id: MISSING }] }] }), 422, 'levels.0.targets.0.id', 'exists'],
     ['an unknown target type', (b) => ({ ...b, levels: [{ delay: '5m', targets: [{ type: 'pager', id: alice }] }] }), 400, 'levels.0.targets.0.type', 'enum'],
-    ['a malformed target id', (b) => ({ ...b, levels: [{ delay: '5m', targets: [{ type: 'user', id: 'alice' }] }] }), 400, 'levels.0.targets.0.id', 'pattern'],
+    ['a malformed target id', (b) => ({ ...b, levels: [{ delay: '5m', targets: [{ type: 'user', id: 'alice' }] }] }), 400, 'levels.0.targets.0.id', 'format'],
     ['more than 20 repeats', (b) => ({ ...b, repeat_count: 21 }), 400, 'repeat_count', 'maximum'],
     ['more than 20 levels', (b) => ({ ...b, levels: Array.from({ length: 21 }, () => ({ delay: '1m', targets: [{ type: 'user', id: alice }] })) }), 400, 'levels', 'maxItems'],
     ['no name', (b) => ({ ...b, name: undefined }), 400, 'name', 'required'],

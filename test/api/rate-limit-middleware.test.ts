@@ -1,5 +1,5 @@
 /**
- * The rate-limit middleware over HTTP, in a tiny Koa app with the project's problem
+ * Rate limiting over HTTP (takeOrRefuse, as admission uses it), in a tiny Koa app with the project's problem
  * handler: RateLimit-* headers on allowed answers, and a 429 rate_limited problem
  * with Retry-After on refused ones. The limiter is the in-memory one with a clock
  * that does not move, so every number is exact.
@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import { expect } from 'chai';
 import Koa from 'koa';
 import { problemHandler } from '../../src/api/problem.ts';
-import { rateLimit } from '../../src/api/rate-limit.ts';
+import { takeOrRefuse } from '../../src/api/rate-limit.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { type RateLimitPolicy, createMemoryRateLimiter } from '../../src/ratelimit/rate-limiter.ts';
 import { type Api, apiClient } from '../support/http.ts';
@@ -28,8 +28,9 @@ async function serve(policy: RateLimitPolicy, { withProblemHandler = true } = {}
   const limiter = createMemoryRateLimiter({ policy, now: () => NOW });
   const app = new Koa();
   if (withProblemHandler) app.use(problemHandler(createLogger({ level: 'error', format: 'json', transports: [] })));
-  app.use(rateLimit(limiter, (ctx) => ctx.get('x-token-id') || undefined));
-  app.use((ctx) => {
+  app.use(async (ctx) => {
+    const subject = ctx.get('x-token-id');
+    if (subject) await takeOrRefuse(ctx, limiter, subject, 'this token');
     ctx.body = { ok: true };
   });
   const handle = app.callback();
@@ -91,7 +92,7 @@ describe('rate-limit middleware', () => {
       code: 'rate_limited',
       instance: '/incidents',
     });
-    expect(refused.body.detail).to.equal('the rate limit is 40 requests per minute with bursts of up to 2; retry in 2 s');
+    expect(refused.body.detail).to.equal('the rate limit of this token is 40 requests per minute with bursts of up to 2; retry in 2 s');
     // 1.5 s until one request fits again, rounded up.
     expect(headersOf(refused.headers)).to.deep.equal({ limit: '2', remaining: '0', reset: '3', retryAfter: '2' });
 

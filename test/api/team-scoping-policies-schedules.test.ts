@@ -66,9 +66,9 @@ describe('team scoping of escalation policies and schedules', () => {
         expect(await idsSeenBy(t.api)).to.include.members([ofA.id, ofB.id, orgWide.id]);
       });
 
-      it("creating with a team's token makes a record of that team, whether it names it or not", async () => {
+      it("creating with a team's token makes a record of that team, whether it names it or not; asking for none (null) is 422", async () => {
         expect(await make(asA, resource, body())).to.include({ team_id: teamA });
-        expect(await make(asA, resource, body({ team_id: null }))).to.include({ team_id: teamA });
+        await expectRefused(t.pool, () => asA.post(resource, body({ team_id: null })), 422, 'team_not_allowed', { field: 'team_id', rule: 'organisation' });
         const named = await make(asA, resource, body({ team_id: teamA.toUpperCase() }));
         expect(named.team_id).to.equal(teamA);
         expect((await asA.get(`${resource}/${named.id}`)).body).to.deep.equal(named);

@@ -9,13 +9,14 @@ import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import type pg from 'pg';
 import winston from 'winston';
-import { type AppDeps, createApp, createHttpServer } from '../../src/api/app.ts';
+import { createApp, createHttpServer } from '../../src/api/app.ts';
+import { type AppDeps, createApiDeps } from '../../src/api/deps.ts';
 import { ManualClock } from '../../src/clock/clock.ts';
 import { createToken } from '../../src/commands/tokens.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
-import { type RateLimitPolicy, createRateLimiter } from '../../src/ratelimit/rate-limiter.ts';
+import type { RateLimitPolicy } from '../../src/ratelimit/rate-limiter.ts';
 import { type RedisClient, closeRedis, createRedis } from '../../src/redis/client.ts';
 import { type RedisKeys, redisKeys } from '../../src/redis/keys.ts';
 import { PendingIndex } from '../../src/redis/pending-index.ts';
@@ -59,6 +60,10 @@ export interface ContextOptions {
   bodyLimitBytes?: number;
   /** Default: so generous that no test but the rate-limit ones meets it. */
   rateLimit?: RateLimitPolicy;
+  /** Per client address, for requests without a valid token; default as generous. */
+  addressRateLimit?: RateLimitPolicy;
+  /** The application pool's size and wait for a connection (default 10 and 5 s, as in production). */
+  pool?: { max?: number; connectionTimeoutMs?: number };
 }
 
 export async function createTestContext(options: ContextOptions = {}): Promise<TestContext> {
@@ -77,7 +82,7 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
     transports: [new winston.transports.Stream({ stream: sink })],
   });
 
-  const pool = createPool({ databaseUrl: database.url, applicationName: 'klaxon-test', role: APP_ROLE, logger });
+  const pool = createPool({ databaseUrl: database.url, applicationName: 'klaxon-test', role: APP_ROLE, logger, ...options.pool });
   const ownerPool = createPool({ databaseUrl: database.url, applicationName: 'klaxon-test-owner', max: 2, logger });
   const redisUrl = options.redisUrl ?? process.env.REDIS_URL;
   if (!redisUrl) throw new Error('REDIS_URL is not set: run the tests with `npm test`');
@@ -89,7 +94,8 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
   const keyPrefix = `test:${randomBytes(6).toString('hex')}:`;
   const keys = redisKeys(keyPrefix);
   const clock = new ManualClock('2026-03-01T09:00:00.000Z');
-  const deps: AppDeps = {
+  const generous = { ratePerMinute: 1_000_000, burst: 1_000_000 };
+  const deps: AppDeps = createApiDeps({
     pool,
     redis,
     keys,
@@ -99,8 +105,11 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
     logger,
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
     metrics: createMetrics({ escalationStats: { pool, clock } }),
-    rateLimiter: createRateLimiter({ redis, keys, policy: options.rateLimit ?? { ratePerMinute: 1_000_000, burst: 1_000_000 }, logger }),
-  };
+    rateLimit: options.rateLimit ?? generous,
+    addressRateLimit: options.addressRateLimit ?? generous,
+    // Every answer of every test is checked against its declared schema.
+    checkResponses: true,
+  });
   const server: Server = createHttpServer(createApp(deps));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -126,6 +135,7 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await deps.audit.idle();
       await closeRedis(redis);
       await pool.end();
       await ownerPool.end();

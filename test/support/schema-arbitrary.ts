@@ -19,6 +19,8 @@ export interface SchemaArbitraryOptions {
   root?: unknown;
   /** Strings for a pattern (keyed by the pattern's text), instead of drawing from the regex alone. */
   patterns?: Record<string, fc.Arbitrary<string>>;
+  /** Strings for a format (keyed by its name: uuid, date-time, ...), instead of the generator's own. */
+  formats?: Record<string, fc.Arbitrary<string>>;
   /** Values for a property of this name wherever it appears, mixed with those its schema gives. */
   properties?: Record<string, fc.Arbitrary<unknown>>;
   /** Nesting depth past which optional parts are left out and mutations stop descending. */
@@ -269,7 +271,9 @@ function validString(s: Schema, options: SchemaArbitraryOptions): fc.Arbitrary<s
     const given = options.patterns?.[pattern];
     return given ? fc.oneof({ weight: 5, arbitrary: given }, { weight: 1, arbitrary: drawn }) : drawn;
   }
-  if (s.format === 'uuid') return options.patterns?.uuid ?? fc.uuid();
+  const format = typeof s.format === 'string' ? options.formats?.[s.format] : undefined;
+  if (format) return format;
+  if (s.format === 'uuid') return fc.uuid();
   if (s.format === 'date-time') return fc.date({ noInvalidDate: true }).map((date) => date.toISOString());
   const upTo = Math.min(maxLength, minLength + 30);
   const short = text('grapheme-ascii', minLength, upTo);
@@ -325,7 +329,7 @@ function invalidString(s: Schema): fc.Arbitrary<unknown> {
   const cases: fc.Arbitrary<unknown>[] = [junkString];
   if (maxLength !== undefined) cases.push(fc.integer({ min: maxLength + 1, max: maxLength + 200 }).map((n) => 'x'.repeat(n)));
   if (minLength > 0) cases.push(fc.constant('x'.repeat(minLength - 1)));
-  if (typeof s.pattern === 'string') cases.push(fc.constantFrom(' ', '   ', '\t', 'not-matching', ''));
+  if (typeof s.pattern === 'string' || typeof s.format === 'string') cases.push(fc.constantFrom(' ', '   ', '\t', 'not-matching', ''));
   return fc.oneof(...cases);
 }
 

@@ -1,0 +1,60 @@
+/**
+ * What the API needs, built once per process (src/main/api.ts) or per test file
+ * (test/support/context.ts) by createApiDeps, so both wire it the same way.
+ */
+import { Authenticator } from '../auth/authenticate.ts';
+import type { CommandDeps } from '../commands/deps.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { type RateLimitPolicy, type RateLimiter, createRateLimiter } from '../ratelimit/rate-limiter.ts';
+import type { RedisClient } from '../redis/client.ts';
+import type { RedisKeys } from '../redis/keys.ts';
+import { AuditLog, type AuditLogOptions } from './audit.ts';
+import { Readiness } from './readiness.ts';
+
+export interface AppDeps extends CommandDeps {
+  redis: RedisClient;
+  keys: RedisKeys;
+  bodyLimitBytes: number;
+  metrics: Metrics;
+  authenticator: Authenticator;
+  /** Per token. */
+  rateLimiter: RateLimiter;
+  /** Per client address, for requests without a valid token and the public /readyz. */
+  addressRateLimiter: RateLimiter;
+  audit: AuditLog;
+  readiness: Readiness;
+  /**
+   * Check every answer against its endpoint's response schema and fail the request
+   * when it does not match (the tests turn it on: a presenter that drifts from its
+   * documented schema is a red test, not a surprise for a client).
+   */
+  checkResponses: boolean;
+}
+
+export interface ApiDepsOptions extends CommandDeps {
+  redis: RedisClient;
+  keys: RedisKeys;
+  bodyLimitBytes: number;
+  metrics: Metrics;
+  rateLimit: RateLimitPolicy;
+  addressRateLimit: RateLimitPolicy;
+  /** The longest a rate-limit decision waits for Redis (REDIS_COMMAND_TIMEOUT). */
+  redisTimeoutMs?: number;
+  audit?: AuditLogOptions;
+  checkResponses?: boolean;
+}
+
+export function createApiDeps(options: ApiDepsOptions): AppDeps {
+  const { rateLimit, addressRateLimit, redisTimeoutMs, audit, checkResponses, ...base } = options;
+  const limiter = (policy: RateLimitPolicy) =>
+    createRateLimiter({ redis: base.redis, keys: base.keys, policy, logger: base.logger, ...(redisTimeoutMs === undefined ? {} : { redisTimeoutMs }) });
+  return {
+    ...base,
+    authenticator: new Authenticator(base.pool, base.clock, base.logger),
+    rateLimiter: limiter(rateLimit),
+    addressRateLimiter: limiter(addressRateLimit),
+    audit: new AuditLog(base, audit),
+    readiness: new Readiness(base),
+    checkResponses: checkResponses ?? false,
+  };
+}

@@ -1,0 +1,28 @@
+/** The answer of GET /stats and `klaxon stats --json`: Postgres's figures, and the index's (null: Redis down). */
+import type { EscalationStats } from '../db/escalation-stats.ts';
+import type { IndexStats } from '../redis/index-stats.ts';
+import { Instant, Nullable, type Static, Type } from '../schema/types.ts';
+import { iso } from './common.ts';
+
+export const StatsView = Type.Object({
+  at: Instant(),
+  escalations: Type.Object({
+    pending: Type.Integer(),
+    overdue: Type.Integer({ description: 'Due and not executed' }),
+    oldest_overdue_age_ms: Nullable(Type.Integer()),
+  }),
+  index: Nullable(
+    Type.Object(
+      { pending: Type.Integer(), in_flight: Type.Integer(), complete: Type.Boolean({ description: 'false after Redis lost its data, until a worker rebuilds it' }) },
+      { description: 'The Redis index; null while Redis is down' },
+    ),
+  ),
+});
+
+export function presentStats(at: Date, escalations: EscalationStats, index: IndexStats | null): Static<typeof StatsView> {
+  return {
+    at: iso(at),
+    escalations: { pending: escalations.pending, overdue: escalations.overdue, oldest_overdue_age_ms: escalations.oldestOverdueAgeMs },
+    index,
+  };
+}
