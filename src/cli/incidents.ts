@@ -12,7 +12,7 @@ import { INCIDENT_STATES, IncidentState } from '../domain/incident-states.ts';
 import { EVERY_TEAM } from '../domain/team-scope.ts';
 import { presentEscalation, presentEvent, presentIncident } from '../presenters/incidents.ts';
 import { type Command, type Group, type ParsedArgs, UsageError, flag, intOption, stringOption } from './args.ts';
-import { age, clip, fields, json, table, when } from './output.ts';
+import { age, clip, fields, json, line, table, when } from './output.ts';
 
 const NOTE_MAX = 2000;
 const LIST_MAX = 10_000;
@@ -59,7 +59,7 @@ const list: Command = {
   },
 };
 
-/** The gist of an event's details: the level it paged and whom. */
+/** The gist of an event's details: the level it paged and whom (raw text: the table escapes it). */
 function eventGist(event: IncidentEvent): string {
   const parts: string[] = [];
   const { level, paged } = event.details as { level?: unknown; paged?: unknown };
@@ -175,11 +175,11 @@ function transition(name: string, aliases: string[], to: TransitionTarget, summa
       session.out(
         flag(args, 'json')
           ? json(presentIncident(incident))
-          : `incident ${incident.id} "${clip(incident.title, 70)}" is ${incident.state} (version ${incident.version})\n`,
+          : line`incident ${incident.id} "${clip(incident.title, 70)}" is ${incident.state} (version ${incident.version})\n`,
       );
       if (connected.redisProblem) {
         session.err(
-          `note: ${connected.redisProblem}; the Redis index was not updated: the worker's reconciler repairs it from Postgres\n`,
+          line`note: ${connected.redisProblem}; the Redis index was not updated: the worker's reconciler repairs it from Postgres\n`,
         );
       }
     },

@@ -33,6 +33,7 @@ import {
 } from './args.ts';
 import { incidentGroup } from './incidents.ts';
 import { migrateCommand } from './migrate.ts';
+import { line, printableLines, terminalSafe } from './output.ts';
 import { createSession } from './session.ts';
 import { statsCommand } from './stats.ts';
 import { tokenGroup } from './tokens.ts';
@@ -44,8 +45,10 @@ const FOOTER =
   'the other processes (DATABASE_URL required; REDIS_URL optional, used by ack, resolve and stats).\n' +
   'Logs go to stderr at level warn unless LOG_LEVEL says otherwise.';
 
-const out = (text: string) => void process.stdout.write(text);
-const err = (text: string) => void process.stderr.write(text);
+// Every command's output is escaped where it is laid out (src/cli/output.ts); this
+// guard catches what a command would forget, so no stored text drives the terminal.
+const out = (text: string) => void process.stdout.write(terminalSafe(text));
+const err = (text: string) => void process.stderr.write(terminalSafe(text));
 
 /** A word the user typed, repeated in a message only when it looks like a command name (never a pasted token). */
 function shown(word: string): string {
@@ -106,31 +109,35 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** One clear line (two for a usage error) and the exit code; a stack trace only for a bug. */
+/**
+ * One clear line (two for a usage error) and the exit code; a stack trace only for a bug.
+ * Messages are escaped: they may quote what was typed, stored text, or what Postgres said.
+ */
 function report(error: unknown): number {
   if (error instanceof UsageError) {
     const where = error.path ? `${PROGRAM} ${error.path}` : PROGRAM;
-    err(`${where}: ${error.message}\nRun \`${where} --help\` for usage.\n`);
+    err(line`${where}: ${error.message}\nRun \`${where} --help\` for usage.\n`);
     return EXIT.USAGE;
   }
   if (error instanceof ConfigError) {
-    err(`${PROGRAM}: ${error.message}\n`);
+    err(line`${PROGRAM}: ${error.message}\n`);
     return EXIT.CONFIG;
   }
   if (error instanceof DomainError || error instanceof CommandFailed) {
-    err(`${PROGRAM}: ${error.message}\n`);
+    err(line`${PROGRAM}: ${error.message}\n`);
     return EXIT.FAILED;
   }
   if (isDatabaseUnavailable(error)) {
-    err(`${PROGRAM}: cannot reach Postgres at ${databaseShown()}: ${(error as Error).message}\n`);
+    err(line`${PROGRAM}: cannot reach Postgres at ${databaseShown()}: ${(error as Error).message}\n`);
     return EXIT.UNAVAILABLE;
   }
   const sqlState = postgresCode(error);
   if (sqlState) {
-    err(`${PROGRAM}: Postgres refused: ${(error as Error).message}${POSTGRES_HINTS[sqlState] ?? ''}\n`);
+    err(line`${PROGRAM}: Postgres refused: ${(error as Error).message}${POSTGRES_HINTS[sqlState] ?? ''}\n`);
     return EXIT.FAILED;
   }
-  err(`${PROGRAM}: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  const trace = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  err(`${PROGRAM}: unexpected error: ${printableLines(trace)}\n`);
   return EXIT.SOFTWARE;
 }
 

@@ -4,7 +4,7 @@
  * not the application role (which the migrations may have yet to create).
  */
 import { type Command, CommandFailed, flag } from './args.ts';
-import { json } from './output.ts';
+import { json, line } from './output.ts';
 import { loadCliConfig } from './session.ts';
 
 export const migrateCommand: Command = {
@@ -27,6 +27,6 @@ export const migrateCommand: Command = {
     }
     if (flag(args, 'json')) session.out(json({ applied }));
     else if (applied.length === 0) session.out('the database schema is up to date; nothing to apply\n');
-    else session.out(`applied ${applied.length} migration${applied.length === 1 ? '' : 's'}:\n${applied.map((name) => `  ${name}\n`).join('')}`);
+    else session.out(`applied ${applied.length} migration${applied.length === 1 ? '' : 's'}:\n${applied.map((name) => line`  ${name}\n`).join('')}`);
   },
 };

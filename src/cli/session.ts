@@ -16,6 +16,7 @@ import type { RedisClient } from '../redis/client.ts';
 import { type RedisKeys, redisKeys } from '../redis/keys.ts';
 import { PendingIndex } from '../redis/pending-index.ts';
 import type { Needs } from './args.ts';
+import { printable, printableLines } from './output.ts';
 
 // pg, winston and above all redis are loaded only by the commands that use them:
 // they cost more start-up time than the rest of the CLI (help, usage errors and
@@ -68,15 +69,44 @@ export function cliActor(): string {
  * Logs go to stderr only (winston's Console writes to stdout unless told otherwise):
  * stdout carries what a script reads, such as a token. The level is warn unless
  * LOG_LEVEL asks for another, so the output stays clean.
+ *
+ * They go to the terminal, past main.ts's guard, and quote what Postgres and Redis
+ * said: every string in a line is made printable first, before the logger's own
+ * formats (which serialise errors, and colour the level in the pretty format).
  */
 async function cliLogger(config: Config, level = process.env.LOG_LEVEL ? config.log.level : 'warn'): Promise<Logger> {
   const [{ default: winston }, { createLogger }] = await Promise.all([import('winston'), import('../log/logger.ts')]);
-  return createLogger({
+  const logger = createLogger({
     level,
     format: config.log.format,
     service: 'cli',
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] })],
   });
+  const printableInfo = winston.format((info) => {
+    for (const [key, value] of Object.entries(info)) info[key] = printableLogValue(value);
+    return info;
+  });
+  logger.format = winston.format.combine(printableInfo(), logger.format);
+  return logger;
+}
+
+/**
+ * A logged value with its strings made printable, through arrays and plain objects (as
+ * deep as the logger's token redaction goes); an error becomes the fields the logger
+ * would show of it, its stack kept on several lines.
+ */
+function printableLogValue(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return printable(value);
+  if (value instanceof Error) {
+    const code = (value as { code?: unknown }).code;
+    const fields = { name: value.name, message: value.message, ...(code === undefined ? {} : { code }) };
+    return { ...(printableLogValue(fields, depth) as object), stack: value.stack && printableLines(value.stack) };
+  }
+  if (depth > 6 || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((item) => printableLogValue(item, depth + 1));
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return value; // a Date, a Buffer: not text
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [printable(key), printableLogValue(inner, depth + 1)]));
 }
 
 /** The configuration and a logger, for a command that connects by itself (migrate). */

@@ -14,7 +14,7 @@ import { isUuid } from '../domain/ids.ts';
 import { EVERY_TEAM } from '../domain/team-scope.ts';
 import { type Command, type Group, type ParsedArgs, UsageError, flag, stringOption } from './args.ts';
 import { presentToken } from '../presenters/tokens.ts';
-import { json, table, when } from './output.ts';
+import { json, line, table, when } from './output.ts';
 import type { Connected } from './session.ts';
 
 const ISO_DATE_OR_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
@@ -72,13 +72,14 @@ function teamOption(args: ParsedArgs, path: string): string | null {
   return team.toLowerCase();
 }
 
+/** One line about a token, its name escaped. */
 function describe(token: ApiToken): string {
   const parts = [
     `scopes ${token.scopes.join(',')}`,
     token.teamId ? `team ${token.teamId}` : 'organisation-wide',
     token.expiresAt ? `expires ${when(token.expiresAt)}` : 'never expires',
   ];
-  return `token ${token.publicId} "${token.name}" (id ${token.id}): ${parts.join(', ')}`;
+  return line`token ${token.publicId} "${token.name}" (id ${token.id}): ${parts.join(', ')}`;
 }
 
 const create: Command = {
@@ -212,8 +213,8 @@ const revoke: Command = {
     const earlier = token.revokedAt !== null && token.revokedAt.getTime() < asked.getTime();
     session.out(
       earlier
-        ? `token ${token.publicId} "${token.name}" was already revoked at ${when(token.revokedAt)}\n`
-        : `revoked token ${token.publicId} "${token.name}" (id ${token.id}) at ${when(token.revokedAt)}\n`,
+        ? line`token ${token.publicId} "${token.name}" was already revoked at ${when(token.revokedAt)}\n`
+        : line`revoked token ${token.publicId} "${token.name}" (id ${token.id}) at ${when(token.revokedAt)}\n`,
     );
   },
 };
