@@ -6,7 +6,8 @@
  * Two buckets. A token's own (`token:<id>`) limits what a caller with a valid token
  * sends. A client address's (`address:<ip>`) limits what costs us work without a
  * valid token: every request with no token, a malformed, unknown, revoked or expired
- * one (each unknown one costs a database lookup), and the public /readyz. An address
+ * one (each unknown one costs a database lookup), and the public /readyz (a liveness
+ * probe, /healthz, costs nothing and is never limited). An address
  * over its budget is remembered in this process until its bucket refills, and its
  * further token lookups are refused without touching the database, except for a
  * token this process accepted recently: a client behind the same NAT as an attacker
@@ -44,7 +45,7 @@ export class Admission {
   /** The caller of a request to `endpoint` (undefined for a public one); a 401, 403 or 429 problem otherwise. */
   async admit(ctx: Koa.Context, endpoint: Endpoint): Promise<Principal | undefined> {
     if (endpoint.scope === 'public') {
-      if (endpoint.addressLimited) await this.limitAddress(ctx);
+      if (!endpoint.liveness) await this.limitAddress(ctx);
       return undefined;
     }
     const principal = await this.authenticate(ctx);

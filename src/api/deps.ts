@@ -15,6 +15,8 @@ export interface AppDeps extends CommandDeps {
   redis: RedisClient;
   keys: RedisKeys;
   bodyLimitBytes: number;
+  /** Requests served at once; past it, 503 overloaded at once (HTTP_MAX_IN_FLIGHT). */
+  maxInFlight: number;
   metrics: Metrics;
   authenticator: Authenticator;
   /** Per token. */
@@ -31,10 +33,14 @@ export interface AppDeps extends CommandDeps {
   checkResponses: boolean;
 }
 
+/** config/default.json's http.maxInFlight. */
+export const DEFAULT_MAX_IN_FLIGHT = 256;
+
 export interface ApiDepsOptions extends CommandDeps {
   redis: RedisClient;
   keys: RedisKeys;
   bodyLimitBytes: number;
+  maxInFlight?: number;
   metrics: Metrics;
   rateLimit: RateLimitPolicy;
   addressRateLimit: RateLimitPolicy;
@@ -45,11 +51,12 @@ export interface ApiDepsOptions extends CommandDeps {
 }
 
 export function createApiDeps(options: ApiDepsOptions): AppDeps {
-  const { rateLimit, addressRateLimit, redisTimeoutMs, audit, checkResponses, ...base } = options;
+  const { rateLimit, addressRateLimit, redisTimeoutMs, audit, checkResponses, maxInFlight, ...base } = options;
   const limiter = (policy: RateLimitPolicy) =>
     createRateLimiter({ redis: base.redis, keys: base.keys, policy, logger: base.logger, ...(redisTimeoutMs === undefined ? {} : { redisTimeoutMs }) });
   return {
     ...base,
+    maxInFlight: maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
     authenticator: new Authenticator(base.pool, base.clock, base.logger),
     rateLimiter: limiter(rateLimit),
     addressRateLimiter: limiter(addressRateLimit),

@@ -95,10 +95,11 @@ export interface EndpointDeclaration<
   /** False: answers without the database (no 503 database_unavailable). */
   touchesDatabase?: boolean;
   /**
-   * Public endpoints are rate limited per client address; false for one that costs
-   * nothing at all (/healthz: an orchestrator's probes must never be refused).
+   * A liveness probe (/healthz): answers whatever the load, never rate limited nor
+   * shed, since an orchestrator kills a process whose probe fails, and killing a busy
+   * process is the worst answer to load. It must cost nothing (no I/O).
    */
-  addressLimited?: boolean;
+  liveness?: true;
   handler: (request: EndpointRequest<Path, S, Q, B>, deps: AppDeps) => Promise<Result<R>> | Result<R>;
 }
 
@@ -118,7 +119,7 @@ export interface Endpoint {
   readonly response: EndpointResponse<TSchema | undefined>;
   readonly problems: readonly number[];
   readonly touchesDatabase: boolean;
-  readonly addressLimited: boolean;
+  readonly liveness: boolean;
   readonly validate: { params: Validator<unknown>; query: Validator<unknown>; body: Validator<unknown> | undefined };
   readonly handler: (request: EndpointRequest<string, ScopeRule, TSchema, TSchema>, deps: AppDeps) => unknown;
 }
@@ -145,7 +146,7 @@ export function endpoint<Path extends string, S extends ScopeRule, R extends TSc
     bodyRequired: body !== undefined && declaration.bodyRequired !== false,
     problems: declaration.problems ?? [],
     touchesDatabase: declaration.touchesDatabase ?? true,
-    addressLimited: declaration.addressLimited ?? true,
+    liveness: declaration.liveness === true,
     validate: { params: compile(params), query: compile(query), body: body && compile(body) },
   };
 }

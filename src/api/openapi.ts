@@ -43,7 +43,7 @@ const PROBLEMS: Record<number, string> = {
   429: 'rate_limited: too many requests for this token, or from this address without a valid token; Retry-After says when to retry',
   431: 'too_many_headers',
   500: 'internal_error: the details are in the log line with the same request_id',
-  503: 'database_unavailable (Retry-After: 5), overloaded (every database connection busy; Retry-After: 1), or not_ready from /readyz',
+  503: 'database_unavailable (Retry-After: 5), overloaded (too many requests at once, or every database connection busy; Retry-After: 1), or not_ready from /readyz',
 };
 
 /** `/incidents/:id` -> `/incidents/{id}`. */
@@ -97,13 +97,10 @@ function problemStatuses(endpoint: Endpoint): number[] {
   const statuses = new Set([400, 414, 431, 500, ...endpoint.problems]);
   if (pathParameterNames(endpoint.path).length > 0) statuses.add(404);
   if (endpoint.body) [413, 415].forEach((status) => statuses.add(status));
-  if (endpoint.scope !== 'public') {
-    // A token is looked up in the database, so even /metrics may answer 503.
-    [401, 403, 429, 503].forEach((status) => statuses.add(status));
-  } else if (endpoint.addressLimited) {
-    statuses.add(429);
-  }
-  if (endpoint.touchesDatabase) statuses.add(503);
+  if (endpoint.scope !== 'public') [401, 403, 429].forEach((status) => statuses.add(status));
+  else if (!endpoint.liveness) statuses.add(429);
+  // Shed when the process is full (overloaded), and a token is looked up in the database.
+  if (!endpoint.liveness) statuses.add(503);
   return [...statuses].sort((a, b) => a - b);
 }
 

@@ -164,7 +164,7 @@ export function problemHandler(logger: Logger): Koa.Middleware {
   const episodes: Record<string, EpisodeLog> = {
     overloaded: new EpisodeLog(logger, {
       level: 'warn',
-      started: 'overloaded: every database connection is busy; refusing requests with 503 overloaded',
+      started: 'overloaded: refusing requests with 503 overloaded (every database connection busy, or too many requests at once)',
       continuing: 'still overloaded',
       ended: 'no longer overloaded',
     }),

@@ -4,7 +4,8 @@
  * `/tokens/` are not `/tokens`: they match no declaration and answer 404 to a valid
  * token, 401 without one). Every route runs the same steps, driven by its declaration:
  *
- *   admission (401, 403, 429) -> path, query and body read and validated (400, 413, 415)
+ *   a place among the requests in flight (503 overloaded when full; not for a liveness
+ *   probe) -> admission (401, 403, 429) -> path, query and body read and validated (400, 413, 415)
  *   -> the handler (inside the audit commit hook for a write) -> the answer, with the
  *   declared status (checked against the declared schema in tests).
  *
@@ -21,6 +22,7 @@ import type { Admission } from './admission.ts';
 import type { AppDeps } from './deps.ts';
 import { type Endpoint, isReadMethod } from './endpoint.ts';
 import { HttpProblem } from './problem.ts';
+import { InFlight } from './request-limits.ts';
 import { readRequest } from './request.ts';
 
 /** Methods some endpoint takes (HEAD with every GET; OPTIONS is answered for every known path). */
@@ -33,10 +35,20 @@ function implementedMethods(endpoints: readonly Endpoint[]): Set<string> {
 /** The routes, then the answer for a request none of them matched: mount both, in this order. */
 export function endpointRouter(endpoints: readonly Endpoint[], deps: AppDeps, admission: Admission): Koa.Middleware[] {
   const router = new Router({ sensitive: true, strict: true });
-  for (const endpoint of endpoints) router.register(endpoint.path, [endpoint.method], serve(endpoint, deps, admission));
+  const inFlight = new InFlight(deps.maxInFlight);
+  for (const endpoint of endpoints) router.register(endpoint.path, [endpoint.method], serve(endpoint, deps, admission, inFlight));
   const implemented = implementedMethods(endpoints);
 
   const unmatched: Koa.Middleware = async (ctx) => {
+    const leave = inFlight.enter();
+    try {
+      await answerUnmatched(ctx);
+    } finally {
+      leave();
+    }
+  };
+  /** 404, 405, 501 or OPTIONS's 204, for a valid token. */
+  const answerUnmatched = async (ctx: Koa.Context) => {
     await admission.admitAnyToken(ctx);
     const allowed = allowedMethods(router, ctx.path);
     if (allowed.length === 0) throw new HttpProblem(404, 'route_not_found', 'Not found', `no route for ${ctx.method} ${ctx.path}`);
@@ -65,27 +77,38 @@ function allowedMethods(router: Router, path: string): string[] {
 }
 
 /** The steps of one declared route. */
-function serve(endpoint: Endpoint, deps: AppDeps, admission: Admission): Koa.Middleware {
+function serve(endpoint: Endpoint, deps: AppDeps, admission: Admission, inFlight: InFlight): Koa.Middleware {
   return async (ctx) => {
     ctx.state.endpoint = endpoint;
-    const principal = await admission.admit(ctx, endpoint);
-    const run = async () => {
-      const input = await readRequest(ctx, endpoint, deps.bodyLimitBytes);
-      const request = { ...input, principal, ctx };
-      const handle = () => Promise.resolve(endpoint.handler(request, deps));
-      let result: unknown;
-      if (principal && !isReadMethod(ctx.method)) {
-        const hook = deps.audit.commitHook(ctx, endpoint.response.status);
-        ctx.state.auditHook = hook;
-        result = await withCommitHook(hook, handle);
-      } else {
-        result = await handle();
-      }
-      respond(ctx, endpoint, result, deps.checkResponses);
-    };
-    // The token's public id goes on every log line of the request (never the token).
-    await (principal ? withLogContext({ token: principal.publicId }, run) : run());
+    // A liveness probe is never shed; everything else takes a place or is refused at once.
+    const leave = endpoint.liveness ? undefined : inFlight.enter();
+    try {
+      await steps(ctx, endpoint, deps, admission);
+    } finally {
+      leave?.();
+    }
   };
+}
+
+/** Admission, the request read and validated, the handler (a write inside its audit row's commit hook), the answer. */
+async function steps(ctx: Koa.Context, endpoint: Endpoint, deps: AppDeps, admission: Admission): Promise<void> {
+  const principal = await admission.admit(ctx, endpoint);
+  const run = async () => {
+    const input = await readRequest(ctx, endpoint, deps.bodyLimitBytes);
+    const request = { ...input, principal, ctx };
+    const handle = () => Promise.resolve(endpoint.handler(request, deps));
+    let result: unknown;
+    if (principal && !isReadMethod(ctx.method)) {
+      const hook = deps.audit.commitHook(ctx, endpoint.response.status);
+      ctx.state.auditHook = hook;
+      result = await withCommitHook(hook, handle);
+    } else {
+      result = await handle();
+    }
+    respond(ctx, endpoint, result, deps.checkResponses);
+  };
+  // The token's public id goes on every log line of the request (never the token).
+  await (principal ? withLogContext({ token: principal.publicId }, run) : run());
 }
 
 const responseValidators = new WeakMap<Endpoint, Validator<unknown>>();

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { parseDuration, parseSize } from './units.ts';
 
 export interface Config {
-  http: { host: string; port: number; bodyLimitBytes: number };
+  /** maxInFlight: requests an API process serves at once; past it, 503 overloaded at once. */
+  http: { host: string; port: number; bodyLimitBytes: number; maxInFlight: number };
   databaseUrl: string;
   database: {
     /**
@@ -73,7 +74,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 interface RawConfig {
-  http?: { host?: unknown; port?: unknown; bodyLimit?: unknown };
+  http?: { host?: unknown; port?: unknown; bodyLimit?: unknown; maxInFlight?: unknown };
   database?: { role?: unknown };
   log?: { level?: unknown; format?: unknown };
   redis?: { keyPrefix?: unknown; commandTimeout?: unknown };
@@ -116,6 +117,7 @@ export function loadConfig(env: Env = process.env, { requireRedis = true }: Load
       bodyLimitBytes: check(pick('HTTP_BODY_LIMIT', raw.http?.bodyLimit, 'http.bodyLimit'), (v) =>
         parseSize(asNonEmptyString(v)),
       ),
+      maxInFlight: check(pick('HTTP_MAX_IN_FLIGHT', raw.http?.maxInFlight, 'http.maxInFlight'), (v) => asCount(v, 100_000)),
     },
     databaseUrl: check(['DATABASE_URL', env.DATABASE_URL], (v) => asUrl(v, ['postgres:', 'postgresql:'])),
     database: { role: check(pick('DATABASE_ROLE', raw.database?.role, 'database.role'), asRoleName) },

@@ -22,6 +22,7 @@ const deps = createApiDeps({
   timetable: { levelDelaysMs: config.escalation.levelDelaysMs },
   logger,
   bodyLimitBytes: config.http.bodyLimitBytes,
+  maxInFlight: config.http.maxInFlight,
   metrics: createMetrics({ escalationStats: { pool: runtime.pool, clock: runtime.clock } }),
   rateLimit: config.rateLimit,
   addressRateLimit: config.addressRateLimit,

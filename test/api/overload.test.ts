@@ -22,8 +22,8 @@ describe('overload and outage answers', () => {
   after(() => t.close());
 
   /** The app with another pool for its commands (the token lookups keep the context's). */
-  async function withPool<T>(pool: pg.Pool, work: (api: Api) => Promise<T>): Promise<T> {
-    const deps: AppDeps = { ...t.deps, pool };
+  async function withPool<T>(pool: pg.Pool, work: (api: Api) => Promise<T>, maxInFlight = t.deps.maxInFlight): Promise<T> {
+    const deps: AppDeps = { ...t.deps, pool, maxInFlight };
     const server = createHttpServer(createApp(deps));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -54,6 +54,35 @@ describe('overload and outage answers', () => {
         held.release();
         expect((await api.get('/incidents')).status).to.equal(200);
       });
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('past the requests it serves at once: 503 overloaded at once, before any lookup; /healthz always answers', async () => {
+    const pool = createPool({ databaseUrl: t.databaseUrl, applicationName: 'klaxon-test-shed', role: APP_ROLE, max: 1, connectionTimeoutMs: 5_000, logger: t.deps.logger });
+    const held = await pool.connect();
+    try {
+      await withPool(
+        pool,
+        async (api) => {
+          // Two requests wait for the held connection...
+          const waiting = [api.get('/incidents'), api.get('/incidents')];
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          // ...and a third is refused at once, without waiting for anything.
+          const startedAt = performance.now();
+          const shed = await api.get('/incidents');
+          expect(performance.now() - startedAt).to.be.below(500);
+          expect(shed.status).to.equal(503);
+          expect(shed.body.code).to.equal('overloaded');
+          expect(shed.headers.get('retry-after')).to.equal('1');
+          expect((await api.as(null).get('/healthz')).status).to.equal(200);
+          held.release();
+          expect((await Promise.all(waiting)).map((res) => res.status)).to.deep.equal([200, 200]);
+          expect((await api.get('/incidents')).status).to.equal(200);
+        },
+        2,
+      );
     } finally {
       await pool.end();
     }

@@ -62,6 +62,8 @@ export interface ContextOptions {
   rateLimit?: RateLimitPolicy;
   /** Per client address, for requests without a valid token; default as generous. */
   addressRateLimit?: RateLimitPolicy;
+  /** Requests served at once (default as in production). */
+  maxInFlight?: number;
   /** The application pool's size and wait for a connection (default 10 and 5 s, as in production). */
   pool?: { max?: number; connectionTimeoutMs?: number };
 }
@@ -104,6 +106,7 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
     timetable: { levelDelaysMs: options.levelDelaysMs ?? TEST_LEVEL_DELAYS_MS },
     logger,
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
+    ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
     metrics: createMetrics({ escalationStats: { pool, clock } }),
     rateLimit: options.rateLimit ?? generous,
     addressRateLimit: options.addressRateLimit ?? generous,

@@ -19,7 +19,7 @@ export const operationsEndpoints: readonly Endpoint[] = [
     tag: 'health',
     summary: 'Liveness (no I/O, so a slow database never gets a healthy process killed)',
     scope: 'public',
-    addressLimited: false,
+    liveness: true,
     touchesDatabase: false,
     response: { status: 200, schema: Type.Object({ status: Type.Literal('ok') }) },
     handler: () => ({ status: 'ok' as const }),
