@@ -21,7 +21,7 @@ import { actorLabel } from '../auth/principal.ts';
 import { redactTokens } from '../auth/token-format.ts';
 import type { Clock } from '../clock/clock.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
-import { type CommitHook, inTransaction } from '../db/transaction.ts';
+import { type CommitHook, inTransaction, withoutCommitHook } from '../db/transaction.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { EpisodeLog } from '../log/episode.ts';
 import type { Logger } from '../log/logger.ts';
@@ -125,7 +125,8 @@ export class AuditLog {
       return;
     }
     this.queue.push(row);
-    this.writer ??= this.drain().finally(() => {
+    // Started from a request, but no part of its change: no commit hook may ride along.
+    this.writer ??= withoutCommitHook(() => this.drain()).finally(() => {
       this.writer = undefined;
     });
   }

@@ -24,6 +24,14 @@ export function withCommitHook<T>(hook: CommitHook, work: () => Promise<T>): Pro
   return commitHooks.run(hook, work);
 }
 
+/**
+ * Runs `work` detached from any commit hook: for work a request starts that outlives
+ * it or is not its change (writing queued audit rows), so a hook cannot land in it.
+ */
+export function withoutCommitHook<T>(work: () => T): T {
+  return commitHooks.exit(work);
+}
+
 const RETRYABLE_SQLSTATES = new Set([
   '40001', // serialization_failure
   '40P01', // deadlock_detected
