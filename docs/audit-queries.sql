@@ -4,13 +4,14 @@
 
 -- name: escalations-of-one-incident
 -- Every escalation of one incident with its timing: when it was due, when it fired
--- or was cancelled, and how late it fired.
-SELECT e.repeat_cycle, e.escalation_level, e.status,
+-- or was cancelled, and how late it fired; in the order things happened (each row at
+-- its execution or cancellation, a pending one at its due time), as the API lists them.
+SELECT e.repeat_cycle, e.escalation_level, e.trigger, e.status,
        e.scheduled_at, e.executed_at, e.cancelled_at,
        e.executed_at - e.scheduled_at AS lateness
 FROM escalations e
 WHERE e.incident_id = :'incident_id'
-ORDER BY e.repeat_cycle, e.escalation_level;
+ORDER BY coalesce(e.executed_at, e.cancelled_at, e.scheduled_at), e.created_at, e.id;
 
 -- name: audit-trail-of-one-incident
 -- The whole audit log of one incident: who did what, when, from which state.
@@ -20,30 +21,47 @@ WHERE incident_id = :'incident_id'
 ORDER BY id;
 
 -- name: acknowledged-only-after-level-2
--- Incidents that nobody acknowledged until level 2 or later had been paged.
-SELECT i.id, i.title, i.severity, i.acknowledged_at,
+-- Incidents that nobody acknowledged until level 2 or later had been paged. The first
+-- acknowledgement counts, from the events: incidents.acknowledged_at holds the latest
+-- (an incident snoozed and acknowledged again moves it).
+WITH first_ack AS (
+  SELECT incident_id, min(occurred_at) AS at
+  FROM incident_events
+  WHERE kind = 'acknowledged'
+  GROUP BY incident_id
+)
+SELECT i.id, i.title, i.severity, f.at AS first_acknowledged_at,
        max(e.escalation_level) AS highest_level_paged_before_ack
 FROM incidents i
+JOIN first_ack f ON f.incident_id = i.id
 JOIN escalations e ON e.incident_id = i.id
-WHERE i.acknowledged_at IS NOT NULL
-  AND e.status = 'EXECUTED'
-  AND e.executed_at <= i.acknowledged_at
-GROUP BY i.id
+WHERE e.status = 'EXECUTED'
+  AND e.executed_at <= f.at
+GROUP BY i.id, f.at
 HAVING max(e.escalation_level) >= 2
-ORDER BY i.acknowledged_at DESC;
+ORDER BY f.at DESC;
 
 -- name: mean-time-to-acknowledge-by-severity
--- Mean and 90th-percentile time to acknowledge, by severity, over the last 30 days.
-SELECT severity,
+-- Mean and 90th-percentile time from opening to the first acknowledgement, by
+-- severity, for incidents opened in the last 30 days (the first acknowledgement comes
+-- from the events: incidents.acknowledged_at holds the latest).
+WITH first_ack AS (
+  SELECT incident_id, min(occurred_at) AS at
+  FROM incident_events
+  WHERE kind = 'acknowledged'
+    AND occurred_at > now() - interval '30 days'
+  GROUP BY incident_id
+)
+SELECT i.severity,
        count(*) AS acknowledged,
-       avg(acknowledged_at - created_at) AS mean_time_to_acknowledge,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM acknowledged_at - created_at))
+       avg(f.at - i.created_at) AS mean_time_to_acknowledge,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM f.at - i.created_at))
          * interval '1 second' AS p90_time_to_acknowledge
-FROM incidents
-WHERE acknowledged_at IS NOT NULL
-  AND created_at > now() - interval '30 days'
-GROUP BY severity
-ORDER BY severity;
+FROM incidents i
+JOIN first_ack f ON f.incident_id = i.id
+WHERE i.created_at > now() - interval '30 days'
+GROUP BY i.severity
+ORDER BY i.severity;
 
 -- name: late-escalations
 -- Escalations that fired more than one second after they were due, last 24 hours.
@@ -63,15 +81,28 @@ FROM escalations
 WHERE status = 'PENDING' AND scheduled_at < now()
 ORDER BY scheduled_at;
 
--- name: paged-after-acknowledge
--- Escalations executed after their incident was acknowledged, resolved or cancelled:
--- must always be empty (DESIGN.md, invariant 3).
-SELECT e.id, e.incident_id, e.escalation_level, e.executed_at,
-       least(i.acknowledged_at, i.resolved_at, i.cancelled_at) AS stopped_at
-FROM escalations e
-JOIN incidents i ON i.id = e.incident_id
-WHERE e.status = 'EXECUTED'
-  AND e.executed_at > least(i.acknowledged_at, i.resolved_at, i.cancelled_at);
+-- name: paged-while-not-escalating
+-- Pages sent while their incident was not ESCALATING (acknowledged, snoozed, resolved,
+-- cancelled, or not escalating yet): must always be empty (DESIGN.md, invariant 3).
+-- Each page (an `escalated` event) is judged by its incident's last change of state
+-- before it, in the order the events were written (the incident row lock serializes
+-- them), so it holds across snoozes, reassignments and manual escalations, however
+-- often an incident goes back to escalating.
+SELECT p.incident_id, p.details->>'escalation_id' AS escalation_id,
+       (p.details->>'level')::int AS level, p.occurred_at AS paged_at,
+       last_change.to_state AS state_before
+FROM incident_events p
+LEFT JOIN LATERAL (
+  SELECT c.to_state
+  FROM incident_events c
+  WHERE c.incident_id = p.incident_id
+    AND c.id < p.id
+    AND c.from_state IS DISTINCT FROM c.to_state
+  ORDER BY c.id DESC
+  LIMIT 1
+) AS last_change ON true
+WHERE p.kind = 'escalated'
+  AND last_change.to_state IS DISTINCT FROM 'ESCALATING';
 
 -- name: incidents-by-state
 -- How many incidents are in each state, and the oldest of each.

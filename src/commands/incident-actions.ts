@@ -26,11 +26,10 @@ import {
 import { followedPolicy } from '../domain/policy.ts';
 import { run, sql } from '../db/queries.ts';
 import type { EscalationRow, IncidentRow } from '../db/rows.ts';
-import type { IndexChange } from '../redis/pending-index.ts';
 import { executeEscalations } from '../worker/executor.ts';
 import type { CommandDeps } from './deps.ts';
 import { usersByIds } from './schedules.ts';
-import { type EventAuthor, type LockedIncidentInput, actOnIncident, applyTransition, freezePolicy } from './transition-incident.ts';
+import { type ActionEffects, type EventAuthor, type LockedIncidentInput, actOnIncident, applyTransition, freezePolicy } from './transition-incident.ts';
 
 /** Snoozes from a minute to a day: shorter is a typo, longer should be a resolve. */
 export const SNOOZE_BOUNDS_MS = { min: 60_000, max: 86_400_000 } as const;
@@ -142,7 +141,7 @@ async function pageLevelNow(
   client: pg.PoolClient,
   deps: CommandDeps,
   locked: IncidentRow,
-  change: IndexChange,
+  change: ActionEffects,
   step: { level: number; cycle: number },
   event: EventAuthor & { kind: string; details: Record<string, unknown>; note?: string | undefined },
 ): Promise<void> {
@@ -154,6 +153,7 @@ async function pageLevelNow(
   await appendEvent(client, locked, event.kind, { ...event.details, escalation_id: row.id }, event, event.note, now);
   const result = await executeEscalations(client, deps, [row.id]);
   change.add.push(...result.scheduled);
+  change.executions.push(result);
 }
 
 async function nextCycle(client: pg.PoolClient, incidentId: string): Promise<number> {

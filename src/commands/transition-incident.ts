@@ -18,6 +18,7 @@ import { inTransaction } from '../db/transaction.ts';
 import { type TeamScope, canSee } from '../domain/team-scope.ts';
 import type { IndexChange } from '../redis/pending-index.ts';
 import type { CommandDeps } from './deps.ts';
+import type { ExecutionResult } from '../worker/executor.ts';
 
 export type TransitionTarget = Exclude<IncidentState, 'OPEN'>;
 
@@ -62,22 +63,29 @@ export interface LockedIncidentInput {
   expectedVersion?: number | undefined;
 }
 
+/** What an action does that takes effect only once it commits: index changes, and levels it executed. */
+export interface ActionEffects extends IndexChange {
+  executions: ExecutionResult[];
+}
+
 /**
  * What every action on an existing incident shares: one transaction that locks the
  * incident row and checks the expected version, runs `work` (which may record index
- * changes and returns the incident as it leaves it, or nothing to have it re-read),
- * then updates Redis after commit, best effort.
+ * changes and executions, and returns the incident as it leaves it, or nothing to have
+ * it re-read), then, after commit, updates Redis (best effort) and counts the levels it
+ * executed (a page counts where it is executed, whoever executes it).
  */
 export async function actOnIncident(
   deps: CommandDeps,
   input: LockedIncidentInput,
-  work: (client: pg.PoolClient, locked: IncidentRow, change: IndexChange) => Promise<Incident | void>,
+  work: (client: pg.PoolClient, locked: IncidentRow, change: ActionEffects) => Promise<Incident | void>,
 ): Promise<Incident> {
-  const change: IndexChange = { add: [], remove: [] };
+  const change: ActionEffects = { add: [], remove: [], executions: [] };
   const incident = await inTransaction(deps.pool, async (client) => {
     // A retried transaction starts from an empty change again.
     change.add = [];
     change.remove = [];
+    change.executions = [];
     const [locked] = await run<IncidentRow>(client, sql('incident-lock'), [input.incidentId]);
     if (!locked || !canSee(input.scope, locked.team_id)) throw new NotFoundError('incident', input.incidentId);
     if (input.expectedVersion !== undefined && input.expectedVersion !== locked.version) {
@@ -89,6 +97,7 @@ export async function actOnIncident(
     return toIncident(row as IncidentRow);
   });
   await deps.pendingIndex.applyAfterCommit(change);
+  for (const execution of change.executions) deps.metrics?.recordExecution(execution);
   return incident;
 }
 

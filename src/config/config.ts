@@ -25,7 +25,7 @@ export interface Config {
   log: { level: LogLevel; format: 'json' | 'pretty' };
   escalation: { levelDelaysMs: number[] };
   clock: { syncIntervalMs: number };
-  /** Requests per API token or integration key: a bucket of `burst` refilled at `ratePerMinute`. */
+  /** Requests per API token: a bucket of `burst` refilled at `ratePerMinute`. */
   rateLimit: { ratePerMinute: number; burst: number };
   /**
    * Requests per client address that carry no valid token (none, malformed, unknown,

@@ -1,7 +1,8 @@
 /**
  * The worker's /metrics endpoint: a bare node:http server (the worker has no Koa
- * app), answering GET /metrics and 404 for anything else. Like the API's, it wants a
- * token with the `metrics` scope (401 without a valid one, 403 without the scope).
+ * app), answering GET /metrics. Like the API's, it wants a token with the `metrics`
+ * scope (401 without a valid one, 403 without the scope), and it refuses as the API
+ * does: RFC 9457 problems (application/problem+json) with the same codes.
  */
 import { once } from 'node:events';
 import { type Server, type ServerResponse, createServer } from 'node:http';
@@ -12,11 +13,32 @@ import type { Metrics } from './metrics.ts';
 
 type Gate = 'open' | 401 | 403 | 503;
 
-const REFUSALS: Record<Exclude<Gate, 'open'>, string> = {
-  401: 'a token with the metrics scope is needed: Authorization: Bearer <token>',
-  403: 'this token lacks the metrics scope',
-  503: 'the token cannot be checked right now',
+interface Refusal {
+  code: string;
+  title: string;
+  detail: string;
+  headers?: Record<string, string>;
+}
+
+const REFUSALS: Record<Exclude<Gate, 'open'> | 404 | 405, Refusal> = {
+  401: {
+    code: 'unauthenticated',
+    title: 'Unauthorized',
+    detail: 'a token with the metrics scope is needed: Authorization: Bearer <token>',
+    headers: { 'www-authenticate': 'Bearer realm="klaxon"' },
+  },
+  403: { code: 'insufficient_scope', title: 'Forbidden', detail: 'this token lacks the metrics scope' },
+  404: { code: 'route_not_found', title: 'Not found', detail: 'the worker serves GET /metrics only' },
+  405: { code: 'method_not_allowed', title: 'Method not allowed', detail: '/metrics takes GET and HEAD', headers: { allow: 'GET, HEAD' } },
+  503: { code: 'database_unavailable', title: 'Service unavailable', detail: 'the token cannot be checked right now', headers: { 'retry-after': '5' } },
 };
+
+/** A problem answer, as src/api/problem.ts writes them (no request id: this server logs none). */
+function refuse(res: ServerResponse, status: keyof typeof REFUSALS, instance: string): void {
+  const { code, title, detail, headers } = REFUSALS[status];
+  const body = JSON.stringify({ type: `urn:klaxon:problem:${code}`, title, status, detail, code, instance });
+  res.writeHead(status, { 'content-type': 'application/problem+json', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store', ...headers }).end(body);
+}
 
 async function gate(authenticator: Authenticator, authorization: string | undefined, logger: Logger): Promise<Gate> {
   try {
@@ -46,15 +68,11 @@ export async function startMetricsServer(
       },
     );
   const server = createServer((req, res) => {
-    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    void gate(authenticator, req.headers.authorization, logger).then((outcome) => {
-      if (outcome === 'open') return serve(res);
-      const headers = { 'content-type': 'text/plain', ...(outcome === 401 ? { 'www-authenticate': 'Bearer realm="klaxon"' } : {}) };
-      res.writeHead(outcome, headers).end(`${REFUSALS[outcome]}\n`);
-    });
+    const path = req.url?.split('?')[0] ?? '';
+    // The same answer with or without a token: what this server serves is no secret.
+    if (path !== '/metrics') return refuse(res, 404, path.slice(0, 200));
+    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, path);
+    void gate(authenticator, req.headers.authorization, logger).then((outcome) => (outcome === 'open' ? serve(res) : refuse(res, outcome, path)));
   });
   server.listen(port, host);
   await once(server, 'listening');

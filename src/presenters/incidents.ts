@@ -21,7 +21,7 @@ export const IncidentView = Type.Object(
     current_escalation_level: Type.Integer({ description: 'The highest level paged so far (0: none)' }),
     version: Type.Integer({ description: 'Bumped by every change; send it back as expected_version' }),
     ...timestamps(),
-    acknowledged_at: NullableInstant(),
+    acknowledged_at: Nullable(Instant({ description: 'The latest acknowledgement (the first is in the events)' })),
     resolved_at: NullableInstant(),
     cancelled_at: NullableInstant(),
     service_id: Nullable(Uuid()),

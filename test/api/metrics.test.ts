@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { expect } from 'chai';
 import { createApp, createHttpServer } from '../../src/api/app.ts';
+import { createToken } from '../../src/commands/tokens.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
@@ -47,6 +48,47 @@ describe('GET /metrics (API)', () => {
     text = (await t.api.get('/metrics')).text;
     expect(sample(text, 'klaxon_escalations_overdue')).to.equal(7);
     expect(sample(text, 'klaxon_escalations_oldest_overdue_age_seconds')).to.equal(150);
+  });
+
+  it('labels a refused request with the route it matched (401, 403, 413, 415, malformed JSON, U+0000), and records its audit row with it', async () => {
+    const { token: reader } = await createToken(t.deps, { name: 'reader', scopes: ['read'], teamId: null, expiresAt: null }, { via: 'test' });
+    const json = { 'content-type': 'application/json' };
+    const refusals: [number, () => Promise<{ status: number }>][] = [
+      [401, () => t.api.as(null).post('/incidents', { title: 'x' })],
+      [403, () => t.api.as(reader).post('/incidents', { title: 'x' })],
+      [413, () => t.api.raw('POST', '/incidents', { body: JSON.stringify({ title: 'x'.repeat(70 * 1024) }), headers: json })],
+      [415, () => t.api.raw('POST', '/incidents', { body: 'title=x', headers: { 'content-type': 'text/plain' } })],
+      [400, () => t.api.raw('POST', '/incidents', { body: '{"title":', headers: json })],
+      [400, () => t.api.raw('POST', '/incidents', { body: '{"title":"a\\u0000b"}', headers: json })],
+    ];
+    for (const [status, send] of refusals) expect((await send()).status).to.equal(status);
+    const text = (await t.api.get('/metrics')).text;
+    for (const status of [401, 403, 413, 415]) {
+      expect(sample(text, `klaxon_http_request_duration_seconds_count{method="POST",route="/incidents",status="${status}"}`), String(status)).to.equal(1);
+    }
+    expect(sample(text, 'klaxon_http_request_duration_seconds_count{method="POST",route="/incidents",status="400"}')).to.equal(2);
+    expect(text).to.not.include('route="unmatched",status="4');
+    await t.deps.audit.idle();
+    const { rows } = await t.ownerPool.query<{ route: string | null; status: number }>('SELECT route, status FROM audit_log ORDER BY id');
+    // The 401 has no token to name: no row. Every other refusal is audited with its route.
+    expect(rows.map((row) => [row.route, row.status])).to.deep.equal([
+      ['/incidents', 403],
+      ['/incidents', 413],
+      ['/incidents', 415],
+      ['/incidents', 400],
+      ['/incidents', 400],
+    ]);
+  });
+
+  it('counts the levels the API executes (a manual escalate, a reassignment to a level) and the exhaustion it causes', async () => {
+    const id = String((await t.api.post('/incidents', { title: 'paged by hand', escalate: true })).body.id);
+    // The default policy: three levels, no repeat. Each manual escalate pages the next level now; after the third, it is exhausted.
+    for (const level of [0, 1, 2]) expect((await t.api.post(`/incidents/${id}/escalate`, { from_level: level })).status).to.equal(200);
+    const other = String((await t.api.post('/incidents', { title: 'reassigned', escalate: true })).body.id);
+    expect((await t.api.post(`/incidents/${other}/reassign`, { level: 2 })).status).to.equal(200);
+    const text = (await t.api.get('/metrics')).text;
+    expect(sample(text, 'klaxon_escalations_executed_total')).to.equal(4);
+    expect(sample(text, 'klaxon_escalations_exhausted_total')).to.equal(1);
   });
 
   it('still answers when Postgres is down, without the escalation gauges', async () => {

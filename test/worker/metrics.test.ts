@@ -65,7 +65,18 @@ describe('worker metrics', () => {
       expect(res.status).to.equal(200);
       expect(res.headers.get('content-type')).to.match(/^text\/plain; version=0\.0\.4/);
       expect(await res.text()).to.include('# TYPE klaxon_escalations_executed_total counter');
-      expect((await fetch(`http://127.0.0.1:${port}/`)).status).to.equal(404);
+      // Refusals are problems, as the API's are.
+      const refusals: [Response, number, string][] = [
+        [anonymous, 401, 'unauthenticated'],
+        [await fetch(url, { headers: { authorization: `Bearer ${await tokenWith(['read'])}` } }), 403, 'insufficient_scope'],
+        [await fetch(`http://127.0.0.1:${port}/`), 404, 'route_not_found'],
+        [await fetch(url, { method: 'POST' }), 405, 'method_not_allowed'],
+      ];
+      for (const [answer, status, code] of refusals) {
+        expect(answer.status).to.equal(status);
+        expect(answer.headers.get('content-type')).to.equal('application/problem+json');
+        expect(await answer.json()).to.deep.include({ status, code, type: `urn:klaxon:problem:${code}` });
+      }
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -187,7 +187,7 @@ export const incidentEndpoints: readonly Endpoint[] = [
     method: 'GET',
     path: '/incidents/:id/escalations',
     tag: TAG,
-    summary: "An incident's escalations, in firing order",
+    summary: "An incident's escalations, in the order things happened: each at its execution or cancellation, a pending one at its due time",
     scope: 'read',
     response: { status: 200, schema: IncidentItems(EscalationView) },
     handler: ({ params, principal }, deps) => escalationsOf(deps, principal, params.id),
