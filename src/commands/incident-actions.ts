@@ -24,7 +24,9 @@ import {
   isTerminal,
 } from '../domain/incident-states.ts';
 import { followedPolicy } from '../domain/policy.ts';
+import { appendEvents } from '../db/events.ts';
 import { run, sql } from '../db/queries.ts';
+import type { NewEvent } from '../domain/events.ts';
 import type { EscalationRow, IncidentRow } from '../db/rows.ts';
 import { executeEscalations } from '../worker/executor.ts';
 import type { CommandDeps } from './deps.ts';
@@ -63,13 +65,10 @@ export async function escalateIncident(deps: CommandDeps, input: ActionInput & {
         current_level: locked.current_escalation_level,
       });
     }
-    await pageLevelNow(client, deps, locked, change, { level: next.escalation_level, cycle: next.repeat_cycle }, {
+    await pageLevelNow(client, deps, locked, change, { level: next.escalation_level, cycle: next.repeat_cycle }, input, (escalationId) => ({
       kind: 'escalated_manually',
-      details: { from_level: input.fromLevel, level: next.escalation_level },
-      actor: input.actor,
-      tokenId: input.tokenId,
-      note: input.note,
-    });
+      details: { from_level: input.fromLevel, level: next.escalation_level, escalation_id: escalationId },
+    }));
   });
 }
 
@@ -85,7 +84,7 @@ export async function reassignIncident(
       if (!user) throw new ReferenceNotFoundError([{ field: 'user_id', rule: 'exists', message: `no user with id ${input.userId}` }]);
       const assignees = [{ user_id: user.id, name: user.name, via: { type: 'reassignment', id: null } }];
       await run(client, sql('incident-set-assignees'), [locked.id, JSON.stringify(assignees), now]);
-      await appendEvent(client, locked, 'reassigned', { to_user: { id: user.id, name: user.name } }, input, input.note, now);
+      await appendEvents(client, [actionEvent(locked, { kind: 'reassigned', details: { to_user: { id: user.id, name: user.name } } }, input, now)]);
       return;
     }
     const level = input.level as number;
@@ -97,13 +96,10 @@ export async function reassignIncident(
     // A new pass through the levels, starting at this one; its repeats count from here.
     const cycle = await nextCycle(client, locked.id);
     await run(client, sql('incident-set-cycle-base'), [locked.id, cycle, now]);
-    await pageLevelNow(client, deps, locked, change, { level, cycle }, {
+    await pageLevelNow(client, deps, locked, change, { level, cycle }, input, (escalationId) => ({
       kind: 'reassigned',
-      details: { to_level: level, repeat_cycle: cycle },
-      actor: input.actor,
-      tokenId: input.tokenId,
-      note: input.note,
-    });
+      details: { to_level: level, repeat_cycle: cycle, escalation_id: escalationId },
+    }));
   });
 }
 
@@ -132,8 +128,16 @@ export async function snoozeIncident(deps: CommandDeps, input: ActionInput & { d
     if (!row) throw new Error('the snooze row already exists');
     change.add.push({ id: row.id, dueAt: row.scheduled_at });
     await run(client, sql('incident-set-snooze'), [locked.id, until, now]);
-    await appendEvent(client, locked, 'snoozed', { until, duration_ms: durationMs, escalation_id: row.id }, input, input.note, now);
+    await appendEvents(client, [actionEvent(locked, { kind: 'snoozed', details: { until, duration_ms: durationMs, escalation_id: row.id } }, input, now)]);
   });
+}
+
+/** What an action records about itself (its kind and details; the incident, author and time are added). */
+type ActionRecord = Pick<Extract<NewEvent, { kind: 'escalated_manually' }>, 'kind' | 'details'> | Pick<Extract<NewEvent, { kind: 'reassigned' }>, 'kind' | 'details'> | Pick<Extract<NewEvent, { kind: 'snoozed' }>, 'kind' | 'details'>;
+
+/** An action's event: by its author, leaving the incident's state as it is. */
+function actionEvent(locked: IncidentRow, record: ActionRecord, author: EventAuthor & { note?: string | undefined }, now: Date): NewEvent {
+  return { ...record, incidentId: locked.id, from: locked.state, to: locked.state, occurredAt: now, actor: author.actor, note: author.note, tokenId: author.tokenId };
 }
 
 /** Cancels what is pending, then pages `level` of `cycle` now through the executor, in this transaction. */
@@ -143,14 +147,15 @@ async function pageLevelNow(
   locked: IncidentRow,
   change: ActionEffects,
   step: { level: number; cycle: number },
-  event: EventAuthor & { kind: string; details: Record<string, unknown>; note?: string | undefined },
+  author: EventAuthor & { note?: string | undefined },
+  record: (escalationId: string) => ActionRecord,
 ): Promise<void> {
   const now = deps.clock.now();
   const cancelled = await run<{ id: string }>(client, sql('escalations-cancel-pending'), [locked.id, now]);
   change.remove.push(...cancelled.map((row) => row.id));
   const [row] = await run<EscalationRow>(client, sql('escalation-insert'), [locked.id, step.level, step.cycle, now, now, 'manual']);
   if (!row) throw new ConflictError('level_already_paged', `level ${step.level} of cycle ${step.cycle} was already paged`);
-  await appendEvent(client, locked, event.kind, { ...event.details, escalation_id: row.id }, event, event.note, now);
+  await appendEvents(client, [actionEvent(locked, record(row.id), author, now)]);
   const result = await executeEscalations(client, deps, [row.id]);
   change.add.push(...result.scheduled);
   change.executions.push(result);
@@ -159,28 +164,6 @@ async function pageLevelNow(
 async function nextCycle(client: pg.PoolClient, incidentId: string): Promise<number> {
   const [row] = await run<{ max_cycle: number }>(client, sql('escalations-max-cycle'), [incidentId]);
   return (row?.max_cycle ?? -1) + 1;
-}
-
-async function appendEvent(
-  client: pg.PoolClient,
-  incident: IncidentRow,
-  kind: string,
-  details: Record<string, unknown>,
-  author: EventAuthor,
-  note: string | undefined,
-  now: Date,
-): Promise<void> {
-  await run(client, sql('event-insert'), [
-    incident.id,
-    kind,
-    incident.state,
-    incident.state,
-    author.actor ?? null,
-    note ?? null,
-    now,
-    JSON.stringify(details),
-    author.tokenId ?? null,
-  ]);
 }
 
 function levelConflict(locked: IncidentRow, fromLevel: number): ConflictError {

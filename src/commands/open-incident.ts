@@ -11,6 +11,7 @@ import type { Incident, Severity } from '../domain/incident.ts';
 import { IncidentState } from '../domain/incident-states.ts';
 import { run, sql } from '../db/queries.ts';
 import { type IncidentRow, toIncident } from '../db/rows.ts';
+import { appendEvents } from '../db/events.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { IndexChange } from '../redis/pending-index.ts';
 import type { CommandDeps } from './deps.ts';
@@ -55,16 +56,18 @@ export async function openIncident(deps: CommandDeps, scope: TeamScope, input: O
       teamId,
     ]);
     if (!row) throw new Error('INSERT ... RETURNING returned no row');
-    await run(client, sql('event-insert'), [
-      row.id,
-      'opened',
-      null,
-      IncidentState.OPEN,
-      input.actor ?? null,
-      input.note ?? null,
-      now,
-      JSON.stringify({ severity: input.severity, service_id: input.serviceId ?? null }),
-      input.tokenId ?? null,
+    await appendEvents(client, [
+      {
+        incidentId: row.id,
+        kind: 'opened',
+        from: null,
+        to: IncidentState.OPEN,
+        details: { severity: input.severity, service_id: input.serviceId ?? null },
+        occurredAt: now,
+        actor: input.actor,
+        note: input.note,
+        tokenId: input.tokenId,
+      },
     ]);
     if (!input.escalate) return toIncident(row);
     // The row was inserted by this transaction, so nobody else can hold or see it yet.

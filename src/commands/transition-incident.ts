@@ -18,6 +18,8 @@ import { inTransaction } from '../db/transaction.ts';
 import { type TeamScope, canSee } from '../domain/team-scope.ts';
 import type { IndexChange } from '../redis/pending-index.ts';
 import type { CommandDeps } from './deps.ts';
+import { appendEvents } from '../db/events.ts';
+import type { EventKind, TransitionDetails } from '../domain/events.ts';
 import type { ExecutionResult } from '../worker/executor.ts';
 
 export type TransitionTarget = Exclude<IncidentState, 'OPEN'>;
@@ -41,12 +43,12 @@ export interface TransitionInput extends EventAuthor {
 }
 
 /** The audit event kind written for entering each state. */
-export const EVENT_KIND_FOR: Readonly<Record<TransitionTarget, string>> = {
+export const EVENT_KIND_FOR = {
   ESCALATING: 'escalation_started',
   ACKNOWLEDGED: 'acknowledged',
   RESOLVED: 'resolved',
   CANCELLED: 'cancelled',
-};
+} as const satisfies Readonly<Record<TransitionTarget, EventKind>>;
 
 export async function transitionIncident(deps: CommandDeps, input: TransitionInput): Promise<Incident> {
   return actOnIncident(deps, input, async (client, locked, change) => {
@@ -113,7 +115,7 @@ export async function applyTransition(
   change: IndexChange,
 ): Promise<Incident> {
   const now = deps.clock.now();
-  const details: Record<string, unknown> = {};
+  const details: TransitionDetails = {};
 
   // Frozen before the state changes, so the incident this returns shows its policy.
   const policy = input.to === IncidentState.ESCALATING ? await freezePolicy(client, deps, locked) : undefined;
@@ -143,16 +145,18 @@ export async function applyTransition(
     details.cancelled_escalations = cancelled;
   }
 
-  await run(client, sql('event-insert'), [
-    locked.id,
-    EVENT_KIND_FOR[input.to],
-    locked.state,
-    input.to,
-    input.actor ?? null,
-    input.note ?? null,
-    now,
-    JSON.stringify(details),
-    input.tokenId ?? null,
+  await appendEvents(client, [
+    {
+      incidentId: locked.id,
+      kind: EVENT_KIND_FOR[input.to],
+      from: locked.state,
+      to: input.to,
+      details,
+      occurredAt: now,
+      actor: input.actor,
+      note: input.note,
+      tokenId: input.tokenId,
+    },
   ]);
   return toIncident(updated);
 }

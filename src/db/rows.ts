@@ -1,4 +1,5 @@
 /** Row shapes as pg returns them, and their mapping to domain objects. */
+import type { EventKind } from '../domain/events.ts';
 import type {
   Assignee,
   Escalation,
@@ -102,7 +103,8 @@ export function toEvent(row: EventRow): IncidentEvent {
   return {
     id: row.id,
     incidentId: row.incident_id,
-    kind: row.kind,
+    // Only appendEvents writes events, and it takes only the catalogue's kinds.
+    kind: row.kind as EventKind,
     fromState: row.from_state,
     toState: row.to_state,
     actor: row.actor,

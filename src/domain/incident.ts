@@ -1,3 +1,4 @@
+import type { EventKind } from './events.ts';
 import type { IncidentState } from './incident-states.ts';
 import type { PolicySnapshot } from './policy.ts';
 
@@ -61,7 +62,7 @@ export interface Escalation {
 export interface IncidentEvent {
   id: string;
   incidentId: string;
-  kind: string;
+  kind: EventKind;
   fromState: IncidentState | null;
   toState: IncidentState | null;
   actor: string | null;

@@ -3,6 +3,7 @@
  * shows them: each view is the JSON schema of the answer, named in the OpenAPI
  * document by its title, and the presenter's return type is that schema's type.
  */
+import { EVENT_KINDS } from '../domain/events.ts';
 import { SEVERITIES, type Escalation, type Incident, type IncidentEvent } from '../domain/incident.ts';
 import { INCIDENT_STATES } from '../domain/incident-states.ts';
 import { TARGET_TYPES } from '../domain/policy.ts';
@@ -102,7 +103,7 @@ export const EventView = Type.Object(
   {
     id: Type.String(),
     incident_id: Uuid(),
-    kind: Type.String(),
+    kind: StringEnum(EVENT_KINDS, { description: 'What happened; the shape of `details` for each kind is in src/domain/events.ts' }),
     from_state: Nullable(State()),
     to_state: Nullable(State()),
     actor: Nullable(Type.String()),

@@ -12,7 +12,9 @@ import type { Assignee } from '../domain/incident.ts';
 import type { IncidentState } from '../domain/incident-states.ts';
 import { type PolicySnapshot, followedPolicy, timetableOf } from '../domain/policy.ts';
 import type { Timetable } from '../domain/timetable.ts';
+import { appendEvents } from '../db/events.ts';
 import { run, sql } from '../db/queries.ts';
+import type { NewEvent } from '../domain/events.ts';
 import type { EscalationRow } from '../db/rows.ts';
 import type { Logger } from '../log/logger.ts';
 import { resolveTargets } from './targets.ts';
@@ -156,11 +158,11 @@ export async function executeEscalations(
     now,
   ]);
 
-  const events: EngineEvent[] = [];
+  const events: NewEvent[] = [];
   executed.forEach(({ row, decision }, i) => {
     const resumes = decision.kind === 'execute' && decision.resumes;
     if (resumes) {
-      events.push({ incidentId: row.incident_id, kind: 'snooze_ended', from: 'ACKNOWLEDGED', to: 'ESCALATING', details: { escalation_id: row.id } });
+      events.push({ incidentId: row.incident_id, kind: 'snooze_ended', from: 'ACKNOWLEDGED', to: 'ESCALATING', occurredAt: now, details: { escalation_id: row.id } });
     }
     const next = nextOf.get(row.incident_id);
     const pagedUsers = paged[i] ?? [];
@@ -169,6 +171,7 @@ export async function executeEscalations(
       kind: 'escalated',
       from: 'ESCALATING',
       to: 'ESCALATING',
+      occurredAt: now,
       details: {
         escalation_id: row.id,
         level: row.escalation_level,
@@ -190,6 +193,7 @@ export async function executeEscalations(
         kind: 'escalation_exhausted',
         from: 'ESCALATING',
         to: 'ESCALATING',
+        occurredAt: now,
         details: { last_level: row.escalation_level, repeat_cycle: row.repeat_cycle },
       });
     }
@@ -203,23 +207,8 @@ export async function executeEscalations(
       paged: pagedUsers,
     });
   });
-  await run(client, sql('events-insert-batch'), [
-    events.map((event) => event.incidentId),
-    events.map((event) => event.kind),
-    events.map((event) => event.from),
-    events.map((event) => event.to),
-    events.map((event) => JSON.stringify(event.details)),
-    now,
-  ]);
+  await appendEvents(client, events);
   return result;
-}
-
-interface EngineEvent {
-  incidentId: string;
-  kind: string;
-  from: IncidentState;
-  to: IncidentState;
-  details: Record<string, unknown>;
 }
 
 interface LockedIncident {

@@ -97,7 +97,7 @@ describe('the klaxon CLI on stored text that would drive a terminal', () => {
     const paged = [{ user_id: userId, name: USER, via: { type: 'user', id: userId } }];
     const now = t.clock.now();
     await run(t.pool, sql('incident-set-assignees'), [incidentId, JSON.stringify(paged), now]);
-    await run(t.pool, sql('event-insert'), [incidentId, 'escalated', null, null, null, null, now, JSON.stringify({ level: 1, paged }), null]);
+    await t.pool.query(`INSERT INTO incident_events (incident_id, kind, occurred_at, details) VALUES ($1, 'escalated', $2, $3)`, [incidentId, now, JSON.stringify({ level: 1, paged })]);
     const token = await createToken(t.deps, { name: TOKEN_NAME, scopes: ['read'], teamId: null, expiresAt: null }, { via: 'test' });
     tokenId = token.record.id;
   });

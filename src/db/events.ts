@@ -1,0 +1,20 @@
+/** Writing incident events: the one way any of them is appended (the kinds and their details: src/domain/events.ts). */
+import type { NewEvent } from '../domain/events.ts';
+import { type Queryable, run, sql } from './queries.ts';
+
+/** Appends the events in one statement, in the order given. */
+export async function appendEvents(db: Queryable, events: readonly NewEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const column = <T>(pick: (event: NewEvent) => T) => events.map(pick);
+  await run(db, sql('events-insert'), [
+    column((event) => event.incidentId),
+    column((event) => event.kind),
+    column((event) => event.from),
+    column((event) => event.to),
+    column((event) => event.actor ?? null),
+    column((event) => event.note ?? null),
+    column((event) => event.occurredAt),
+    column((event) => JSON.stringify(event.details)),
+    column((event) => event.tokenId ?? null),
+  ]);
+}

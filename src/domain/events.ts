@@ -1,0 +1,96 @@
+/**
+ * The incident events: every kind the engine writes to an incident's audit log, with
+ * the shape of its `details`, declared once. Commands, the executor and (soon) the
+ * notifier and alert intake write them through appendEvents (src/db/events.ts), which
+ * takes only these shapes; the OpenAPI document lists the kinds as an enum
+ * (src/presenters/incidents.ts). A new kind is added here first.
+ */
+import type { Severity } from './incident.ts';
+import type { IncidentState } from './incident-states.ts';
+import type { TargetType } from './policy.ts';
+
+/** A person a level paged, and the target that named them. */
+export interface PagedUser {
+  user_id: string;
+  name: string;
+  via: { type: TargetType | 'reassignment'; id: string | null };
+}
+
+/** What a state change did to the timetable. */
+export interface TransitionDetails {
+  /** Entering ESCALATING: the first level scheduled. */
+  scheduled?: { escalation_id: string; level: number; due_at: Date };
+  /** Leaving OPEN or ESCALATING (or ending a snooze): the pending escalations cancelled. */
+  cancelled_escalations?: string[];
+}
+
+export interface EventDetails {
+  /** The incident was opened (from null to OPEN). */
+  opened: { severity: Severity; service_id: string | null };
+  escalation_started: TransitionDetails;
+  acknowledged: TransitionDetails;
+  resolved: TransitionDetails;
+  cancelled: TransitionDetails;
+  /** Someone paged the next level now (POST /incidents/:id/escalate on an ESCALATING incident). */
+  escalated_manually: { from_level: number | undefined; level: number; escalation_id: string };
+  /** Reassigned to a user (put on the hook), or to a level (paged now, in a new pass through the levels). */
+  reassigned: { to_user: { id: string; name: string } } | { to_level: number; repeat_cycle: number; escalation_id: string };
+  /** Acknowledged incident snoozed until `until`, when it escalates again from level 1. */
+  snoozed: { until: Date; duration_ms: number; escalation_id: string };
+  /** A level executed: whom it paged (empty: nobody, and the escalation moved on), and what is next. */
+  escalated: {
+    escalation_id: string;
+    level: number;
+    repeat_cycle: number;
+    trigger: 'timetable' | 'snooze_end' | 'manual';
+    scheduled_at: Date;
+    lateness_ms: number;
+    targets: unknown;
+    paged: PagedUser[];
+    nobody: boolean;
+    next: { escalation_id: string; due_at: Date } | null;
+  };
+  /** A snooze ended: the incident escalates again (from ACKNOWLEDGED to ESCALATING). */
+  snooze_ended: { escalation_id: string };
+  /** The last level (and its repeats) executed: nothing more is scheduled. */
+  escalation_exhausted: { last_level: number; repeat_cycle: number };
+}
+
+export type EventKind = keyof EventDetails;
+
+/** Every kind, in the order an incident's life meets them. */
+export const EVENT_KINDS = [
+  'opened',
+  'escalation_started',
+  'escalated',
+  'escalated_manually',
+  'reassigned',
+  'acknowledged',
+  'snoozed',
+  'snooze_ended',
+  'escalation_exhausted',
+  'resolved',
+  'cancelled',
+] as const satisfies readonly EventKind[];
+
+// Every kind of EventDetails is listed above (a kind added there and not here fails to compile).
+type Unlisted = Exclude<EventKind, (typeof EVENT_KINDS)[number]>;
+const allListed: Unlisted extends never ? true : never = true;
+void allListed;
+
+/** An event to append: its kind, the state change (from = to when none), who acted, and its details. */
+export type NewEvent = {
+  [K in EventKind]: {
+    incidentId: string;
+    kind: K;
+    from: IncidentState | null;
+    to: IncidentState;
+    details: EventDetails[K];
+    occurredAt: Date;
+    /** Free text: a person's name, a tool; null for the engine's own events. */
+    actor?: string | null | undefined;
+    note?: string | null | undefined;
+    /** The API token that acted (null: the worker, the CLI). */
+    tokenId?: string | null | undefined;
+  };
+}[EventKind];
