@@ -18,8 +18,3 @@ const IMPLIED: Readonly<Record<Scope, readonly Scope[]>> = {
 export function grants(held: readonly Scope[], needed: Scope): boolean {
   return held.some((scope) => IMPLIED[scope].includes(needed));
 }
-
-/** Every scope `held` carries, expanded (to check that a new token asks for no more than its creator has). */
-export function expandScopes(held: readonly Scope[]): Set<Scope> {
-  return new Set(held.flatMap((scope) => IMPLIED[scope]));
-}

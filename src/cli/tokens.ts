@@ -9,7 +9,7 @@
 import { SCOPES, type Scope } from '../auth/scopes.ts';
 import { parseToken } from '../auth/token-format.ts';
 import { type ApiToken, createToken, listTokens, newTokenString, revokeToken, tokenIdByPublicId } from '../commands/tokens.ts';
-import { parseDuration } from '../config/units.ts';
+import { parseDuration } from '../domain/durations.ts';
 import { isUuid } from '../domain/ids.ts';
 import { EVERY_TEAM } from '../domain/team-scope.ts';
 import { type Command, type Group, type ParsedArgs, UsageError, flag, stringOption } from './args.ts';

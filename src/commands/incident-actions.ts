@@ -13,7 +13,7 @@
  * level paged now is executed by the worker's own executor inside it.
  */
 import type pg from 'pg';
-import { parseDuration } from '../config/units.ts';
+import { DURATION_BOUNDS, durationWithin } from '../domain/durations.ts';
 import { ConflictError, InvalidInputError, ReferenceNotFoundError } from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
 import {
@@ -33,8 +33,6 @@ import type { CommandDeps } from './deps.ts';
 import { usersByIds } from './schedules.ts';
 import { type ActionEffects, type EventAuthor, type LockedIncidentInput, actOnIncident, applyTransition, freezePolicy } from './transition-incident.ts';
 
-/** Snoozes from a minute to a day: shorter is a typo, longer should be a resolve. */
-export const SNOOZE_BOUNDS_MS = { min: 60_000, max: 86_400_000 } as const;
 
 interface ActionInput extends LockedIncidentInput, EventAuthor {
   note?: string | undefined;
@@ -104,16 +102,10 @@ export async function reassignIncident(
 }
 
 export async function snoozeIncident(deps: CommandDeps, input: ActionInput & { duration: string }): Promise<Incident> {
-  // parseDuration throws past Number.MAX_SAFE_INTEGER ms (`99999999999999999999h`, a 500 the fuzz test found): out of range too.
-  let durationMs = Number.NaN;
-  try {
-    durationMs = parseDuration(input.duration);
-  } catch {
-    // stays NaN
-  }
-  if (!(durationMs >= SNOOZE_BOUNDS_MS.min && durationMs <= SNOOZE_BOUNDS_MS.max)) {
-    throw new InvalidInputError([{ field: 'duration', rule: 'range', message: 'must be between 1m and 24h' }]);
-  }
+  // A duration past Number.MAX_SAFE_INTEGER ms (`99999999999999999999h`, a 500 the fuzz test found) is out of range too.
+  const snooze = durationWithin(input.duration, DURATION_BOUNDS.snooze);
+  if (!snooze.ok) throw new InvalidInputError([{ field: 'duration', rule: 'range', message: `must be ${DURATION_BOUNDS.snooze.text}` }]);
+  const durationMs = snooze.ms;
   return actOnIncident(deps, input, async (client, locked, change) => {
     if (locked.state !== IncidentState.ACKNOWLEDGED) throw invalidState(locked, 'snoozed', ['ACKNOWLEDGED']);
     const now = deps.clock.now();

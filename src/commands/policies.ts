@@ -9,10 +9,9 @@
  * itself. Its team never changes. A caller sees only the policies of a team it sees.
  */
 import type pg from 'pg';
-import { parseDuration } from '../config/units.ts';
+import { DURATION_BOUNDS, durationWithin } from '../domain/durations.ts';
 import { InUseError, InvalidInputError, NotFoundError, ReferenceNotFoundError, type FieldIssue } from '../domain/errors.ts';
 import {
-  POLICY_DELAY_BOUNDS_MS,
   type PolicyLevel,
   type PolicySnapshot,
   type PolicyTarget,
@@ -196,15 +195,9 @@ async function loadPolicies(db: Queryable, ids: string[]): Promise<Policy[]> {
 function checkLevels(input: PolicyInput): PolicyLevel[] {
   const issues: FieldIssue[] = [];
   const levels = input.levels.map((level, index) => {
-    let delayMs = 0;
-    try {
-      delayMs = parseDuration(level.delay);
-      if (delayMs < POLICY_DELAY_BOUNDS_MS.min || delayMs > POLICY_DELAY_BOUNDS_MS.max) {
-        issues.push({ field: `levels.${index}.delay`, rule: 'range', message: 'must be between 1s and 7d' });
-      }
-    } catch (error) {
-      issues.push({ field: `levels.${index}.delay`, rule: 'format', message: (error as Error).message });
-    }
+    const delay = durationWithin(level.delay, DURATION_BOUNDS.policyLevelDelay);
+    if (!delay.ok) issues.push({ field: `levels.${index}.delay`, rule: delay.reason, message: delay.message });
+    const delayMs = delay.ok ? delay.ms : 0;
     const seen = new Set<string>();
     level.targets.forEach((target, position) => {
       const key = `${target.type}:${target.id.toLowerCase()}`;

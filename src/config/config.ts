@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseDuration, parseSize } from './units.ts';
+import { DURATION_BOUNDS, parseDuration } from '../domain/durations.ts';
+import { parseSize } from './units.ts';
 
 export interface Config {
   /** maxInFlight: requests an API process serves at once; past it, 503 overloaded at once. */
@@ -61,8 +62,6 @@ export interface Config {
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** The lowest and highest delay a level may have: below 100 ms is a typo, above 7 days is not paging. */
-export const LEVEL_DELAY_BOUNDS_MS = { min: 100, max: 7 * 86_400_000 } as const;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -257,9 +256,8 @@ function asLevelDelays(value: unknown): number[] {
   if (items.length > 20) throw new Error('at most 20 levels');
   return items.map((item, index) => {
     const ms = parseDuration(asNonEmptyString(item));
-    if (ms < LEVEL_DELAY_BOUNDS_MS.min || ms > LEVEL_DELAY_BOUNDS_MS.max) {
-      throw new Error(`level ${index + 1}: "${String(item)}" must be between 100ms and 7d`);
-    }
+    const { min, max, text } = DURATION_BOUNDS.configuredLevelDelay;
+    if (ms < min || ms > max) throw new Error(`level ${index + 1}: "${String(item)}" must be ${text}`);
     return ms;
   });
 }

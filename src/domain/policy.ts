@@ -28,8 +28,6 @@ export interface PolicySnapshot {
   levels: PolicyLevel[];
 }
 
-/** Bounds on a level's delay in a policy: below a second is a typo, above a week is not paging. */
-export const POLICY_DELAY_BOUNDS_MS = { min: 1_000, max: 7 * 86_400_000 } as const;
 export const MAX_POLICY_LEVELS = 20;
 export const MAX_REPEAT_COUNT = 20;
 

@@ -1,6 +1,6 @@
 /** Escalation policies as the API shows them (the view is the answer's schema). */
 import type { Policy } from '../commands/policies.ts';
-import { formatDuration } from '../config/units.ts';
+import { formatDuration } from '../domain/durations.ts';
 import { TARGET_TYPES } from '../domain/policy.ts';
 import { Nullable, type Static, StringEnum, Type, Uuid } from '../schema/types.ts';
 import { iso, timestamps } from './common.ts';

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { formatDuration, parseDuration, parseSize } from '../../src/config/units.ts';
+import { parseSize } from '../../src/config/units.ts';
+import { DURATION_BOUNDS, durationWithin, formatDuration, parseDuration } from '../../src/domain/durations.ts';
 
-describe('configuration units', () => {
+describe('durations and sizes', () => {
   const durations: [string, number][] = [
     ['250ms', 250],
     ['30s', 30_000],
@@ -30,5 +31,14 @@ describe('configuration units', () => {
 
   it('formats durations in the largest exact unit', () => {
     expect([300_000, 3_600_000, 1_500, 250].map(formatDuration)).to.deep.equal(['5m', '1h', '1500ms', '250ms']);
+  });
+
+  it('checks a duration against its bounds, saying which rule it broke', () => {
+    expect(durationWithin('5m', DURATION_BOUNDS.policyLevelDelay)).to.deep.equal({ ok: true, ms: 300_000 });
+    expect(durationWithin('500ms', DURATION_BOUNDS.policyLevelDelay)).to.deep.equal({ ok: false, reason: 'range', message: 'must be between 1s and 7d' });
+    expect(durationWithin('25h', DURATION_BOUNDS.snooze)).to.deep.include({ ok: false, reason: 'range', message: 'must be between 1m and 24h' });
+    expect(durationWithin('99999999999999999999h', DURATION_BOUNDS.snooze)).to.deep.include({ ok: false, reason: 'range' });
+    expect(durationWithin('soon', DURATION_BOUNDS.snooze)).to.deep.include({ ok: false, reason: 'format' });
+    expect(DURATION_BOUNDS.configuredLevelDelay.text).to.equal('between 100ms and 7d');
   });
 });

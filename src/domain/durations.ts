@@ -1,0 +1,65 @@
+/**
+ * Durations as people write them (`250ms`, `30s`, `5m`, `1h`, `1d`), and every bound on
+ * one, declared in one place: configured level delays, a policy's level delays, a
+ * snooze. A bare number is refused on purpose: `ESCALATION_LEVELS=5` would be
+ * ambiguous at 3 a.m.
+ */
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+const UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: SECOND, m: MINUTE, h: HOUR, d: DAY };
+
+export interface DurationBounds {
+  min: number;
+  max: number;
+  /** As people read the bounds in an error: `between 1s and 7d`. */
+  readonly text: string;
+}
+
+function bounds(min: number, max: number, text = `between ${formatDuration(min)} and ${formatDuration(max)}`): DurationBounds {
+  return { min, max, text };
+}
+
+export const DURATION_BOUNDS = {
+  /**
+   * A level delay of the configured default timetable (ESCALATION_LEVELS). Below 100 ms
+   * is a typo; 100 ms is allowed so that tests and benchmarks can run the timetable fast.
+   */
+  configuredLevelDelay: bounds(100, 7 * DAY),
+  /** A level delay of an escalation policy: below a second is a typo, above a week is not paging. */
+  policyLevelDelay: bounds(SECOND, 7 * DAY),
+  /** A snooze: shorter than a minute is a typo, longer than a day should be a resolve. */
+  snooze: bounds(MINUTE, DAY, 'between 1m and 24h'),
+} as const;
+
+/** Milliseconds of a duration such as `250ms`, `30s`, `5m`, `1h`, `1d`; a RangeError saying why not. */
+export function parseDuration(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(text);
+  const factor = match?.[2] ? UNITS_MS[match[2].toLowerCase()] : undefined;
+  if (!match?.[1] || factor === undefined) throw new RangeError(`"${text}" is not a duration (e.g. 250ms, 30s, 5m, 1h, 1d)`);
+  const value = Math.round(Number(match[1]) * factor);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`"${text}" is too large`);
+  return value;
+}
+
+/** The duration's milliseconds when it parses and lies within `bounds`; else why not, in words. */
+export function durationWithin(text: string, limits: DurationBounds): { ok: true; ms: number } | { ok: false; reason: 'format' | 'range'; message: string } {
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message.endsWith('too large') ? 'range' : 'format', message: (error as Error).message };
+  }
+  if (ms < limits.min || ms > limits.max) return { ok: false, reason: 'range', message: `must be ${limits.text}` };
+  return { ok: true, ms };
+}
+
+/** The shortest way to write a duration: `5m`, `90s`, `250ms`. */
+export function formatDuration(ms: number): string {
+  for (const [unit, factor] of [['d', DAY], ['h', HOUR], ['m', MINUTE], ['s', SECOND]] as const) {
+    if (ms >= factor && ms % factor === 0) return `${ms / factor}${unit}`;
+  }
+  return `${ms}ms`;
+}
