@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Koa from 'koa';
 import type pg from 'pg';
 import { actorLabel } from '../auth/principal.ts';
-import { redactTokens } from '../auth/token-format.ts';
+import { redactTokens } from '../domain/tokens.ts';
 import type { Clock } from '../clock/clock.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { type CommitHook, inTransaction, withoutCommitHook } from '../db/transaction.ts';
@@ -26,8 +26,7 @@ import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { EpisodeLog } from '../log/episode.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { type Endpoint, isReadMethod } from './endpoint.ts';
-import { principalIfAny } from './request-state.ts';
+import { isReadMethod, principalIfAny, routeOf } from './request-state.ts';
 
 export interface AuditRow {
   occurredAt: Date;
@@ -89,14 +88,13 @@ export class AuditLog {
   rowOf(ctx: Koa.Context, status: number): AuditRow {
     const principal = principalIfAny(ctx);
     if (!principal) throw new Error('only requests with a principal are audited');
-    const endpoint = ctx.state.endpoint as Endpoint | undefined;
     return {
       occurredAt: this.deps.clock.now(),
       tokenId: principal.tokenId,
       actor: actorLabel(principal),
       teamId: principal.teamId,
       method: ctx.method,
-      route: endpoint?.path ?? null,
+      route: routeOf(ctx) ?? null,
       // A token pasted into a path must not be kept in a table that is never scrubbed.
       path: redactTokens(ctx.path).slice(0, MAX_PATH),
       status,

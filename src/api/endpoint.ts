@@ -11,22 +11,17 @@
  */
 import type Koa from 'koa';
 import type { Principal } from '../auth/principal.ts';
-import { type Scope, grants } from '../auth/scopes.ts';
+import { type Scope, grants } from '../domain/scopes.ts';
 import { type Static, type TSchema, Type, Uuid } from '../schema/types.ts';
 import { type Validator, compile } from '../schema/validator.ts';
 import type { AppDeps } from './deps.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** The methods that only read (HEAD comes with every GET): they need no writing scope and are not audited. */
-export function isReadMethod(method: string): boolean {
-  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
-}
-
 /**
  * Who may call an endpoint: `public` needs no token (the health probes); `any` any
  * valid token whatever its scopes; otherwise a token that carries the scope
- * (src/auth/scopes.ts says what each scope carries).
+ * (src/domain/scopes.ts says what each scope carries).
  */
 export type ScopeRule = 'public' | 'any' | Scope;
 

@@ -9,10 +9,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
-import { holdsToken } from '../auth/token-format.ts';
+import { holdsToken } from '../domain/tokens.ts';
 import { type Logger, withLogContext } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { endpointIfAny } from './request-state.ts';
+import { routeOf } from './request-state.ts';
 
 /** A client's request id worth keeping: short, and only characters that need no escaping anywhere. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -42,7 +42,7 @@ export function requestContext(logger: Logger, metrics: Metrics): Koa.Middleware
       try {
         await next();
       } finally {
-        const route = endpointIfAny(ctx)?.path;
+        const route = routeOf(ctx);
         const durationMs = performance.now() - startedAt;
         logger.info('request', {
           method: ctx.method,

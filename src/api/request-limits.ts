@@ -7,7 +7,7 @@
  * the socket, before Koa sees a request.
  */
 import type Koa from 'koa';
-import { holdsToken } from '../auth/token-format.ts';
+import { holdsToken } from '../domain/tokens.ts';
 import { HttpProblem, validationProblem } from './problem.ts';
 
 /**

@@ -14,7 +14,7 @@
  */
 import type Koa from 'koa';
 import getRawBody from 'raw-body';
-import { redactTokens } from '../auth/token-format.ts';
+import { redactTokens } from '../domain/tokens.ts';
 import type { FieldIssue } from '../domain/errors.ts';
 import { hasLoneSurrogate } from '../schema/formats.ts';
 import type { Validation, Validator } from '../schema/validator.ts';

@@ -20,7 +20,8 @@ import { withLogContext } from '../log/logger.ts';
 import { type Validator, compile } from '../schema/validator.ts';
 import type { Admission } from './admission.ts';
 import type { AppDeps } from './deps.ts';
-import { type Endpoint, isReadMethod } from './endpoint.ts';
+import type { Endpoint } from './endpoint.ts';
+import { isReadMethod, setRoute } from './request-state.ts';
 import { HttpProblem } from './problem.ts';
 import { InFlight } from './request-limits.ts';
 import { readRequest } from './request.ts';
@@ -79,7 +80,7 @@ function allowedMethods(router: Router, path: string): string[] {
 /** The steps of one declared route. */
 function serve(endpoint: Endpoint, deps: AppDeps, admission: Admission, inFlight: InFlight): Koa.Middleware {
   return async (ctx) => {
-    ctx.state.endpoint = endpoint;
+    setRoute(ctx, endpoint.path);
     // A liveness probe is never shed; everything else takes a place or is refused at once.
     const leave = endpoint.liveness ? undefined : inFlight.enter();
     try {

@@ -12,12 +12,13 @@
  */
 import type pg from 'pg';
 import type { Clock } from '../clock/clock.ts';
-import { type TokenRow } from '../commands/tokens.ts';
+import type { TokenRow } from '../db/rows.ts';
 import { run, sql } from '../db/queries.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Principal } from './principal.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
-import { type ParsedToken, hashSecret, hashesMatch, parseToken } from './token-format.ts';
+import { type ParsedToken, parseToken } from '../domain/tokens.ts';
+import { hashSecret, hashesMatch } from './token-format.ts';
 
 export type AuthenticationFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';
 

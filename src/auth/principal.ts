@@ -1,6 +1,6 @@
 /** Who is calling: the token that authenticated the request. */
 import type { TeamScope } from '../domain/team-scope.ts';
-import type { Scope } from './scopes.ts';
+import type { Scope } from '../domain/scopes.ts';
 
 export interface Principal extends TeamScope {
   tokenId: string;

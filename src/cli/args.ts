@@ -7,7 +7,7 @@
  * (EX_CONFIG) for a bad setting, as the other processes do.
  */
 import { parseArgs } from 'node:util';
-import type { Session } from './session.ts';
+import type { Needs, Session } from './session.ts';
 
 export const EXIT = {
   OK: 0,
@@ -54,11 +54,6 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-/**
- * What a command needs before it runs: nothing (it loads what it needs itself, if
- * anything), Postgres, or Postgres and (best effort) Redis.
- */
-export type Needs = 'nothing' | 'database' | 'database+redis';
 
 export interface Command {
   name: string;

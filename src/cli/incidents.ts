@@ -7,7 +7,8 @@
 import { listEscalations, listEvents, getIncident, listIncidents } from '../commands/read-incidents.ts';
 import { type TransitionTarget, transitionIncident } from '../commands/transition-incident.ts';
 import { isUuid } from '../domain/ids.ts';
-import type { Escalation, Incident, IncidentEvent } from '../domain/incident.ts';
+import type { IncidentEvent } from '../domain/events.ts';
+import type { Escalation, Incident } from '../domain/incident.ts';
 import { INCIDENT_STATES, IncidentState } from '../domain/incident-states.ts';
 import { EVERY_TEAM } from '../domain/team-scope.ts';
 import { presentEscalation, presentEvent, presentIncident } from '../presenters/incidents.ts';

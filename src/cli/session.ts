@@ -15,8 +15,13 @@ import type { Logger } from '../log/logger.ts';
 import type { RedisClient } from '../redis/client.ts';
 import { type RedisKeys, redisKeys } from '../redis/keys.ts';
 import { PendingIndex } from '../redis/pending-index.ts';
-import type { Needs } from './args.ts';
 import { printable, printableLines } from './output.ts';
+
+/**
+ * What a command needs before it runs: nothing (it loads what it needs itself, if
+ * anything), Postgres, or Postgres and (best effort) Redis.
+ */
+export type Needs = 'nothing' | 'database' | 'database+redis';
 
 // pg, winston and above all redis are loaded only by the commands that use them:
 // they cost more start-up time than the rest of the CLI (help, usage errors and

@@ -6,9 +6,10 @@
  * A token's secret is printed once, by `create`, on stdout, and nowhere else: not in
  * the details (stderr), not in an error message, not in `list`.
  */
-import { SCOPES, type Scope } from '../auth/scopes.ts';
-import { parseToken } from '../auth/token-format.ts';
-import { type ApiToken, createToken, listTokens, newTokenString, revokeToken, tokenIdByPublicId } from '../commands/tokens.ts';
+import { SCOPES, type Scope } from '../domain/scopes.ts';
+import { parseToken } from '../domain/tokens.ts';
+import { createToken, listTokens, newTokenString, revokeToken, tokenIdByPublicId } from '../commands/tokens.ts';
+import type { ApiToken } from '../domain/tokens.ts';
 import { parseDuration } from '../domain/durations.ts';
 import { isUuid } from '../domain/ids.ts';
 import { EVERY_TEAM } from '../domain/team-scope.ts';

@@ -31,6 +31,7 @@ import {
   visibleOrNotFound,
   written,
 } from './records.ts';
+import type { Policy } from '../domain/policy.ts';
 
 export interface PolicyInput {
   name: string;
@@ -44,22 +45,7 @@ export interface PolicyInput {
   teamId?: string | null | undefined;
 }
 
-export interface NamedTarget extends PolicyTarget {
-  name: string;
-}
 
-export interface Policy {
-  id: string;
-  name: string;
-  description: string | null;
-  repeatCount: number;
-  version: number;
-  /** null: organisation-wide. */
-  teamId: string | null;
-  levels: { level: number; delayMs: number; targets: NamedTarget[] }[];
-  createdAt: Date;
-  updatedAt: Date;
-}
 
 interface PolicyRow {
   id: string;

@@ -1,7 +1,8 @@
 /** Read-only queries behind the GET routes. */
 import { NotFoundError } from '../domain/errors.ts';
 import { type TeamScope, canSee } from '../domain/team-scope.ts';
-import type { Escalation, Incident, IncidentEvent } from '../domain/incident.ts';
+import type { IncidentEvent } from '../domain/events.ts';
+import type { Escalation, Incident } from '../domain/incident.ts';
 import type { IncidentState } from '../domain/incident-states.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import {

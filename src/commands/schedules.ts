@@ -12,7 +12,7 @@
  */
 import type pg from 'pg';
 import { InUseError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
-import { type Override, type Rotation, type Shift, type ShiftUnit, onCallAt, shiftsBetween, validateRotation } from '../domain/schedule.ts';
+import { type Rotation, type Shift, type ShiftUnit, onCallAt, shiftsBetween, validateRotation } from '../domain/schedule.ts';
 import { type TeamScope, canSee } from '../domain/team-scope.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { inTransaction } from '../db/transaction.ts';
@@ -28,16 +28,8 @@ import {
   visibleOrNotFound,
   written,
 } from './records.ts';
+import type { OverrideRecord, Schedule, UserSummary } from '../domain/schedule.ts';
 
-export interface Schedule {
-  id: string;
-  name: string;
-  /** null: organisation-wide. */
-  teamId: string | null;
-  rotation: Rotation;
-  createdAt: Date;
-  updatedAt: Date;
-}
 
 export interface ScheduleInput {
   name: string;
@@ -49,11 +41,6 @@ export interface ScheduleInput {
   teamId?: string | null | undefined;
 }
 
-export interface OverrideRecord extends Override {
-  id: string;
-  scheduleId: string;
-  createdAt: Date;
-}
 
 interface ScheduleRow {
   id: string;
@@ -78,12 +65,6 @@ interface OverrideRow {
   created_at: Date;
 }
 
-export interface UserSummary {
-  id: string;
-  name: string;
-  email: string;
-  phone: string | null;
-}
 
 function toSchedule(row: ScheduleRow): Schedule {
   return {

@@ -3,60 +3,16 @@
  * read, revoke. Tokens are never deleted: the audit log and incident events refer to
  * them. A team's admin creates, sees and revokes only its team's tokens.
  */
-import { type NewTokenSecret, generateToken, hashSecret, hashesMatch, parseToken } from '../auth/token-format.ts';
-import type { Scope } from '../auth/scopes.ts';
+import { type NewTokenSecret, generateToken, hashSecret, hashesMatch } from '../auth/token-format.ts';
+import { type ApiToken, parseToken } from '../domain/tokens.ts';
+import { type TokenRow, toApiToken } from '../db/rows.ts';
+import type { Scope } from '../domain/scopes.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { inTransaction } from '../db/transaction.ts';
 import { InvalidInputError, NotFoundError } from '../domain/errors.ts';
 import { EVERY_TEAM, type TeamScope, canSee } from '../domain/team-scope.ts';
 import type { CommandDeps } from './deps.ts';
 import { type NamePage, type NamePageQuery, ownerTeam, pageByName, written } from './records.ts';
-
-export interface ApiToken {
-  id: string;
-  publicId: string;
-  name: string;
-  scopes: Scope[];
-  /** null: organisation-wide. */
-  teamId: string | null;
-  expiresAt: Date | null;
-  revokedAt: Date | null;
-  createdBy: string | null;
-  createdVia: string;
-  createdAt: Date;
-  lastUsedAt: Date | null;
-}
-
-export interface TokenRow {
-  id: string;
-  public_id: string;
-  secret_hash: Buffer;
-  name: string;
-  scopes: Scope[];
-  team_id: string | null;
-  expires_at: Date | null;
-  revoked_at: Date | null;
-  created_by: string | null;
-  created_via: string;
-  created_at: Date;
-  last_used_at: Date | null;
-}
-
-export function toApiToken(row: TokenRow): ApiToken {
-  return {
-    id: row.id,
-    publicId: row.public_id,
-    name: row.name,
-    scopes: row.scopes,
-    teamId: row.team_id,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-    createdBy: row.created_by,
-    createdVia: row.created_via,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-  };
-}
 
 export interface NewToken {
   name: string;

@@ -1,12 +1,13 @@
 /** Row shapes as pg returns them, and their mapping to domain objects. */
-import type { EventKind } from '../domain/events.ts';
+import type { EventKind, IncidentEvent } from '../domain/events.ts';
+import type { Scope } from '../domain/scopes.ts';
+import type { ApiToken } from '../domain/tokens.ts';
 import type {
   Assignee,
   Escalation,
   EscalationStatus,
   EscalationTrigger,
   Incident,
-  IncidentEvent,
   Severity,
 } from '../domain/incident.ts';
 import type { IncidentState } from '../domain/incident-states.ts';
@@ -111,5 +112,36 @@ export function toEvent(row: EventRow): IncidentEvent {
     note: row.note,
     occurredAt: row.occurred_at,
     details: row.details,
+  };
+}
+
+export interface TokenRow {
+  id: string;
+  public_id: string;
+  secret_hash: Buffer;
+  name: string;
+  scopes: Scope[];
+  team_id: string | null;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  created_by: string | null;
+  created_via: string;
+  created_at: Date;
+  last_used_at: Date | null;
+}
+
+export function toApiToken(row: TokenRow): ApiToken {
+  return {
+    id: row.id,
+    publicId: row.public_id,
+    name: row.name,
+    scopes: row.scopes,
+    teamId: row.team_id,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    createdBy: row.created_by,
+    createdVia: row.created_via,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
   };
 }

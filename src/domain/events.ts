@@ -94,3 +94,16 @@ export type NewEvent = {
     tokenId?: string | null | undefined;
   };
 }[EventKind];
+
+/** An event as the audit log holds it. */
+export interface IncidentEvent {
+  id: string;
+  incidentId: string;
+  kind: EventKind;
+  fromState: IncidentState | null;
+  toState: IncidentState | null;
+  actor: string | null;
+  note: string | null;
+  occurredAt: Date;
+  details: Record<string, unknown>;
+}

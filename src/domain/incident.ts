@@ -1,4 +1,3 @@
-import type { EventKind } from './events.ts';
 import type { IncidentState } from './incident-states.ts';
 import type { PolicySnapshot } from './policy.ts';
 
@@ -57,16 +56,4 @@ export interface Escalation {
   cancelledAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
-}
-
-export interface IncidentEvent {
-  id: string;
-  incidentId: string;
-  kind: EventKind;
-  fromState: IncidentState | null;
-  toState: IncidentState | null;
-  actor: string | null;
-  note: string | null;
-  occurredAt: Date;
-  details: Record<string, unknown>;
 }

@@ -80,3 +80,22 @@ export function snapshotFromJson(json: unknown): PolicySnapshot {
     levels: value.levels.map((level) => ({ delayMs: Number(level.delay_ms), targets: level.targets })),
   };
 }
+
+/** A target of a stored policy, with the name of what it names (for people reading it). */
+export interface NamedTarget extends PolicyTarget {
+  name: string;
+}
+
+/** A stored escalation policy, as its commands answer it. */
+export interface Policy {
+  id: string;
+  name: string;
+  description: string | null;
+  repeatCount: number;
+  version: number;
+  /** null: organisation-wide. */
+  teamId: string | null;
+  levels: { level: number; delayMs: number; targets: NamedTarget[] }[];
+  createdAt: Date;
+  updatedAt: Date;
+}

@@ -270,3 +270,29 @@ function millis(d: Date, what: string): number {
   if (Number.isNaN(ms)) throw new RangeError(`${what} is an invalid date`);
   return ms;
 }
+
+/** A stored schedule, as its commands answer it. */
+export interface Schedule {
+  id: string;
+  name: string;
+  /** null: organisation-wide. */
+  teamId: string | null;
+  rotation: Rotation;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A stored override. */
+export interface OverrideRecord extends Override {
+  id: string;
+  scheduleId: string;
+  createdAt: Date;
+}
+
+/** What a page or an on-call answer shows of a person. */
+export interface UserSummary {
+  id: string;
+  name: string;
+  email: string;
+  phone: string | null;
+}

@@ -5,7 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import winston from 'winston';
-import { redactTokens } from '../auth/token-format.ts';
+import { redactTokens } from '../domain/tokens.ts';
 
 export type Logger = winston.Logger;
 

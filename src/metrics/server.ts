@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { type Server, type ServerResponse, createServer } from 'node:http';
 import { AuthenticationError, type Authenticator } from '../auth/authenticate.ts';
-import { grants } from '../auth/scopes.ts';
+import { grants } from '../domain/scopes.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from './metrics.ts';
 

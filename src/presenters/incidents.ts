@@ -3,8 +3,8 @@
  * shows them: each view is the JSON schema of the answer, named in the OpenAPI
  * document by its title, and the presenter's return type is that schema's type.
  */
-import { EVENT_KINDS } from '../domain/events.ts';
-import { SEVERITIES, type Escalation, type Incident, type IncidentEvent } from '../domain/incident.ts';
+import { EVENT_KINDS, type IncidentEvent } from '../domain/events.ts';
+import { SEVERITIES, type Escalation, type Incident } from '../domain/incident.ts';
 import { INCIDENT_STATES } from '../domain/incident-states.ts';
 import { TARGET_TYPES } from '../domain/policy.ts';
 import { Instant, Nullable, type Static, StringEnum, Type, Uuid } from '../schema/types.ts';

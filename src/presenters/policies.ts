@@ -1,5 +1,5 @@
 /** Escalation policies as the API shows them (the view is the answer's schema). */
-import type { Policy } from '../commands/policies.ts';
+import type { Policy } from '../domain/policy.ts';
 import { formatDuration } from '../domain/durations.ts';
 import { TARGET_TYPES } from '../domain/policy.ts';
 import { Nullable, type Static, StringEnum, Type, Uuid } from '../schema/types.ts';

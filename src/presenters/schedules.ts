@@ -1,5 +1,5 @@
 /** Schedules, overrides, on-call answers and shifts as the API shows them (each view is the answer's schema). */
-import type { OverrideRecord, Schedule, UserSummary } from '../commands/schedules.ts';
+import type { OverrideRecord, Schedule, UserSummary } from '../domain/schedule.ts';
 import type { Shift } from '../domain/schedule.ts';
 import { Formatted, Instant, Nullable, type Static, StringEnum, Type, Uuid } from '../schema/types.ts';
 import { iso, timestamps } from './common.ts';

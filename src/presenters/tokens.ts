@@ -1,6 +1,6 @@
 /** API tokens as the API and the CLI's --json show them: never the secret, never its hash. */
-import { SCOPES } from '../auth/scopes.ts';
-import type { ApiToken } from '../commands/tokens.ts';
+import { SCOPES } from '../domain/scopes.ts';
+import type { ApiToken } from '../domain/tokens.ts';
 import { Instant, Nullable, type Static, StringEnum, Type, Uuid } from '../schema/types.ts';
 import { NullableInstant, iso } from './common.ts';
 

@@ -4,7 +4,7 @@ import { requiredScope } from '../../src/api/endpoint.ts';
 import { buildOpenApiDocument, openApiPath } from '../../src/api/openapi.ts';
 import { generateToken } from '../../src/auth/token-format.ts';
 import { createToken, ensureEnvironmentToken } from '../../src/commands/tokens.ts';
-import type { Scope } from '../../src/auth/scopes.ts';
+import type { Scope } from '../../src/domain/scopes.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { createTeam } from '../support/factories.ts';
 import { del } from '../support/people.ts';

@@ -12,7 +12,7 @@
 import { expect } from 'chai';
 import { createApp } from '../../src/api/app.ts';
 import { ENDPOINTS } from '../../src/api/endpoints/index.ts';
-import { SCOPES, type Scope } from '../../src/auth/scopes.ts';
+import { SCOPES, type Scope } from '../../src/domain/scopes.ts';
 import { generateToken } from '../../src/auth/token-format.ts';
 import { createToken } from '../../src/commands/tokens.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
@@ -172,7 +172,7 @@ describe('every declared route, in every shape, by every caller', function () {
   });
 });
 
-/** Whether a token with `held` may call an endpoint that needs `needed` (written apart from src/auth/scopes.ts). */
+/** Whether a token with `held` may call an endpoint that needs `needed` (written apart from src/domain/scopes.ts). */
 function scopeCarries(held: Scope, needed: Scope): boolean {
   const carried: Record<Scope, Scope[]> = { read: ['read'], write: ['write', 'read'], admin: ['admin', 'write', 'read', 'metrics'], metrics: ['metrics'] };
   return carried[held].includes(needed);

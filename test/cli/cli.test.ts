@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import { parseToken } from '../../src/auth/token-format.ts';
+import { parseToken } from '../../src/domain/tokens.ts';
 import { createToken } from '../../src/commands/tokens.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { finished, spawnKlaxon } from '../support/processes.ts';

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { type Metrics, createMetrics } from '../../src/metrics/metrics.ts';
 import { startMetricsServer } from '../../src/metrics/server.ts';
 import { Authenticator } from '../../src/auth/authenticate.ts';
-import type { Scope } from '../../src/auth/scopes.ts';
+import type { Scope } from '../../src/domain/scopes.ts';
 import { createToken } from '../../src/commands/tokens.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { sample } from '../support/metrics.ts';

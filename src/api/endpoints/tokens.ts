@@ -3,7 +3,7 @@
  * (DELETE: the row stays, for the audit log). A team's admin works on its team's
  * tokens only.
  */
-import { SCOPES } from '../../auth/scopes.ts';
+import { SCOPES } from '../../domain/scopes.ts';
 import { createToken, getToken, listTokens, revokeToken } from '../../commands/tokens.ts';
 import { CreatedTokenView, TokenView, presentToken } from '../../presenters/tokens.ts';
 import { toInstant } from '../../schema/formats.ts';
