@@ -1,12 +1,16 @@
 /**
  * Configuration: config/default.json, then an optional JSON file named by
- * CONFIG_FILE, then environment variables. Everything is validated at start-up;
- * a bad value stops the process with a message naming the setting and the rule,
- * instead of paging on a wrong timetable.
+ * CONFIG_FILE, then environment variables. Every setting is declared once below
+ * (SETTINGS: its place in the file, its environment variable, its JSON schema) and all
+ * of them are validated at start-up by one ajv schema; a bad value stops the process
+ * with a message naming the setting as it was given (the variable, or the file's key)
+ * and the rule, instead of paging on a wrong timetable.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
 import { DURATION_BOUNDS, parseDuration } from '../domain/durations.ts';
+import { type Static, type TSchema, Type } from '../schema/types.ts';
 import { parseSize } from './units.ts';
 
 export interface Config {
@@ -62,7 +66,6 @@ export interface Config {
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -72,15 +75,163 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-interface RawConfig {
-  http?: { host?: unknown; port?: unknown; bodyLimit?: unknown; maxInFlight?: unknown };
-  database?: { role?: unknown };
-  log?: { level?: unknown; format?: unknown };
-  redis?: { keyPrefix?: unknown; commandTimeout?: unknown };
-  escalation?: { levels?: unknown };
-  clock?: { syncInterval?: unknown };
-  rateLimit?: { perMinute?: unknown; burst?: unknown; addressPerMinute?: unknown; addressBurst?: unknown };
-  worker?: Record<string, unknown>;
+// The kinds of setting, each with how a wrong value is explained --------------------------
+
+interface Kind {
+  schema: TSchema;
+  /** What a refused value is told, whatever rule it broke. */
+  explain: (value: unknown) => string;
+}
+
+const shown = (value: unknown) => JSON.stringify(value) ?? String(value);
+
+function duration() {
+  return {
+    schema: Type.String({ format: 'duration' }),
+    explain: (value) => {
+      if (typeof value !== 'string' || value.trim() === '') return 'must be a non-empty string';
+      try {
+        parseDuration(value);
+        return `${shown(value)} is not a duration`;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    },
+  } satisfies Kind;
+}
+
+function count(max: number) {
+  return { schema: Type.Integer({ minimum: 1, maximum: max }), explain: (value: unknown) => `${shown(String(value))} must be a whole number from 1 to ${max}` } satisfies Kind;
+}
+
+const port = { schema: Type.Integer({ minimum: 0, maximum: 65535 }), explain: (value: unknown) => `${shown(String(value))} is not a port (0-65535)` } satisfies Kind;
+
+function oneOf<const V extends readonly string[]>(values: V) {
+  return { schema: Type.Unsafe<V[number]>({ type: 'string', enum: [...values] }), explain: (value: unknown) => `${shown(String(value))} is not one of ${values.join(', ')}` } satisfies Kind;
+}
+
+function url(protocols: readonly string[]) {
+  return {
+    schema: Type.String({ format: `url:${protocols.join(',')}` }),
+    explain: (value) => {
+      if (value === undefined || value === '') return `is required (a ${protocols[0]}// URL)`;
+      if (typeof value !== 'string' || parseOrUndefined(() => new URL(value)) === undefined) return 'is not a URL';
+      return `must start with ${protocols.join(' or ')}//`;
+    },
+  } satisfies Kind;
+}
+
+/** The level delays of the default timetable: 1 to 20, each a duration within its bounds. */
+const levelDelays = {
+  schema: Type.Array(Type.String({ format: 'level-delay' }), { minItems: 1, maxItems: 20 }),
+  explain: (value: unknown) => {
+    if (!Array.isArray(value) || value.length === 0) return 'must list at least one level delay, e.g. 5m,15m,60m';
+    if (value.length > 20) return 'at most 20 levels';
+    for (const [index, item] of value.entries()) {
+      const message = levelDelayProblem(item);
+      if (message) return `level ${index + 1}: ${message}`;
+    }
+    return 'is not a list of level delays';
+  },
+} satisfies Kind;
+
+function levelDelayProblem(item: unknown): string | undefined {
+  if (typeof item !== 'string') return `${shown(item)} is not a duration`;
+  let ms: number;
+  try {
+    ms = parseDuration(item);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  const { min, max, text } = DURATION_BOUNDS.configuredLevelDelay;
+  return ms < min || ms > max ? `${shown(item)} must be ${text}` : undefined;
+}
+
+// Every setting, once ------------------------------------------------------------------------
+
+interface Setting {
+  /** Where it is in config/default.json and CONFIG_FILE (dotted); undefined: only the environment. */
+  file?: string;
+  env: string;
+  kind: Kind;
+  /** A list the environment gives comma-separated. */
+  list?: true;
+}
+
+const SETTINGS = {
+  host: { file: 'http.host', env: 'HOST', kind: { schema: Type.String({ minLength: 1 }), explain: () => 'must be a non-empty string' } },
+  port: { file: 'http.port', env: 'PORT', kind: port },
+  bodyLimit: { file: 'http.bodyLimit', env: 'HTTP_BODY_LIMIT', kind: { schema: Type.String({ format: 'size' }), explain: (value) => sizeProblem(value) } },
+  maxInFlight: { file: 'http.maxInFlight', env: 'HTTP_MAX_IN_FLIGHT', kind: count(100_000) },
+  databaseUrl: { env: 'DATABASE_URL', kind: url(['postgres:', 'postgresql:']) },
+  databaseRole: {
+    file: 'database.role',
+    env: 'DATABASE_ROLE',
+    // A plain Postgres role name (it goes into the startup options unquoted), or empty.
+    kind: {
+      schema: Type.String({ pattern: '^([A-Za-z_][A-Za-z0-9_$]{0,62})?$' }),
+      explain: () => 'must be empty or a role name of letters, digits, _ and $ (at most 63, not starting with a digit)',
+    },
+  },
+  redisUrl: { env: 'REDIS_URL', kind: url(['redis:', 'rediss:']) },
+  redisKeyPrefix: {
+    file: 'redis.keyPrefix',
+    env: 'REDIS_KEY_PREFIX',
+    kind: { schema: Type.String({ pattern: '^[A-Za-z0-9:_{}.-]*$' }), explain: () => 'may only contain letters, digits and : _ { } . -' },
+  },
+  redisCommandTimeout: { file: 'redis.commandTimeout', env: 'REDIS_COMMAND_TIMEOUT', kind: duration() },
+  logLevel: { file: 'log.level', env: 'LOG_LEVEL', kind: oneOf(LOG_LEVELS) },
+  logFormat: { file: 'log.format', env: 'LOG_FORMAT', kind: oneOf(['auto', 'json', 'pretty'] as const) },
+  levels: { file: 'escalation.levels', env: 'ESCALATION_LEVELS', kind: levelDelays, list: true },
+  clockSyncInterval: { file: 'clock.syncInterval', env: 'CLOCK_SYNC_INTERVAL', kind: duration() },
+  ratePerMinute: { file: 'rateLimit.perMinute', env: 'RATE_LIMIT_PER_MINUTE', kind: count(1_000_000) },
+  rateBurst: { file: 'rateLimit.burst', env: 'RATE_LIMIT_BURST', kind: count(1_000_000) },
+  addressPerMinute: { file: 'rateLimit.addressPerMinute', env: 'RATE_LIMIT_ADDRESS_PER_MINUTE', kind: count(1_000_000) },
+  addressBurst: { file: 'rateLimit.addressBurst', env: 'RATE_LIMIT_ADDRESS_BURST', kind: count(1_000_000) },
+  batchSize: { file: 'worker.batchSize', env: 'WORKER_BATCH_SIZE', kind: count(10_000) },
+  concurrency: { file: 'worker.concurrency', env: 'WORKER_CONCURRENCY', kind: count(16) },
+  lease: { file: 'worker.lease', env: 'WORKER_LEASE', kind: duration() },
+  maxSleep: { file: 'worker.maxSleep', env: 'WORKER_MAX_SLEEP', kind: duration() },
+  degradedPoll: { file: 'worker.degradedPoll', env: 'WORKER_DEGRADED_POLL', kind: duration() },
+  reconcileInterval: { file: 'worker.reconcileInterval', env: 'RECONCILE_INTERVAL', kind: duration() },
+  reconcilePageSize: { file: 'worker.reconcilePageSize', env: 'RECONCILE_PAGE_SIZE', kind: count(100_000) },
+  slowTick: { file: 'worker.slowTick', env: 'WORKER_SLOW_TICK', kind: duration() },
+  metricsPort: { file: 'worker.metricsPort', env: 'WORKER_METRICS_PORT', kind: port },
+} satisfies Record<string, Setting>;
+
+type Name = keyof typeof SETTINGS;
+
+/** Every environment variable a setting is read from (the README's Configuration table must name each: test/docs/readme.test.ts). */
+export const SETTING_VARIABLES: readonly string[] = Object.values(SETTINGS).map((setting) => setting.env);
+type Values = { [K in Name]: Static<(typeof SETTINGS)[K]['kind']['schema']> };
+
+function sizeProblem(value: unknown): string {
+  try {
+    parseSize(String(value));
+    return `${shown(value)} is not a size`;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** The one schema every configuration is validated with, built from SETTINGS. */
+const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true });
+ajv.addFormat('duration', { type: 'string', validate: (text) => parseOrUndefined(() => parseDuration(text)) !== undefined });
+ajv.addFormat('size', { type: 'string', validate: (text) => parseOrUndefined(() => parseSize(text)) !== undefined });
+ajv.addFormat('level-delay', { type: 'string', validate: (text) => levelDelayProblem(text) === undefined });
+for (const protocols of [['postgres:', 'postgresql:'], ['redis:', 'rediss:']]) {
+  ajv.addFormat(`url:${protocols.join(',')}`, { type: 'string', validate: (text) => protocols.includes(parseOrUndefined(() => new URL(text).protocol) ?? '') });
+}
+const validateSettings = ajv.compile(
+  Type.Object(Object.fromEntries(Object.entries(SETTINGS).map(([name, setting]) => [name, setting.kind.schema])), { additionalProperties: false }),
+);
+
+function parseOrUndefined<T>(parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch {
+    return undefined;
+  }
 }
 
 const DEFAULT_FILE = fileURLToPath(new URL('../../config/default.json', import.meta.url));
@@ -92,95 +243,92 @@ export interface LoadOptions {
 
 export function loadConfig(env: Env = process.env, { requireRedis = true }: LoadOptions = {}): Config {
   const problems: string[] = [];
-  const raw = readJson(DEFAULT_FILE, problems);
-  if (env.CONFIG_FILE) mergeInto(raw as Record<string, unknown>, readJson(env.CONFIG_FILE, problems) as Record<string, unknown>);
+  const file = readJson(DEFAULT_FILE, problems);
+  if (env.CONFIG_FILE) mergeInto(file, readJson(env.CONFIG_FILE, problems));
+  problems.push(...unknownKeys(file));
 
-  // Each setting: where it came from (for the error message) and its raw value.
-  const pick = (envName: string, fileValue: unknown, fileName: string): [string, unknown] =>
-    env[envName] !== undefined ? [envName, env[envName]] : [fileName, fileValue];
-
-  const check = <T>(source: [string, unknown], parse: (v: unknown) => T): T => {
-    try {
-      return parse(source[1]);
-    } catch (error) {
-      problems.push(`${source[0]}: ${(error as Error).message}`);
-      return undefined as T;
+  // Each setting's value and where it came from: the environment wins over the files.
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, string> = {};
+  for (const [name, setting] of Object.entries(SETTINGS) as [Name, Setting][]) {
+    const given = env[setting.env];
+    if (given !== undefined) {
+      values[name] = fromEnvironment(given, setting);
+      sources[name] = setting.env;
+    } else if (setting.file !== undefined) {
+      values[name] = valueAt(file, setting.file);
+      sources[name] = setting.file;
+    } else {
+      sources[name] = setting.env;
     }
-  };
+  }
+  if (!requireRedis && values.redisUrl === undefined) values.redisUrl = 'redis://unused';
 
-  const levelsSource = pick('ESCALATION_LEVELS', raw.escalation?.levels, 'escalation.levels');
-  const config: Omit<Config, 'worker'> & Partial<Pick<Config, 'worker'>> = {
-    http: {
-      host: check(pick('HOST', raw.http?.host, 'http.host'), asNonEmptyString),
-      port: check(pick('PORT', raw.http?.port, 'http.port'), asPort),
-      bodyLimitBytes: check(pick('HTTP_BODY_LIMIT', raw.http?.bodyLimit, 'http.bodyLimit'), (v) =>
-        parseSize(asNonEmptyString(v)),
-      ),
-      maxInFlight: check(pick('HTTP_MAX_IN_FLIGHT', raw.http?.maxInFlight, 'http.maxInFlight'), (v) => asCount(v, 100_000)),
-    },
-    databaseUrl: check(['DATABASE_URL', env.DATABASE_URL], (v) => asUrl(v, ['postgres:', 'postgresql:'])),
-    database: { role: check(pick('DATABASE_ROLE', raw.database?.role, 'database.role'), asRoleName) },
-    redisUrl:
-      requireRedis || env.REDIS_URL ? check(['REDIS_URL', env.REDIS_URL], (v) => asUrl(v, ['redis:', 'rediss:'])) : '',
-    redis: {
-      keyPrefix: check(pick('REDIS_KEY_PREFIX', raw.redis?.keyPrefix, 'redis.keyPrefix'), asKeyPrefix),
-      commandTimeoutMs: check(pick('REDIS_COMMAND_TIMEOUT', raw.redis?.commandTimeout, 'redis.commandTimeout'), (v) =>
-        parseDuration(asNonEmptyString(v)),
-      ),
-    },
-    log: {
-      level: check(pick('LOG_LEVEL', raw.log?.level, 'log.level'), (v) => asOneOf(v, LOG_LEVELS)),
-      format: check(pick('LOG_FORMAT', raw.log?.format, 'log.format'), (v) =>
-        resolveLogFormat(asOneOf(v, ['auto', 'json', 'pretty'] as const), env),
-      ),
-    },
-    escalation: { levelDelaysMs: check(levelsSource, asLevelDelays) },
-    clock: {
-      syncIntervalMs: check(pick('CLOCK_SYNC_INTERVAL', raw.clock?.syncInterval, 'clock.syncInterval'), (v) =>
-        parseDuration(asNonEmptyString(v)),
-      ),
-    },
-    rateLimit: {
-      ratePerMinute: check(pick('RATE_LIMIT_PER_MINUTE', raw.rateLimit?.perMinute, 'rateLimit.perMinute'), (v) => asCount(v, 1_000_000)),
-      burst: check(pick('RATE_LIMIT_BURST', raw.rateLimit?.burst, 'rateLimit.burst'), (v) => asCount(v, 1_000_000)),
-    },
-    addressRateLimit: {
-      ratePerMinute: check(pick('RATE_LIMIT_ADDRESS_PER_MINUTE', raw.rateLimit?.addressPerMinute, 'rateLimit.addressPerMinute'), (v) =>
-        asCount(v, 1_000_000),
-      ),
-      burst: check(pick('RATE_LIMIT_ADDRESS_BURST', raw.rateLimit?.addressBurst, 'rateLimit.addressBurst'), (v) => asCount(v, 1_000_000)),
-    },
-  };
-  const worker = raw.worker ?? {};
-  const duration = (envName: string, key: string) =>
-    check(pick(envName, worker[key], `worker.${key}`), (v) => parseDuration(asNonEmptyString(v)));
-  const count = (envName: string, key: string, max: number) =>
-    check(pick(envName, worker[key], `worker.${key}`), (v) => asCount(v, max));
-  config.worker = {
-    batchSize: count('WORKER_BATCH_SIZE', 'batchSize', 10_000),
-    concurrency: count('WORKER_CONCURRENCY', 'concurrency', 16),
-    leaseMs: duration('WORKER_LEASE', 'lease'),
-    maxSleepMs: duration('WORKER_MAX_SLEEP', 'maxSleep'),
-    degradedPollMs: duration('WORKER_DEGRADED_POLL', 'degradedPoll'),
-    reconcileIntervalMs: duration('RECONCILE_INTERVAL', 'reconcileInterval'),
-    reconcilePageSize: count('RECONCILE_PAGE_SIZE', 'reconcilePageSize', 100_000),
-    slowTickMs: duration('WORKER_SLOW_TICK', 'slowTick'),
-    metricsPort: check(pick('WORKER_METRICS_PORT', worker.metricsPort, 'worker.metricsPort'), asPort),
-  };
+  if (!validateSettings(values)) problems.push(...explain(validateSettings.errors, values, sources));
   if (problems.length) throw new ConfigError(problems);
-  return config as Config;
+  return toConfig(values as Values, env, requireRedis);
 }
 
-function readJson(file: string, problems: string[]): RawConfig {
+/** One line per setting that broke a rule (a setting breaking several rules says so once). */
+function explain(errors: ErrorObject[] | null | undefined, values: Record<string, unknown>, sources: Record<string, string>): string[] {
+  const names = new Set<string>();
+  for (const error of errors ?? []) {
+    const name = error.instancePath.split('/')[1] ?? (error.params as { missingProperty?: string }).missingProperty;
+    if (name) names.add(name);
+  }
+  return [...names].map((name) => `${sources[name] ?? name}: ${SETTINGS[name as Name].kind.explain(values[name])}`);
+}
+
+/** A value from the environment, as text, typed as its schema wants: digits become a number, a list splits on commas. */
+function fromEnvironment(text: string, setting: Setting): unknown {
+  if (setting.list) return text.split(',').map((item) => item.trim());
+  const type = (setting.kind.schema as { type?: unknown }).type;
+  if (type === 'integer') return /^\s*\d{1,15}\s*$/.test(text) ? Number(text) : text;
+  return text.trim() === '' && setting.env !== 'DATABASE_ROLE' && setting.env !== 'REDIS_KEY_PREFIX' ? undefined : text;
+}
+
+function toConfig(v: Values, env: Env, requireRedis: boolean): Config {
+  return {
+    http: { host: v.host, port: v.port, bodyLimitBytes: parseSize(v.bodyLimit), maxInFlight: v.maxInFlight },
+    databaseUrl: v.databaseUrl,
+    database: { role: v.databaseRole },
+    redisUrl: requireRedis || env.REDIS_URL ? v.redisUrl : '',
+    redis: { keyPrefix: v.redisKeyPrefix, commandTimeoutMs: parseDuration(v.redisCommandTimeout) },
+    log: { level: v.logLevel, format: v.logFormat === 'auto' ? (env.NODE_ENV === 'production' ? 'json' : 'pretty') : v.logFormat },
+    escalation: { levelDelaysMs: v.levels.map(parseDuration) },
+    clock: { syncIntervalMs: parseDuration(v.clockSyncInterval) },
+    rateLimit: { ratePerMinute: v.ratePerMinute, burst: v.rateBurst },
+    addressRateLimit: { ratePerMinute: v.addressPerMinute, burst: v.addressBurst },
+    worker: {
+      batchSize: v.batchSize,
+      concurrency: v.concurrency,
+      leaseMs: parseDuration(v.lease),
+      maxSleepMs: parseDuration(v.maxSleep),
+      degradedPollMs: parseDuration(v.degradedPoll),
+      reconcileIntervalMs: parseDuration(v.reconcileInterval),
+      reconcilePageSize: v.reconcilePageSize,
+      slowTickMs: parseDuration(v.slowTick),
+      metricsPort: v.metricsPort,
+    },
+  };
+}
+
+// The files -----------------------------------------------------------------------------------
+
+type Json = Record<string, unknown>;
+
+function readJson(file: string, problems: string[]): Json {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as RawConfig;
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (isPlainObject(parsed)) return parsed;
+    problems.push(`${file}: must hold a JSON object`);
   } catch (error) {
     problems.push(`${file}: ${(error as Error).message}`);
-    return {};
   }
+  return {};
 }
 
-function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>): void {
+function mergeInto(target: Json, source: Json): void {
   for (const [key, value] of Object.entries(source)) {
     const current = target[key];
     if (isPlainObject(current) && isPlainObject(value)) mergeInto(current, value);
@@ -188,78 +336,27 @@ function mergeInto(target: Record<string, unknown>, source: Record<string, unkno
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+function valueAt(file: Json, path: string): unknown {
+  let node: unknown = file;
+  for (const key of path.split('.')) node = isPlainObject(node) && Object.hasOwn(node, key) ? node[key] : undefined;
+  return node;
+}
+
+/** Keys in a file that name no setting (a typo would otherwise be silently ignored). */
+function unknownKeys(file: Json, prefix = ''): string[] {
+  const known = new Set((Object.values(SETTINGS) as Setting[]).flatMap((setting) => (setting.file ? [setting.file] : [])));
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(file)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (known.has(path)) continue;
+    if (isPlainObject(value) && [...known].some((setting) => setting.startsWith(`${path}.`))) problems.push(...unknownKeys(value, path));
+    else problems.push(`${path}: is not a known setting`);
+  }
+  return problems;
+}
+
+function isPlainObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function asNonEmptyString(value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new Error('must be a non-empty string');
-  return value.trim();
-}
-
-function asPort(value: unknown): number {
-  const port = typeof value === 'number' ? value : Number(asNonEmptyString(value));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`"${String(value)}" is not a port (0-65535)`);
-  return port;
-}
-
-function asUrl(value: unknown, protocols: string[]): string {
-  if (value === undefined || value === '') throw new Error(`is required (a ${protocols[0]}// URL)`);
-  const text = asNonEmptyString(value);
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new Error('is not a URL');
-  }
-  if (!protocols.includes(url.protocol)) throw new Error(`must start with ${protocols.join(' or ')}//`);
-  return text;
-}
-
-function asKeyPrefix(value: unknown): string {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9:_{}.-]*$/.test(value)) {
-    throw new Error('may only contain letters, digits and : _ { } . -');
-  }
-  return value;
-}
-
-/** A plain Postgres role name (it goes into the startup options unquoted), or empty. */
-function asRoleName(value: unknown): string {
-  if (typeof value !== 'string' || !/^([A-Za-z_][A-Za-z0-9_$]{0,62})?$/.test(value)) {
-    throw new Error('must be empty or a role name of letters, digits, _ and $ (at most 63, not starting with a digit)');
-  }
-  return value;
-}
-
-function asCount(value: unknown, max: number): number {
-  const n = typeof value === 'number' ? value : Number(asNonEmptyString(value));
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`"${String(value)}" must be a whole number from 1 to ${max}`);
-  return n;
-}
-
-function asOneOf<T extends string>(value: unknown, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !allowed.includes(value as T)) {
-    throw new Error(`"${String(value)}" is not one of ${allowed.join(', ')}`);
-  }
-  return value as T;
-}
-
-function resolveLogFormat(format: 'auto' | 'json' | 'pretty', env: Env): 'json' | 'pretty' {
-  if (format !== 'auto') return format;
-  return env.NODE_ENV === 'production' ? 'json' : 'pretty';
-}
-
-/** `["5m", "15m"]` from the file, or `5m,15m,60m` from the environment. */
-function asLevelDelays(value: unknown): number[] {
-  const items = typeof value === 'string' ? value.split(',') : value;
-  if (!Array.isArray(items) || items.length === 0) throw new Error('must list at least one level delay, e.g. 5m,15m,60m');
-  if (items.length > 20) throw new Error('at most 20 levels');
-  return items.map((item, index) => {
-    const ms = parseDuration(asNonEmptyString(item));
-    const { min, max, text } = DURATION_BOUNDS.configuredLevelDelay;
-    if (ms < min || ms > max) throw new Error(`level ${index + 1}: "${String(item)}" must be ${text}`);
-    return ms;
-  });
 }
 
 /** The URL with its password replaced, for logs. */

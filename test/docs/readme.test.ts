@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { expect } from 'chai';
 import { ENDPOINTS } from '../../src/api/endpoints/index.ts';
+import { SETTING_VARIABLES } from '../../src/config/config.ts';
 import { buildOpenApiDocument } from '../../src/api/openapi.ts';
 import { loadAuditQueries } from '../support/audit-queries.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
@@ -166,14 +167,14 @@ describe('the README, replayed', function () {
   });
 
   it('its Configuration table names every setting the code reads from the environment', () => {
-    const read = new Set<string>();
+    const read = new Set<string>(SETTING_VARIABLES);
     const files = (dir: string): string[] =>
       readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) =>
         entry.isDirectory() ? files(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
       );
     for (const file of files('src')) {
       const text = readFileSync(join(ROOT, file), 'utf8');
-      for (const match of text.matchAll(/(?:process\.env|\benv)\.([A-Z][A-Z0-9_]+)|pick\('([A-Z][A-Z0-9_]+)'/g)) read.add(match[1] ?? match[2] ?? '');
+      for (const match of text.matchAll(/(?:process\.env|\benv)\.([A-Z][A-Z0-9_]+)/g)) read.add(match[1] ?? '');
     }
     // Not settings: Node's, Postgres' and the shell's own variables, and the tests' fault injection (src/main/worker.ts).
     for (const name of ['NODE_ENV', 'PGOPTIONS', 'PATH', 'HOME', 'USER', 'LOGNAME', 'KLAXON_FAULT']) read.delete(name);

@@ -29,7 +29,7 @@ describe('configuration', () => {
 
   it('names the setting and the rule for a bad duration', () => {
     expect(problemsOf({ ...base, ESCALATION_LEVELS: '5m,soon' })).to.deep.equal([
-      'ESCALATION_LEVELS: "soon" is not a duration (e.g. 250ms, 30s, 5m, 1h, 1d)',
+      'ESCALATION_LEVELS: level 2: "soon" is not a duration (e.g. 250ms, 30s, 5m, 1h, 1d)',
     ]);
   });
 
@@ -65,6 +65,27 @@ describe('configuration', () => {
     expect(loadConfig({ ...base, DATABASE_ROLE: '' }).database.role).to.equal('');
     expect(loadConfig({ ...base, DATABASE_ROLE: 'ops_app' }).database.role).to.equal('ops_app');
     expect(problemsOf({ ...base, DATABASE_ROLE: 'app -c role=postgres' })[0]).to.match(/^DATABASE_ROLE: must be empty or a role name/);
+  });
+
+  it('refuses a key in a configuration file that names no setting (a typo is not silently ignored)', () => {
+    const file = join(tmpdir(), `klaxon-config-typo-${process.pid}.json`);
+    writeFileSync(file, JSON.stringify({ http: { prot: 4000 }, worker: { lease: '10s', leese: '5s' }, escalatoin: {} }));
+    expect(problemsOf({ ...base, CONFIG_FILE: file })).to.deep.equal([
+      'http.prot: is not a known setting',
+      'worker.leese: is not a known setting',
+      'escalatoin: is not a known setting',
+    ]);
+  });
+
+  it('names a file setting by its key, and an environment setting by its variable', () => {
+    const file = join(tmpdir(), `klaxon-config-bad-${process.pid}.json`);
+    writeFileSync(file, JSON.stringify({ worker: { batchSize: 0, lease: 'forever' }, log: { level: 'loud' } }));
+    expect(problemsOf({ ...base, CONFIG_FILE: file, WORKER_CONCURRENCY: '99' })).to.deep.equal([
+      'log.level: "loud" is not one of error, warn, info, debug',
+      'worker.batchSize: "0" must be a whole number from 1 to 10000',
+      'WORKER_CONCURRENCY: "99" must be a whole number from 1 to 16',
+      'worker.lease: "forever" is not a duration (e.g. 250ms, 30s, 5m, 1h, 1d)',
+    ]);
   });
 
   it('hides passwords when a URL is logged', () => {

@@ -58,7 +58,7 @@ describe('the worker process', () => {
   it('refuses to start on a bad setting, naming it, with exit code 78', async () => {
     const result = await finished(spawnWorker(t, [], { ESCALATION_LEVELS: '5m,later' }));
     expect(result.code).to.equal(78);
-    expect(result.stderr).to.include('ESCALATION_LEVELS: "later" is not a duration');
+    expect(result.stderr).to.include('ESCALATION_LEVELS: level 2: "later" is not a duration');
   });
 
   it('stops gracefully on SIGTERM: finishes, closes its connections and exits 0', async () => {
