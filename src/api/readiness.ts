@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { withDeadline } from '../clock/deadline.ts';
-import type { RedisClient } from '../redis/client.ts';
+import { type RedisClient, redisCall } from '../redis/client.ts';
 
 /** How long a probe may take before its dependency counts as down. */
 const CHECK_TIMEOUT_MS = 1_000;
@@ -38,9 +38,10 @@ export class Readiness {
   check(): Promise<ReadinessChecks> {
     const now = this.now();
     if (this.last && now - this.last.at < READINESS_CACHE_MS) return this.last.checks;
-    const checks = Promise.all([probe(() => this.deps.pool.query('SELECT 1')), probe(() => this.deps.redis.ping())]).then(
-      ([postgres, redis]) => ({ postgres, redis }),
-    );
+    const checks = Promise.all([
+      probe(() => this.deps.pool.query('SELECT 1')),
+      probe(() => redisCall(this.deps.redis, (redis) => redis.ping())),
+    ]).then(([postgres, redis]) => ({ postgres, redis }));
     this.last = { at: now, checks };
     return checks;
   }

@@ -4,6 +4,13 @@
  * scales with changes of state, not with traffic: one line when it starts, one
  * summary per interval while it lasts (how many times in that interval), one line
  * when an interval passes without it.
+ *
+ * A condition that is a state (Redis is down, the worker claims from Postgres) may
+ * last without new occurrences: `holds` keeps the episode open through quiet
+ * intervals while it says so, and the episode ends at the first quiet interval after
+ * it stops holding. Ending only after a quiet interval also folds a condition that
+ * flaps (Redis answers, fails, answers again) into one episode instead of two lines
+ * per flap.
  */
 import type { Logger } from './logger.ts';
 
@@ -11,9 +18,9 @@ export interface EpisodeMessages {
   level: 'warn' | 'error';
   /** Logged the first time, with the fields of that occurrence. */
   started: string;
-  /** Logged each interval in which it happened again, with `count`. */
-  continuing: string;
-  /** Logged after an interval without it, with `total` and `lasted_ms`. */
+  /** Logged each interval in which it happened again, with `count`; omitted: no such lines (the end line has the total). */
+  continuing?: string;
+  /** Logged after a quiet interval (once it no longer holds), with `total` and `lasted_ms`. */
   ended: string;
 }
 
@@ -23,10 +30,15 @@ export class EpisodeLog {
   private total = 0;
   private startedAt = 0;
 
+  /**
+   * @param holds whether the condition still holds though nothing happened in an
+   *   interval (a state); by default an episode ends with its first quiet interval.
+   */
   constructor(
     private readonly logger: Logger,
     private readonly messages: EpisodeMessages,
     private readonly intervalMs = 1_000,
+    private readonly holds: () => boolean = () => false,
   ) {}
 
   /** One occurrence. */
@@ -56,12 +68,14 @@ export class EpisodeLog {
   }
 
   private tick(): void {
-    if (this.inInterval === 0) {
-      this.end();
+    if (this.inInterval > 0) {
+      if (this.messages.continuing !== undefined) {
+        this.logger.log(this.messages.level, this.messages.continuing, { count: this.inInterval, interval_ms: this.intervalMs });
+      }
+      this.inInterval = 0;
       return;
     }
-    this.logger.log(this.messages.level, this.messages.continuing, { count: this.inInterval, interval_ms: this.intervalMs });
-    this.inInterval = 0;
+    if (!this.holds()) this.end();
   }
 
   private end(): void {

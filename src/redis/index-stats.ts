@@ -1,5 +1,5 @@
-/** What the Redis index holds, for GET /stats and `klaxon stats`. Throws when Redis does not answer. */
-import type { RedisClient } from './client.ts';
+/** What the Redis index holds, for GET /stats and `klaxon stats`. Throws when Redis does not answer within its deadline. */
+import { type RedisClient, redisCall } from './client.ts';
 import type { RedisKeys } from './keys.ts';
 
 export interface IndexStats {
@@ -10,6 +10,8 @@ export interface IndexStats {
 }
 
 export async function readIndexStats(redis: RedisClient, keys: RedisKeys): Promise<IndexStats> {
-  const [pending, inFlight, complete] = await Promise.all([redis.zCard(keys.pending), redis.zCard(keys.inflight), redis.exists(keys.indexMarker)]);
+  const [pending, inFlight, complete] = await redisCall(redis, (client) =>
+    Promise.all([client.zCard(keys.pending), client.zCard(keys.inflight), client.exists(keys.indexMarker)]),
+  );
   return { pending, in_flight: inFlight, complete: complete === 1 };
 }

@@ -8,7 +8,11 @@ export interface RedisKeys {
   readonly pending: string;
   /** Sorted set of claimed escalations: member = escalation id, score = lease deadline (epoch ms). */
   readonly inflight: string;
-  /** Present while the index is complete; a reconciliation sets it, a FLUSHALL or an empty restart loses it. */
+  /**
+   * Present while the index is complete; a reconciliation sets it, a FLUSHALL or an
+   * empty restart loses it, and a process that owed the index too many updates
+   * deletes it (src/redis/pending-index.ts).
+   */
   readonly indexMarker: string;
   /** Held by the worker that is rebuilding the index, so several do not rebuild at once. */
   readonly reconcileLock: string;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { RedisClient } from './client.ts';
+import { type RedisClient, redisCall } from './client.ts';
 
 export interface LuaScript {
   readonly name: string;
@@ -26,17 +26,15 @@ export const scripts = {
   rateLimit: load('rateLimit-1'),
 };
 
-export async function runScript(
-  redis: RedisClient,
-  script: LuaScript,
-  keys: string[],
-  args: (string | number)[],
-): Promise<unknown> {
+/** Runs a script under the client's deadline (both round trips, when NOSCRIPT makes it two). */
+export function runScript(redis: RedisClient, script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
   const options = { keys, arguments: args.map(String) };
-  try {
-    return await redis.evalSha(script.sha, options);
-  } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-    return redis.eval(script.source, options);
-  }
+  return redisCall(redis, async (client) => {
+    try {
+      return await client.evalSha(script.sha, options);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return client.eval(script.source, options);
+    }
+  });
 }

@@ -5,16 +5,18 @@
  * in keyset pages and yield between pages, so a million pending rows never stall
  * the worker or Redis. At the end it sets the index marker that claimDue checks:
  * a FLUSHALL or a Redis that came back empty removes it, and the next claim notices.
- * A lock keeps several workers from rebuilding at once.
+ * A lock keeps several workers from rebuilding at once. Every Redis call has the
+ * client's deadline: a Redis that hangs mid-rebuild fails the rebuild, it does not
+ * stall it.
  */
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type pg from 'pg';
 import { run, sql } from '../db/queries.ts';
 import type { Logger } from '../log/logger.ts';
-import { runScript, scripts } from '../redis/scripts.ts';
+import { scripts } from '../redis/scripts.ts';
 import { isUuid } from '../domain/ids.ts';
-import { type RedisQueue, guard } from './redis-queue.ts';
+import type { RedisQueue } from './redis-queue.ts';
 
 export interface ReconcileReport {
   reason: string;
@@ -40,28 +42,37 @@ export class Reconciler {
    * Postgres until the marker is set again at the end.
    */
   async run(reason: string, { suspect = true }: { suspect?: boolean } = {}): Promise<ReconcileReport | null> {
-    const { redis, keys } = this.queue;
+    const { keys } = this.queue;
     const token = randomUUID();
-    const locked = await guard(() =>
-      redis.set(keys.reconcileLock, token, { condition: 'NX', expiration: { type: 'PX', value: LOCK_TTL_MS } }),
-    );
-    if (locked === null) return null;
-    if (suspect) await guard(() => redis.del(keys.indexMarker));
-    const startedAt = performance.now();
+    // Unknown until Redis says no: a SET that missed its deadline may still take the lock.
+    let mayHoldLock = true;
     try {
+      const locked = await this.queue.call((redis) =>
+        redis.set(keys.reconcileLock, token, { condition: 'NX', expiration: { type: 'PX', value: LOCK_TTL_MS } }),
+      );
+      if (locked === null) {
+        mayHoldLock = false;
+        return null;
+      }
+      if (suspect) await this.queue.call((redis) => redis.del(keys.indexMarker));
+      const startedAt = performance.now();
       const { pendingRows, added } = await this.indexPendingRows();
       const dropped = await this.dropSettledMembers();
-      await guard(() => redis.set(keys.indexMarker, new Date().toISOString()));
+      await this.queue.call((redis) => redis.set(keys.indexMarker, new Date().toISOString()));
       const report = { reason, pendingRows, added, dropped, durationMs: Math.round(performance.now() - startedAt) };
       this.logger.info('reconciled the Redis index with Postgres', report);
       return report;
     } finally {
-      await runScript(redis, scripts.releaseLock, [keys.reconcileLock], [token]).catch(() => undefined);
+      // Also when taking the lock missed its deadline: a hung Redis may still take it
+      // when it resumes, and the release, sent after it on the same connection, lands
+      // after it (it deletes the lock only while our token holds it), instead of the
+      // lock keeping every worker from rebuilding for LOCK_TTL_MS.
+      if (mayHoldLock) await this.queue.script(scripts.releaseLock, [keys.reconcileLock], [token]).catch(() => undefined);
     }
   }
 
   private async indexPendingRows(): Promise<{ pendingRows: number; added: number }> {
-    const { redis, keys } = this.queue;
+    const { keys } = this.queue;
     let after: { scheduledAt: Date; id: string } | null = null;
     let pendingRows = 0;
     let added = 0;
@@ -74,7 +85,7 @@ export class Reconciler {
       if (rows.length === 0) break;
       pendingRows += rows.length;
       const args = rows.flatMap((row) => [row.scheduled_at.getTime(), row.id]);
-      added += Number(await guard(() => runScript(redis, scripts.indexPending, [keys.pending, keys.inflight], args)));
+      added += Number(await this.queue.script(scripts.indexPending, [keys.pending, keys.inflight], args));
       const last = rows.at(-1) as { id: string; scheduled_at: Date };
       after = { scheduledAt: last.scheduled_at, id: last.id };
       if (rows.length < this.pageSize) break;
@@ -84,11 +95,11 @@ export class Reconciler {
   }
 
   private async dropSettledMembers(): Promise<number> {
-    const { redis, keys } = this.queue;
+    const { keys } = this.queue;
     let cursor = '0';
     let dropped = 0;
     do {
-      const page = await guard(() => redis.zScan(keys.pending, cursor, { COUNT: this.pageSize }));
+      const page = await this.queue.call((redis) => redis.zScan(keys.pending, cursor, { COUNT: this.pageSize }));
       cursor = String(page.cursor);
       const ids = page.members.map((member) => member.value);
       if (ids.length > 0) {
@@ -96,7 +107,7 @@ export class Reconciler {
           (await run<{ id: string }>(this.pool, sql('escalations-pending-among'), [ids.filter(isUuid)])).map((row) => row.id),
         );
         const stale = ids.filter((id) => !pending.has(id));
-        if (stale.length > 0) dropped += await guard(() => redis.zRem(keys.pending, stale));
+        if (stale.length > 0) dropped += await this.queue.call((redis) => redis.zRem(keys.pending, stale));
       }
       await yieldToLoop();
     } while (cursor !== '0');

@@ -1,11 +1,12 @@
 /**
  * The worker's view of the Redis index: claim due escalations, settle claims after
- * the Postgres transaction, and read the server's run id. Every call that fails
- * throws RedisUnavailableError, which sends the worker into degraded mode.
+ * the Postgres transaction, and probe the server. Every call has the client's
+ * deadline (redisCall), and every failure, a missed deadline included, throws
+ * RedisUnavailableError, which sends the worker into degraded mode.
  */
-import type { RedisClient } from '../redis/client.ts';
+import { type RedisClient, redisCall } from '../redis/client.ts';
 import type { RedisKeys } from '../redis/keys.ts';
-import { runScript, scripts } from '../redis/scripts.ts';
+import { type LuaScript, runScript, scripts } from '../redis/scripts.ts';
 
 export class RedisUnavailableError extends Error {
   constructor(override readonly cause: unknown) {
@@ -33,14 +34,22 @@ export class RedisQueue {
     readonly keys: RedisKeys,
   ) {}
 
+  /** One Redis call within the deadline; any failure becomes RedisUnavailableError. */
+  call<T>(command: (redis: RedisClient) => Promise<T>): Promise<T> {
+    return guard(() => redisCall(this.redis, command));
+  }
+
+  /** Runs a script within the deadline; any failure becomes RedisUnavailableError. */
+  script(script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return guard(() => runScript(this.redis, script, keys, args));
+  }
+
   async claimDue(nowMs: number, limit: number, leaseMs: number): Promise<Claim> {
-    const reply = (await guard(() =>
-      runScript(this.redis, scripts.claimDue, [this.keys.pending, this.keys.inflight, this.keys.indexMarker], [
-        nowMs,
-        limit,
-        leaseMs,
-      ]),
-    )) as [string[], string, string, number];
+    const reply = (await this.script(scripts.claimDue, [this.keys.pending, this.keys.inflight, this.keys.indexMarker], [
+      nowMs,
+      limit,
+      leaseMs,
+    ])) as [string[], string, string, number];
     const [flat, nextDue, nextLease, marker] = reply;
     const claimed: Claim['claimed'] = [];
     for (let i = 0; i < flat.length; i += 2) claimed.push({ id: flat[i] as string, dueMs: Number(flat[i + 1]) });
@@ -61,12 +70,22 @@ export class RedisQueue {
     if (done.length === 0 && add.length === 0) return;
     const args: (string | number)[] = [this.keys.wakeChannel, done.length, ...done];
     for (const item of add) args.push(item.dueAt.getTime(), item.id);
-    await guard(() => runScript(this.redis, scripts.settle, [this.keys.pending, this.keys.inflight], args));
+    await this.script(scripts.settle, [this.keys.pending, this.keys.inflight], args);
   }
 
-  /** The server's run id: it changes when Redis restarts (and may have lost writes). */
+  /**
+   * Whether Redis serves commands, and its run id (it changes when Redis restarts, and
+   * may have lost writes). PING first: a Redis still loading its data set answers INFO
+   * but refuses everything the worker needs with LOADING.
+   */
+  async probe(): Promise<string> {
+    await this.call((redis) => redis.ping());
+    return this.runId();
+  }
+
+  /** The server's run id. */
   async runId(): Promise<string> {
-    const info = await guard(() => this.redis.info('server'));
+    const info = await this.call((redis) => redis.info('server'));
     const match = /run_id:(\w+)/.exec(info);
     if (!match?.[1]) throw new RedisUnavailableError(new Error('INFO server has no run_id'));
     return match[1];
@@ -74,7 +93,7 @@ export class RedisQueue {
 }
 
 /** Runs a Redis call; any failure becomes RedisUnavailableError. */
-export async function guard<T>(call: () => Promise<T>): Promise<T> {
+async function guard<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {

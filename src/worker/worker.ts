@@ -2,8 +2,9 @@
  * The escalation worker: sleeps until the earliest due escalation (woken early by a
  * pub/sub nudge when one due sooner is added), claims due ids from Redis in a batch,
  * executes them in one Postgres transaction, settles the claims, and goes back to
- * sleep. With Redis down it claims straight from Postgres (degraded mode) and goes
- * back to Redis, after rebuilding the index, when Redis returns.
+ * sleep. With Redis down, hung (a call missed REDIS_COMMAND_TIMEOUT) or loading, it
+ * claims straight from Postgres (degraded mode) and goes back to Redis, after
+ * rebuilding the index, when Redis answers again.
  *
  * tick() is one pass and is what tests call; the loop around it (timer, wake-ups,
  * error backoff, shutdown) is start()/stop().
@@ -11,12 +12,14 @@
 import type pg from 'pg';
 import type { Config } from '../config/config.ts';
 import type { Clock } from '../clock/clock.ts';
+import { type Backoff, backoffMs } from '../clock/deadline.ts';
 import type { Timetable } from '../domain/timetable.ts';
 import { run, sql } from '../db/queries.ts';
 import { inTransaction } from '../db/transaction.ts';
+import { EpisodeLog } from '../log/episode.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { RedisClient } from '../redis/client.ts';
+import { type RedisClient, closeRedis, duplicateRedis } from '../redis/client.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import { PendingIndex } from '../redis/pending-index.ts';
 import { type ExecutionResult, executeEscalations } from './executor.ts';
@@ -45,6 +48,17 @@ export type WorkerMode = 'redis' | 'degraded';
 /** The longest a tick keeps draining before it lets index maintenance run. */
 const MAX_DRAIN_MS = 250;
 
+/**
+ * Between failed rebuilds of the index. Issue 10: while Redis was restarting, each
+ * worker retried (and logged) a rebuild on every tick, dozens of times a second.
+ * Meanwhile nothing waits for the rebuild: a worker that distrusts the index also
+ * drains Postgres on every tick.
+ */
+const REBUILD_BACKOFF: Backoff = { baseMs: 500, capMs: 30_000 };
+
+/** After a tick failed (Postgres down, or refusing something). */
+const TICK_BACKOFF: Backoff = { baseMs: 200, capMs: 5_000 };
+
 export interface TickSummary {
   mode: WorkerMode;
   claimed: number;
@@ -72,6 +86,16 @@ export class Worker {
    */
   private indexSuspect: string | undefined = 'worker start';
   private rebuild: Promise<void> | undefined;
+  /** Rebuilds failed in a row, and when the next may start (Date.now() ms). */
+  private rebuildFailures = 0;
+  private rebuildRetryAtMs = 0;
+  /** Batches still committing, whatever drain started them: stop() waits for them. */
+  private readonly batches = new Set<Promise<void>>();
+
+  /** Redis unavailable to this worker: one line when it falls back to Postgres, one when Redis has served it for an interval. */
+  private readonly unavailable: EpisodeLog;
+  /** Rebuilds of the index failing: a line when they start to, a count per interval, a line once one succeeds. */
+  private readonly rebuildsFailing: EpisodeLog;
 
   // The loop's state.
   private timer: NodeJS.Timeout | undefined;
@@ -92,6 +116,27 @@ export class Worker {
     this.queue = new RedisQueue(deps.redis, deps.keys);
     this.reconciler = new Reconciler(deps.pool, this.queue, deps.logger, deps.options.reconcilePageSize);
     this.index = new PendingIndex(deps.redis, deps.keys, deps.logger);
+    this.unavailable = new EpisodeLog(
+      deps.logger,
+      {
+        level: 'warn',
+        started: 'Redis is unavailable: claiming escalations from Postgres until it returns',
+        ended: 'Redis is back: claiming escalations from Redis again',
+      },
+      1_000,
+      () => this.mode === 'degraded',
+    );
+    this.rebuildsFailing = new EpisodeLog(
+      deps.logger,
+      {
+        level: 'warn',
+        started: 'rebuilding the Redis index failed; retrying with backoff',
+        continuing: 'rebuilding the Redis index still fails',
+        ended: 'the Redis index was rebuilt after failures',
+      },
+      1_000,
+      () => this.rebuildFailures > 0,
+    );
     // A reconnection may be to a restarted Redis: check its run id on the next tick
     // (and, when the loop runs, look at once: degraded mode ends there).
     deps.redis.on('ready', this.onRedisReady);
@@ -119,7 +164,8 @@ export class Worker {
     }
     if (this.mode === 'degraded') {
       summary.nextWakeMs = await this.drainPostgres(summary);
-      // Only after the due work is done: probing a hung Redis costs a command timeout.
+      // Only after the due work is done. Free while Redis is down (not connected) or
+      // known to hang (calls fail at once until it answers); otherwise at most one deadline.
       if (await this.redisAnswers()) this.leaveDegradedMode();
     }
     summary.mode = this.mode;
@@ -152,35 +198,52 @@ export class Worker {
     const inFlight = new Set<Promise<void>>();
     let failure: { error: unknown } | undefined;
     let nextWakeMs: number | null = null;
-    for (;;) {
-      const claim = await this.queue.claimDue(this.deps.clock.now().getTime(), batchSize, leaseMs);
-      this.noteIndexMarker(claim.indexComplete);
-      if (claim.claimed.length === 0) {
-        if (inFlight.size === 0) {
-          nextWakeMs = claim.nextWakeMs;
+    try {
+      for (;;) {
+        const claim = await this.queue.claimDue(this.deps.clock.now().getTime(), batchSize, leaseMs);
+        this.noteIndexMarker(claim.indexComplete);
+        if (claim.claimed.length === 0) {
+          if (inFlight.size === 0) {
+            nextWakeMs = claim.nextWakeMs;
+            break;
+          }
+          // Our own batches are still committing (their leases are not a reason to
+          // wake). Do not wait for them to claim what falls due meanwhile: a COMMIT
+          // stuck on fsync must not hold the next escalation back.
+          await this.waitForBatchOrDue(inFlight, claim.nextDueMs);
+          if (failure) break;
+          continue;
+        }
+        summary.claimed += claim.claimed.length;
+        this.deps.hooks?.afterClaim?.(claim.claimed.map((item) => item.id));
+        const batch: Promise<void> = this.executeClaim(claim, summary)
+          .catch((error: unknown) => {
+            failure ??= { error };
+          })
+          .finally(() => {
+            inFlight.delete(batch);
+            this.batches.delete(batch);
+          });
+        inFlight.add(batch);
+        this.batches.add(batch);
+        if (inFlight.size >= concurrency) await Promise.race(inFlight);
+        if (failure) break;
+        if (performance.now() - startedAt > MAX_DRAIN_MS) {
+          nextWakeMs = this.deps.clock.now().getTime();
           break;
         }
-        // Our own batches are still committing (their leases are not a reason to
-        // wake). Do not wait for them to claim what falls due meanwhile: a COMMIT
-        // stuck on fsync must not hold the next escalation back.
-        await this.waitForBatchOrDue(inFlight, claim.nextDueMs);
-        if (failure) break;
-        continue;
       }
-      summary.claimed += claim.claimed.length;
-      this.deps.hooks?.afterClaim?.(claim.claimed.map((item) => item.id));
-      const batch: Promise<void> = this.executeClaim(claim, summary)
-        .catch((error: unknown) => {
-          failure ??= { error };
-        })
-        .finally(() => inFlight.delete(batch));
-      inFlight.add(batch);
-      if (inFlight.size >= concurrency) await Promise.race(inFlight);
-      if (failure) break;
-      if (performance.now() - startedAt > MAX_DRAIN_MS) {
-        nextWakeMs = this.deps.clock.now().getTime();
-        break;
-      }
+    } catch (error) {
+      // A claim failed (Redis is down or missed its deadline): degraded mode takes
+      // over at once, without waiting for our batches still committing. They finish
+      // on their own (stop() waits for them); one failing for another reason than
+      // Redis is still told.
+      void Promise.all(inFlight).then(() => {
+        if (failure && !(failure.error instanceof RedisUnavailableError)) {
+          this.deps.logger.error('a batch failed while the worker fell back to Postgres', { error: failure.error });
+        }
+      });
+      throw error;
     }
     await Promise.all(inFlight);
     if (failure) throw failure.error;
@@ -240,7 +303,7 @@ export class Worker {
   private noteIndexMarker(present: boolean): void {
     if (!present && this.indexSuspect === undefined) {
       this.indexSuspect = 'index marker missing';
-      this.deps.logger.warn('the Redis index is incomplete (Redis lost data); rebuilding it from Postgres');
+      this.deps.logger.warn('the Redis index is incomplete (Redis lost data, or an API owed it too many updates); rebuilding it from Postgres');
     } else if (present && this.indexSuspect !== undefined && this.rebuild === undefined && this.lastRebuildDeferred) {
       this.indexSuspect = undefined;
     }
@@ -259,9 +322,12 @@ export class Worker {
     this.knownRunId = runId;
   }
 
-  /** Starts a rebuild in the background unless one is running; the worker keeps executing meanwhile. */
+  /**
+   * Starts a rebuild in the background unless one is running or the last one failed
+   * less than its backoff ago; the worker keeps executing meanwhile.
+   */
   private rebuildIndex(reason: string): void {
-    if (this.rebuild) return;
+    if (this.rebuild || Date.now() < this.rebuildRetryAtMs) return;
     this.lastReconcileMs = Date.now();
     // After a loss of data, every worker must distrust the index until the rebuild
     // ends: deleting the marker tells them. A routine rebuild leaves it alone.
@@ -269,13 +335,17 @@ export class Worker {
     this.rebuild = this.reconciler
       .run(reason, { suspect })
       .then((report) => {
+        this.rebuildFailures = 0;
         // null: another worker holds the rebuild lock; its end shows as the marker reappearing.
         this.lastRebuildDeferred = report === null;
         if (report !== null) this.deps.metrics?.recordReconcilerRun(reason);
         if (report !== null && this.indexSuspect === reason) this.indexSuspect = undefined;
       })
       .catch((error: unknown) => {
-        this.deps.logger.warn('rebuilding the Redis index failed; retrying on the next tick', { error });
+        this.rebuildFailures += 1;
+        const retryInMs = Math.round(backoffMs(this.rebuildFailures, REBUILD_BACKOFF));
+        this.rebuildRetryAtMs = Date.now() + retryInMs;
+        this.rebuildsFailing.record({ error, reason, failures: this.rebuildFailures, retry_in_ms: retryInMs });
       })
       .finally(() => {
         this.rebuild = undefined;
@@ -289,17 +359,22 @@ export class Worker {
 
   // --- degraded mode ------------------------------------------------------------
 
+  /**
+   * Logged as an episode: a line now unless one is open, and the line saying Redis is
+   * back once it has served a whole interval, so a Redis that flaps (answers PING,
+   * fails claims) does not log two lines per tick.
+   */
   private enterDegradedMode(error: RedisUnavailableError): void {
     this.mode = 'degraded';
-    this.deps.logger.warn('Redis is unavailable: claiming escalations from Postgres until it returns', { error: error.message });
+    this.unavailable.record({ error: error.message });
   }
 
-  /** Connected and answering (a hung Redis can look connected). */
+  /** Connected, answering within the deadline (a hung Redis can look connected), and not loading. */
   private async redisAnswers(): Promise<boolean> {
     if (!this.deps.redis.isReady) return false;
     try {
       // Whatever its run id now, the rebuild that follows covers what it lost.
-      this.knownRunId = await this.queue.runId();
+      this.knownRunId = await this.queue.probe();
       return true;
     } catch {
       return false;
@@ -313,7 +388,7 @@ export class Worker {
     this.indexSuspect = 'Redis returned';
     this.runIdCheckDue = false;
     this.rebuildIndex(this.indexSuspect);
-    this.deps.logger.info('Redis is back: claiming escalations from Redis again');
+    this.deps.logger.debug('Redis answers: claiming escalations from Redis again');
   }
 
   /**
@@ -352,8 +427,7 @@ export class Worker {
   async start(): Promise<void> {
     if (this.started) throw new Error('worker already started');
     this.started = true;
-    this.subscriber = this.deps.redis.duplicate();
-    this.subscriber.on('error', () => undefined); // the main client logs Redis outages
+    this.subscriber = duplicateRedis(this.deps.redis);
     this.subscriber.on('ready', () => void this.subscribe());
     this.subscriber.connect().catch(() => undefined);
     this.schedule(0);
@@ -408,29 +482,30 @@ export class Worker {
     } catch (error) {
       this.consecutiveErrors += 1;
       // Postgres is down or refused something: retry with capped, jittered backoff.
-      const backoffMs = Math.min(100 * 2 ** this.consecutiveErrors, 5_000) * (0.5 + Math.random() / 2);
+      const retryInMs = backoffMs(this.consecutiveErrors, TICK_BACKOFF);
       this.deps.logger.error('worker tick failed; retrying', {
         error,
         consecutive_errors: this.consecutiveErrors,
-        retry_in_ms: Math.round(backoffMs),
+        retry_in_ms: Math.round(retryInMs),
       });
-      nextWakeMs = this.deps.clock.now().getTime() + backoffMs;
+      nextWakeMs = this.deps.clock.now().getTime() + retryInMs;
     }
     if (!this.stopping) this.schedule(Math.min(nextWakeMs ?? Number.POSITIVE_INFINITY, this.wakeDuringTickMs));
   }
 
-  /** Stops claiming, lets the batch in flight finish (it settles its own claims), and disconnects the subscriber. */
+  /** Stops claiming, lets the batches in flight finish (they settle their own claims), and disconnects the subscriber. */
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.deps.redis.off('ready', this.onRedisReady);
     await this.ticking;
+    await Promise.all(this.batches);
     await this.indexRebuilt();
     if (this.subscriber) {
       const subscriber = this.subscriber;
       this.subscriber = undefined;
-      if (subscriber.isOpen) await subscriber.close().catch(() => subscriber.destroy());
+      await closeRedis(subscriber);
     }
   }
 }

@@ -50,4 +50,21 @@ describe('an episode log: one line when it starts, a count while it lasts, one l
       ['it ended', 1],
     ]);
   });
+
+  it('a state (holds) lasts through quiet intervals and ends at the first quiet one after it stops holding; without `continuing`, no counts', async () => {
+    const { logger, lines } = capture();
+    let holding = true;
+    const episode = new EpisodeLog(logger, { level: 'warn', started: 'it started', ended: 'it ended' }, 20, () => holding);
+    episode.record();
+    episode.record();
+    await sleep(70);
+    expect(lines.map((line) => line.message)).to.deep.equal(['it started']);
+    expect(episode.active).to.equal(true);
+    holding = false;
+    await sleep(50);
+    expect(lines.map((line) => [line.message, line.total ?? null])).to.deep.equal([
+      ['it started', null],
+      ['it ended', 2],
+    ]);
+  });
 });

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { expect } from 'chai';
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { type PrivateRedis, startPrivateRedis } from '../support/redis-server.ts';
+import { waitFor } from '../support/waiting.ts';
 import { countByStatus, isolatedWorker, seedDueEscalations, workerFor } from '../support/worker.ts';
 
 const MIN = 60_000;
@@ -105,7 +106,8 @@ describe('Redis losing its data or going away', () => {
     const back = await worker.tick();
     expect(back.mode).to.equal('redis');
     await worker.indexRebuilt();
-    expect(t.logs.some((line) => line.message === 'Redis is back: claiming escalations from Redis again')).to.equal(true);
+    // Said once Redis has served a whole interval (1 s): a flapping Redis is one episode, not two lines a tick.
+    await waitFor('the line saying Redis is back', () => t.logs.some((line) => line.message === 'Redis is back: claiming escalations from Redis again'));
     // The level-2 rows scheduled while Redis was down are in the index again.
     expect(await t.redis.zScore(t.keys.pending, String(level2?.id))).to.equal(level2?.scheduled_at.getTime());
 
