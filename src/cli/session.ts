@@ -14,7 +14,7 @@ import { type Config, loadConfig, redactUrl } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
 import type { RedisClient } from '../redis/client.ts';
 import { type RedisKeys, redisKeys } from '../redis/keys.ts';
-import { PendingIndex } from '../redis/pending-index.ts';
+import { PendingIndex } from '../engine/index/pending.ts';
 import { printable, printableLines } from './output.ts';
 
 /**

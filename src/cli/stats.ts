@@ -4,7 +4,7 @@
  */
 import { readEscalationStats } from '../db/escalation-stats.ts';
 import { presentStats } from '../presenters/stats.ts';
-import { type IndexStats, readIndexStats } from '../redis/index-stats.ts';
+import { type IndexStats, readIndexStats } from '../engine/index/stats.ts';
 import { type Command, flag } from './args.ts';
 import { age, fields, json } from './output.ts';
 import type { Session } from './session.ts';

@@ -2,13 +2,11 @@ import type pg from 'pg';
 import type { Clock } from '../clock/clock.ts';
 import type { Timetable } from '../domain/timetable.ts';
 import type { Logger } from '../log/logger.ts';
-import type { PendingIndex } from '../redis/pending-index.ts';
-import type { ExecutionResult } from '../worker/executor.ts';
+import type { PendingIndex } from '../engine/index/pending.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 
-/** Counts levels executed (src/metrics/metrics.ts), wherever they are executed. */
-export interface ExecutionCounter {
-  recordExecution(result: Pick<ExecutionResult, 'executed' | 'cancelled' | 'exhausted'>): void;
-}
+/** Counts levels executed, wherever they are executed. */
+export type ExecutionCounter = Pick<Metrics, 'recordExecution'>;
 
 /** What the commands need; the API, the worker and the CLI build one each. */
 export interface CommandDeps {

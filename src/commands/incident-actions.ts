@@ -28,9 +28,9 @@ import { appendEvents } from '../db/events.ts';
 import { run, sql } from '../db/queries.ts';
 import type { NewEvent } from '../domain/events.ts';
 import type { EscalationRow, IncidentRow } from '../db/rows.ts';
-import { executeEscalations } from '../worker/executor.ts';
+import { executeEscalations } from '../engine/executor.ts';
 import type { CommandDeps } from './deps.ts';
-import { usersByIds } from './schedules.ts';
+import { usersByIds } from '../engine/on-call.ts';
 import { type ActionEffects, type EventAuthor, type LockedIncidentInput, actOnIncident, applyTransition, freezePolicy } from './transition-incident.ts';
 
 

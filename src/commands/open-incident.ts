@@ -13,7 +13,7 @@ import { run, sql } from '../db/queries.ts';
 import { type IncidentRow, toIncident } from '../db/rows.ts';
 import { appendEvents } from '../db/events.ts';
 import { inTransaction } from '../db/transaction.ts';
-import type { IndexChange } from '../redis/pending-index.ts';
+import type { IndexChange } from '../engine/index/pending.ts';
 import type { CommandDeps } from './deps.ts';
 import { type EventAuthor, applyTransition } from './transition-incident.ts';
 

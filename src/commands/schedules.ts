@@ -6,13 +6,12 @@
  * A schedule belongs to a team (or to nobody: organisation-wide), fixed at creation;
  * a caller sees and changes only the schedules of a team it sees, and another team's
  * answers as a missing one, overrides and on-call included. Rotation members are
- * users, whom every team shares. The helpers the worker uses (loadSchedules,
- * onCallFor, overridesBetween, usersByIds) are not scoped: the system acts for every
- * team.
+ * users, whom every team shares. The unscoped reads underneath, which the engine uses
+ * too, are in src/engine/on-call.ts.
  */
 import type pg from 'pg';
 import { InUseError, InvalidInputError, NotFoundError } from '../domain/errors.ts';
-import { type Rotation, type Shift, type ShiftUnit, onCallAt, shiftsBetween, validateRotation } from '../domain/schedule.ts';
+import { type Rotation, type Shift, shiftsBetween, validateRotation } from '../domain/schedule.ts';
 import { type TeamScope, canSee } from '../domain/team-scope.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { inTransaction } from '../db/transaction.ts';
@@ -29,6 +28,8 @@ import {
   written,
 } from './records.ts';
 import type { OverrideRecord, Schedule, UserSummary } from '../domain/schedule.ts';
+import { type OverrideRow, toOverride } from '../db/rows.ts';
+import { loadSchedules, onCallFor, overridesBetween, usersByIds } from '../engine/on-call.ts';
 
 
 export interface ScheduleInput {
@@ -41,60 +42,6 @@ export interface ScheduleInput {
   teamId?: string | null | undefined;
 }
 
-
-interface ScheduleRow {
-  id: string;
-  name: string;
-  team_id: string | null;
-  time_zone: string;
-  shift_length: number;
-  shift_unit: ShiftUnit;
-  handoff_time: string;
-  start_date: string;
-  user_ids: string[];
-  created_at: Date;
-  updated_at: Date;
-}
-
-interface OverrideRow {
-  id: string;
-  schedule_id: string;
-  user_id: string;
-  starts_at: Date;
-  ends_at: Date;
-  created_at: Date;
-}
-
-
-function toSchedule(row: ScheduleRow): Schedule {
-  return {
-    id: row.id,
-    name: row.name,
-    teamId: row.team_id,
-    rotation: {
-      userIds: row.user_ids,
-      shiftLength: row.shift_length,
-      shiftUnit: row.shift_unit,
-      handoffTime: row.handoff_time,
-      timeZone: row.time_zone,
-      startDate: row.start_date,
-    },
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toOverride(row: OverrideRow): OverrideRecord {
-  return { id: row.id, scheduleId: row.schedule_id, userId: row.user_id, from: row.starts_at, to: row.ends_at, createdAt: row.created_at };
-}
-
-/** Schedules by id, in the order asked (missing ones left out). */
-export async function loadSchedules(db: Queryable, ids: string[]): Promise<Schedule[]> {
-  if (ids.length === 0) return [];
-  const rows = await run<ScheduleRow>(db, sql('schedules-by-ids'), [ids]);
-  const byId = new Map(rows.map((row) => [row.id, toSchedule(row)]));
-  return ids.flatMap((id) => byId.get(id) ?? []);
-}
 
 export async function listSchedules(db: Queryable, scope: TeamScope, page: NamePageQuery): Promise<NamePage<Schedule>> {
   return pageByName<{ id: string; sort_key: string }, Schedule>(
@@ -113,30 +60,6 @@ export async function getSchedule(db: Queryable, scope: TeamScope, id: string): 
   return schedule;
 }
 
-export async function overridesBetween(db: Queryable, scheduleIds: string[], from: Date, to: Date): Promise<OverrideRecord[]> {
-  if (scheduleIds.length === 0) return [];
-  return (await run<OverrideRow>(db, sql('schedule-overrides-between'), [scheduleIds, from, to])).map(toOverride);
-}
-
-export async function usersByIds(db: Queryable, ids: string[]): Promise<Map<string, UserSummary>> {
-  const unique = [...new Set(ids)];
-  if (unique.length === 0) return new Map();
-  const rows = await run<UserSummary>(db, sql('targets-users'), [unique]);
-  return new Map(rows.map((row) => [row.id, row]));
-}
-
-/** Who is on call for each schedule at `at` (null: nobody). */
-export async function onCallFor(db: Queryable, scheduleIds: string[], at: Date): Promise<Map<string, string | null>> {
-  const schedules = await loadSchedules(db, scheduleIds);
-  const overrides = await overridesBetween(db, scheduleIds, at, new Date(at.getTime() + 1));
-  return new Map(
-    schedules.map((schedule) => [
-      schedule.id,
-      onCallAt(schedule.rotation, overrides.filter((o) => o.scheduleId === schedule.id), at),
-    ]),
-  );
-}
-
 /** Who is on call for a schedule the caller sees at `at` (null: nobody). */
 export async function onCallOf(db: Queryable, scope: TeamScope, id: string, at: Date): Promise<UserSummary | null> {
   await getSchedule(db, scope, id);
@@ -144,11 +67,19 @@ export async function onCallOf(db: Queryable, scope: TeamScope, id: string, at: 
   return userId ? ((await usersByIds(db, [userId])).get(userId) ?? null) : null;
 }
 
-export async function shiftsOf(db: Queryable, scope: TeamScope, id: string, from: Date, to: Date): Promise<Shift[]> {
+/** The shifts of a schedule the caller sees in [from, to), with the users who work them. */
+export async function shiftsOf(
+  db: Queryable,
+  scope: TeamScope,
+  id: string,
+  from: Date,
+  to: Date,
+): Promise<{ shifts: Shift[]; users: Map<string, UserSummary> }> {
   const schedule = await getSchedule(db, scope, id);
   const overrides = await overridesBetween(db, [id], from, to);
   try {
-    return shiftsBetween(schedule.rotation, overrides, from, to);
+    const shifts = shiftsBetween(schedule.rotation, overrides, from, to);
+    return { shifts, users: await usersByIds(db, shifts.map((shift) => shift.userId)) };
   } catch (error) {
     if (error instanceof RangeError) {
       throw new InvalidInputError([{ field: 'to', rule: 'range', message: error.message }], 'query');

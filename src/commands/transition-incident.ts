@@ -16,11 +16,11 @@ import { run, sql } from '../db/queries.ts';
 import { type EscalationRow, type IncidentRow, toIncident } from '../db/rows.ts';
 import { inTransaction } from '../db/transaction.ts';
 import { type TeamScope, canSee } from '../domain/team-scope.ts';
-import type { IndexChange } from '../redis/pending-index.ts';
+import type { IndexChange } from '../engine/index/pending.ts';
 import type { CommandDeps } from './deps.ts';
 import { appendEvents } from '../db/events.ts';
 import type { EventKind, TransitionDetails } from '../domain/events.ts';
-import type { ExecutionResult } from '../worker/executor.ts';
+import type { ExecutionResult } from '../engine/executor.ts';
 
 export type TransitionTarget = Exclude<IncidentState, 'OPEN'>;
 

@@ -12,6 +12,7 @@ import type {
 } from '../domain/incident.ts';
 import type { IncidentState } from '../domain/incident-states.ts';
 import { snapshotFromJson } from '../domain/policy.ts';
+import type { OverrideRecord, Schedule, ShiftUnit } from '../domain/schedule.ts';
 
 export interface IncidentRow {
   id: string;
@@ -144,4 +145,50 @@ export function toApiToken(row: TokenRow): ApiToken {
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
   };
+}
+
+export interface ScheduleRow {
+  id: string;
+  name: string;
+  team_id: string | null;
+  time_zone: string;
+  shift_length: number;
+  shift_unit: ShiftUnit;
+  handoff_time: string;
+  start_date: string;
+  user_ids: string[];
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface OverrideRow {
+  id: string;
+  schedule_id: string;
+  user_id: string;
+  starts_at: Date;
+  ends_at: Date;
+  created_at: Date;
+}
+
+
+export function toSchedule(row: ScheduleRow): Schedule {
+  return {
+    id: row.id,
+    name: row.name,
+    teamId: row.team_id,
+    rotation: {
+      userIds: row.user_ids,
+      shiftLength: row.shift_length,
+      shiftUnit: row.shift_unit,
+      handoffTime: row.handoff_time,
+      timeZone: row.time_zone,
+      startDate: row.start_date,
+    },
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function toOverride(row: OverrideRow): OverrideRecord {
+  return { id: row.id, scheduleId: row.schedule_id, userId: row.user_id, from: row.starts_at, to: row.ends_at, createdAt: row.created_at };
 }

@@ -6,7 +6,7 @@ import { createApp, createHttpServer } from '../api/app.ts';
 import { createApiDeps } from '../api/deps.ts';
 import { ensureEnvironmentToken } from '../commands/tokens.ts';
 import { createMetrics } from '../metrics/metrics.ts';
-import { PendingIndex } from '../redis/pending-index.ts';
+import { PendingIndex } from '../engine/index/pending.ts';
 import { bootstrap, onShutdown } from './bootstrap.ts';
 import { startRuntime } from './runtime.ts';
 

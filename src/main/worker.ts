@@ -14,7 +14,7 @@
 import type { Server } from 'node:http';
 import { Authenticator } from '../auth/authenticate.ts';
 import { createMetrics } from '../metrics/metrics.ts';
-import { startMetricsServer } from '../metrics/server.ts';
+import { startMetricsServer } from '../worker/metrics-server.ts';
 import { Worker } from '../worker/worker.ts';
 import { bootstrap, onShutdown } from './bootstrap.ts';
 import { startRuntime } from './runtime.ts';

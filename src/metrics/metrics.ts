@@ -18,7 +18,6 @@ import type { Clock } from '../clock/clock.ts';
 import { withDeadline } from '../clock/deadline.ts';
 import { type EscalationStats, readEscalationStats } from '../db/escalation-stats.ts';
 import type { Queryable } from '../db/queries.ts';
-import type { ExecutionResult } from '../worker/executor.ts';
 
 /** Lateness is milliseconds when all is well and seconds when a disk stalls: 1 ms to 60 s. */
 const LATENESS_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -31,12 +30,19 @@ export interface MetricsOptions {
   escalationStats?: { pool: Queryable; clock: Clock };
 }
 
+/** What a committed batch of escalations did, as far as the counters care (the engine's ExecutionResult is one). */
+export interface ExecutionTally {
+  executed: readonly { scheduledAt: Date; executedAt: Date }[];
+  cancelled: readonly unknown[];
+  exhausted: readonly unknown[];
+}
+
 export interface Metrics {
   readonly registry: Registry;
   /** `route` is the endpoint's path template (/incidents/:id), or undefined when none matched. */
   observeHttpRequest(request: { method: string; route: string | undefined; status: number; seconds: number }): void;
   /** What a committed batch did. */
-  recordExecution(result: Pick<ExecutionResult, 'executed' | 'cancelled' | 'exhausted'>): void;
+  recordExecution(result: ExecutionTally): void;
   recordReconcilerRun(reason: string): void;
   /** Audit rows of refused requests that could not be written (src/api/audit.ts). */
   recordAuditRowsLost(count: number): void;

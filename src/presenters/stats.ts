@@ -1,6 +1,6 @@
 /** The answer of GET /stats and `klaxon stats --json`: Postgres's figures, and the index's (null: Redis down). */
 import type { EscalationStats } from '../db/escalation-stats.ts';
-import type { IndexStats } from '../redis/index-stats.ts';
+import type { IndexStats } from '../engine/index/stats.ts';
 import { Instant, Nullable, type Static, Type } from '../schema/types.ts';
 import { iso } from './common.ts';
 

@@ -11,7 +11,7 @@ export interface RedisKeys {
   /**
    * Present while the index is complete; a reconciliation sets it, a FLUSHALL or an
    * empty restart loses it, and a process that owed the index too many updates
-   * deletes it (src/redis/pending-index.ts).
+   * deletes it (src/engine/index/pending.ts).
    */
   readonly indexMarker: string;
   /** Held by the worker that is rebuilding the index, so several do not rebuild at once. */

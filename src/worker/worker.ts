@@ -21,10 +21,10 @@ import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { type RedisClient, closeRedis, duplicateRedis } from '../redis/client.ts';
 import type { RedisKeys } from '../redis/keys.ts';
-import { PendingIndex } from '../redis/pending-index.ts';
-import { type ExecutionResult, executeEscalations } from './executor.ts';
-import { Reconciler } from './reconciler.ts';
-import { type Claim, RedisQueue, RedisUnavailableError } from './redis-queue.ts';
+import { PendingIndex } from '../engine/index/pending.ts';
+import { type ExecutionResult, executeEscalations } from '../engine/executor.ts';
+import { Reconciler } from '../engine/index/reconciler.ts';
+import { type Claim, RedisQueue, RedisUnavailableError } from '../engine/index/queue.ts';
 
 /** The worker's settings (documented where they are loaded: src/config/config.ts). */
 export type WorkerOptions = Config['worker'];

@@ -12,7 +12,7 @@ import { createLogger, type Logger } from '../../src/log/logger.ts';
 import { type RedisClient, closeRedis, createRedis, redisCall } from '../../src/redis/client.ts';
 import { RedisHungError } from '../../src/redis/call-deadline.ts';
 import { type RedisKeys, redisKeys } from '../../src/redis/keys.ts';
-import { PendingIndex } from '../../src/redis/pending-index.ts';
+import { PendingIndex } from '../../src/engine/index/pending.ts';
 import { track } from '../support/leaks.ts';
 import { type PrivateRedis, startPrivateRedis } from '../support/redis-server.ts';
 import { waitFor } from '../support/waiting.ts';

@@ -19,7 +19,7 @@ import { createMetrics } from '../../src/metrics/metrics.ts';
 import type { RateLimitPolicy } from '../../src/ratelimit/rate-limiter.ts';
 import { type RedisClient, closeRedis, createRedis } from '../../src/redis/client.ts';
 import { type RedisKeys, redisKeys } from '../../src/redis/keys.ts';
-import { PendingIndex } from '../../src/redis/pending-index.ts';
+import { PendingIndex } from '../../src/engine/index/pending.ts';
 import { createTestDatabase } from './databases.ts';
 import { type Api, apiClient } from './http.ts';
 import { track } from './leaks.ts';

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { expect } from 'chai';
 import { type Metrics, createMetrics } from '../../src/metrics/metrics.ts';
-import { startMetricsServer } from '../../src/metrics/server.ts';
+import { startMetricsServer } from '../../src/worker/metrics-server.ts';
 import { Authenticator } from '../../src/auth/authenticate.ts';
 import type { Scope } from '../../src/domain/scopes.ts';
 import { createToken } from '../../src/commands/tokens.ts';

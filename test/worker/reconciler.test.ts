@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { RedisQueue } from '../../src/worker/redis-queue.ts';
-import { Reconciler } from '../../src/worker/reconciler.ts';
+import { RedisQueue } from '../../src/engine/index/queue.ts';
+import { Reconciler } from '../../src/engine/index/reconciler.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { seedDueEscalations } from '../support/worker.ts';
 

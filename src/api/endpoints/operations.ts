@@ -5,7 +5,7 @@
  */
 import { readEscalationStats } from '../../db/escalation-stats.ts';
 import { StatsView, presentStats } from '../../presenters/stats.ts';
-import { readIndexStats } from '../../redis/index-stats.ts';
+import { readIndexStats } from '../../engine/index/stats.ts';
 import { StringEnum, Type } from '../../schema/types.ts';
 import { type Endpoint, endpoint } from '../endpoint.ts';
 import { HttpProblem } from '../problem.ts';

@@ -16,7 +16,6 @@ import {
   removeOverride,
   replaceSchedule,
   shiftsOf,
-  usersByIds,
 } from '../../commands/schedules.ts';
 import {
   OnCallView,
@@ -174,8 +173,7 @@ export const scheduleEndpoints: readonly Endpoint[] = [
     response: { status: 200, schema: ShiftsView },
     handler: async ({ params, query, principal }, deps) => {
       const { from, to } = window(toInstant(query.from), toInstant(query.to));
-      const shifts = await shiftsOf(deps.pool, principal, params.id, from, to);
-      const users = await usersByIds(deps.pool, shifts.map((shift) => shift.userId));
+      const { shifts, users } = await shiftsOf(deps.pool, principal, params.id, from, to);
       return presentShifts(params.id, { from, to }, shifts, users);
     },
   }),

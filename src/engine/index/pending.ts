@@ -19,11 +19,11 @@
  * not configured or does not answer; it says so once) changes are skipped silently:
  * the reconciler rebuilds the set from Postgres.
  */
-import { type Backoff, backoffMs } from '../clock/deadline.ts';
-import { EpisodeLog } from '../log/episode.ts';
-import type { Logger } from '../log/logger.ts';
-import { type RedisClient, redisCall } from './client.ts';
-import type { RedisKeys } from './keys.ts';
+import { type Backoff, backoffMs } from '../../clock/deadline.ts';
+import { EpisodeLog } from '../../log/episode.ts';
+import type { Logger } from '../../log/logger.ts';
+import { type RedisClient, redisCall } from '../../redis/client.ts';
+import type { RedisKeys } from '../../redis/keys.ts';
 
 export interface IndexChange {
   add: { id: string; dueAt: Date }[];

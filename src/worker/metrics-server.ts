@@ -9,7 +9,7 @@ import { type Server, type ServerResponse, createServer } from 'node:http';
 import { AuthenticationError, type Authenticator } from '../auth/authenticate.ts';
 import { grants } from '../domain/scopes.ts';
 import type { Logger } from '../log/logger.ts';
-import type { Metrics } from './metrics.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 
 type Gate = 'open' | 401 | 403 | 503;
 

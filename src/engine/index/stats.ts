@@ -1,6 +1,6 @@
 /** What the Redis index holds, for GET /stats and `klaxon stats`. Throws when Redis does not answer within its deadline. */
-import { type RedisClient, redisCall } from './client.ts';
-import type { RedisKeys } from './keys.ts';
+import { type RedisClient, redisCall } from '../../redis/client.ts';
+import type { RedisKeys } from '../../redis/keys.ts';
 
 export interface IndexStats {
   pending: number;

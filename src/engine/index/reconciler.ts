@@ -12,11 +12,11 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type pg from 'pg';
-import { run, sql } from '../db/queries.ts';
-import type { Logger } from '../log/logger.ts';
-import { scripts } from '../redis/scripts.ts';
-import { isUuid } from '../domain/ids.ts';
-import type { RedisQueue } from './redis-queue.ts';
+import { run, sql } from '../../db/queries.ts';
+import type { Logger } from '../../log/logger.ts';
+import { scripts } from '../../redis/scripts.ts';
+import { isUuid } from '../../domain/ids.ts';
+import type { RedisQueue } from './queue.ts';
 
 export interface ReconcileReport {
   reason: string;

@@ -6,7 +6,7 @@
  */
 import type { Assignee } from '../domain/incident.ts';
 import type { PolicyTarget } from '../domain/policy.ts';
-import { onCallFor, usersByIds } from '../commands/schedules.ts';
+import { onCallFor, usersByIds } from './on-call.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 
 export async function resolveTargets(

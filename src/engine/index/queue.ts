@@ -4,9 +4,9 @@
  * deadline (redisCall), and every failure, a missed deadline included, throws
  * RedisUnavailableError, which sends the worker into degraded mode.
  */
-import { type RedisClient, redisCall } from '../redis/client.ts';
-import type { RedisKeys } from '../redis/keys.ts';
-import { type LuaScript, runScript, scripts } from '../redis/scripts.ts';
+import { type RedisClient, redisCall } from '../../redis/client.ts';
+import type { RedisKeys } from '../../redis/keys.ts';
+import { type LuaScript, runScript, scripts } from '../../redis/scripts.ts';
 
 export class RedisUnavailableError extends Error {
   constructor(override readonly cause: unknown) {
