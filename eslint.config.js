@@ -2,6 +2,7 @@
 // async server code (floating promises, misused promises in callbacks).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layersPlugin } from './scripts/lint/layers.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/', '.data/', 'coverage/'] },
@@ -17,6 +18,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-console': 'error',
     },
+  },
+  {
+    // A folder imports only from lower layers: the order is in scripts/lint/layers.js.
+    files: ['src/**/*.ts'],
+    plugins: { klaxon: layersPlugin },
+    rules: { 'klaxon/layers': ['error', { srcRoot: `${import.meta.dirname}/src` }] },
   },
   {
     files: ['test/**/*.ts'],
