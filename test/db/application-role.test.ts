@@ -7,6 +7,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { expect } from 'chai';
+import type pg from 'pg';
 import { createPool } from '../../src/db/pool.ts';
 import type { Queryable } from '../../src/db/queries.ts';
 import { createToken } from '../../src/commands/tokens.ts';
@@ -275,7 +276,7 @@ describe(`the application acts as ${APP_ROLE}, which may only append to the audi
       ['changing the migrations table', `UPDATE pgmigrations SET name = name`],
       ['deleting from the migrations table', `DELETE FROM pgmigrations`],
       ['TRUNCATE of the migrations table', `TRUNCATE pgmigrations`],
-      ['disabling a guard trigger', `ALTER TABLE escalations DISABLE TRIGGER escalations_guard_update`],
+      ['disabling a guard trigger', `ALTER TABLE escalations DISABLE TRIGGER escalations_guard_status`],
       ['creating a table', `CREATE TABLE public.shadow (id int)`],
     ];
     for (const [what, text] of refusals) {
@@ -346,6 +347,44 @@ describe(`the application acts as ${APP_ROLE}, which may only append to the audi
         expect(rows).to.deep.equal([{ triggers: 0, columns: 0 }]);
         await client.query(up);
         expect(await privilegesOf(client, APP_ROLE)).to.deep.equal(EXPECTED_PRIVILEGES);
+      } finally {
+        await client.query('ROLLBACK');
+        client.release();
+      }
+    });
+
+    it('of the guards defined once gives back the hand-written guards, which refuse the same, and its up applies again', async () => {
+      const { up, down } = downOf('_guards-defined-once.sql');
+      const triggersOn = async (client: pg.PoolClient) =>
+        (
+          await client.query<{ name: string }>(
+            `SELECT tgname AS name FROM pg_trigger WHERE tgrelid IN ('escalations'::regclass, 'api_tokens'::regclass, 'incidents'::regclass)
+               AND tgname LIKE '%guard%' ORDER BY 1`,
+          )
+        ).rows.map((row) => row.name);
+      const refusal = async (client: pg.PoolClient) => {
+        await client.query('SAVEPOINT probe');
+        try {
+          await client.query(`UPDATE escalations SET scheduled_at = scheduled_at + interval '1 hour', status = 'CANCELLED', cancelled_at = now()`);
+          return 'no refusal';
+        } catch (error) {
+          return (error as Error).message.replace(/[0-9a-f-]{36}/, '<id>');
+        } finally {
+          await client.query('ROLLBACK TO SAVEPOINT probe');
+        }
+      };
+      const client = await t.ownerPool.connect();
+      try {
+        await client.query('BEGIN');
+        const generated = ['api_tokens_guard_identity', 'api_tokens_guard_revocation', 'escalations_guard_identity', 'escalations_guard_status', 'incidents_guard_identity', 'incidents_guard_terminal'];
+        expect(await triggersOn(client)).to.deep.equal(generated);
+        const refused = await refusal(client);
+        expect(refused).to.equal('escalation <id>: what was scheduled cannot be rewritten');
+        await client.query(down);
+        expect(await triggersOn(client)).to.deep.equal(['api_tokens_guard_update', 'escalations_guard_update', 'incidents_guard_identity', 'incidents_guard_terminal']);
+        expect(await refusal(client)).to.equal(refused);
+        await client.query(up);
+        expect(await triggersOn(client)).to.deep.equal(generated);
       } finally {
         await client.query('ROLLBACK');
         client.release();

@@ -64,11 +64,51 @@ describe('the database guards the audit trail', () => {
     expect(stay.message).to.match(/not PENDING -> PENDING/);
   });
 
-  it('refuses rewriting when an escalation was scheduled', async () => {
-    const error = await sqlError(`UPDATE escalations SET scheduled_at = scheduled_at + interval '1 hour', status = 'CANCELLED', cancelled_at = now() WHERE id = $1`, [
-      await pendingId(escalatingId),
-    ]);
-    expect(error.message).to.match(/what was scheduled cannot be rewritten/);
+  it('refuses rewriting what an escalation scheduled, column by column, before judging its status', async () => {
+    const id = await pendingId(escalatingId);
+    const rewrites = [
+      `id = gen_random_uuid()`,
+      `incident_id = '${resolvedId}'`,
+      `escalation_level = escalation_level + 1`,
+      `repeat_cycle = repeat_cycle + 1`,
+      `scheduled_at = scheduled_at + interval '1 hour'`,
+      `trigger = CASE WHEN trigger = 'manual' THEN 'timer' ELSE 'manual' END`,
+      `created_at = created_at - interval '1 second'`,
+    ];
+    for (const rewrite of rewrites) {
+      // A legal status move alongside, so the status guard alone would let it through.
+      const error = await sqlError(`UPDATE escalations SET ${rewrite}, status = 'CANCELLED', cancelled_at = now() WHERE id = $1`, [id]);
+      expect(error.code, rewrite).to.equal('23001');
+      expect(error.message, rewrite).to.equal(`escalation ${id}: what was scheduled cannot be rewritten`);
+    }
+  });
+
+  it("refuses changing what a token is or may do, column by column", async () => {
+    const token = await createToken(t.deps, { name: 'fixed', scopes: ['read'], teamId: null, expiresAt: null }, { via: 'test' });
+    const id = token.record.id;
+    const rewrites = [
+      `id = gen_random_uuid()`,
+      `public_id = public_id || 'x'`,
+      `secret_hash = 'x'`,
+      `name = 'renamed'`,
+      `scopes = '{admin}'`,
+      `team_id = gen_random_uuid()`,
+      `expires_at = created_at + interval '1 day'`,
+      `created_by = id`,
+      `created_via = 'sql'`,
+      `created_at = created_at - interval '1 second'`,
+    ];
+    for (const rewrite of rewrites) {
+      const error = await sqlError(`UPDATE api_tokens SET ${rewrite} WHERE id = $1`, [id]);
+      expect(error.code, rewrite).to.equal('23001');
+      expect(error.message, rewrite).to.equal(`api token ${id}: only last_used_at and a first revocation may change`);
+    }
+    await t.ownerPool.query(`UPDATE api_tokens SET last_used_at = now() WHERE id = $1`, [id]);
+  });
+
+  it('define_fixed_columns, which writes those guards, refuses a name that is not a column', async () => {
+    const error = await sqlError(`SELECT define_fixed_columns('escalations', 'x %s', ARRAY['id', 'sceduled_at'])`);
+    expect(error.message).to.equal('define_fixed_columns: escalations has no column sceduled_at');
   });
 
   it('refuses marking an escalation EXECUTED without an execution time', async () => {
