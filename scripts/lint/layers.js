@@ -23,7 +23,7 @@ export const LAYERS = [
   ['engine'], // executing escalations, resolving targets, the Redis index
   ['commands'], // every change and read a caller asks for
   ['presenters'], // domain objects as the API and the CLI show them
-  ['worker'], // the escalation loop and its process-level parts
+  ['worker', 'notify'], // the escalation loop; delivering notifications (channels, templates, links)
   ['api', 'cli'], // the two ways in
   ['main'], // processes: wiring everything together
 ];
