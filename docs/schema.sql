@@ -174,6 +174,19 @@ ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.escalation_failures (
+    escalation_id uuid NOT NULL,
+    attempts integer NOT NULL,
+    last_error text NOT NULL,
+    first_failed_at timestamp with time zone NOT NULL,
+    last_failed_at timestamp with time zone NOT NULL,
+    retry_at timestamp with time zone NOT NULL,
+    quarantined_at timestamp with time zone,
+    released_at timestamp with time zone,
+    CONSTRAINT escalation_failures_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT escalation_failures_last_error_check CHECK ((char_length(last_error) <= 2000))
+);
+
 CREATE TABLE public.escalation_policies (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     name text NOT NULL,
@@ -396,6 +409,9 @@ ALTER TABLE public.audit_log
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.escalation_failures
+    ADD CONSTRAINT escalation_failures_pkey PRIMARY KEY (escalation_id);
+
 ALTER TABLE ONLY public.escalation_policies
     ADD CONSTRAINT escalation_policies_pkey PRIMARY KEY (id);
 
@@ -445,6 +461,8 @@ CREATE INDEX api_tokens_team_idx ON public.api_tokens USING btree (team_id);
 CREATE INDEX audit_log_occurred_idx ON public.audit_log USING btree (occurred_at);
 
 CREATE INDEX audit_log_token_idx ON public.audit_log USING btree (token_id, occurred_at);
+
+CREATE INDEX escalation_failures_quarantined_idx ON public.escalation_failures USING btree (quarantined_at) WHERE (quarantined_at IS NOT NULL);
 
 CREATE UNIQUE INDEX escalation_policies_name_key ON public.escalation_policies USING btree (COALESCE(team_id, '00000000-0000-0000-0000-000000000000'::uuid), lower(name));
 
@@ -541,6 +559,9 @@ ALTER TABLE ONLY public.api_tokens
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_token_id_fkey FOREIGN KEY (token_id) REFERENCES public.api_tokens(id) ON DELETE RESTRICT;
 
+ALTER TABLE ONLY public.escalation_failures
+    ADD CONSTRAINT escalation_failures_escalation_id_fkey FOREIGN KEY (escalation_id) REFERENCES public.escalations(id) ON DELETE RESTRICT;
+
 ALTER TABLE ONLY public.escalation_policies
     ADD CONSTRAINT escalation_policies_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id) ON DELETE RESTRICT;
 
@@ -610,6 +631,20 @@ GRANT UPDATE(revoked_at) ON TABLE public.api_tokens TO klaxon_app;
 GRANT UPDATE(last_used_at) ON TABLE public.api_tokens TO klaxon_app;
 
 GRANT SELECT,INSERT ON TABLE public.audit_log TO klaxon_app;
+
+GRANT SELECT,INSERT ON TABLE public.escalation_failures TO klaxon_app;
+
+GRANT UPDATE(attempts) ON TABLE public.escalation_failures TO klaxon_app;
+
+GRANT UPDATE(last_error) ON TABLE public.escalation_failures TO klaxon_app;
+
+GRANT UPDATE(last_failed_at) ON TABLE public.escalation_failures TO klaxon_app;
+
+GRANT UPDATE(retry_at) ON TABLE public.escalation_failures TO klaxon_app;
+
+GRANT UPDATE(quarantined_at) ON TABLE public.escalation_failures TO klaxon_app;
+
+GRANT UPDATE(released_at) ON TABLE public.escalation_failures TO klaxon_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.escalation_policies TO klaxon_app;
 

@@ -3,6 +3,7 @@
  *
  *   klaxon token create|list|revoke|generate
  *   klaxon incident list|show|ack|resolve      (`incidents` is the same group)
+ *   klaxon escalation quarantined|release      (`escalations` is the same group)
  *   klaxon migrate
  *   klaxon stats
  *
@@ -31,6 +32,7 @@ import {
   parseCommandArgs,
   programHelp,
 } from './args.ts';
+import { escalationGroup } from './escalations.ts';
 import { incidentGroup } from './incidents.ts';
 import { migrateCommand } from './migrate.ts';
 import { line, printableLines, terminalSafe } from './output.ts';
@@ -39,7 +41,7 @@ import { statsCommand } from './stats.ts';
 import { tokenGroup } from './tokens.ts';
 
 const PROGRAM = 'klaxon';
-const ENTRIES: readonly Entry[] = [tokenGroup, incidentGroup, migrateCommand, statsCommand];
+const ENTRIES: readonly Entry[] = [tokenGroup, incidentGroup, escalationGroup, migrateCommand, statsCommand];
 const FOOTER =
   `Run \`${PROGRAM} <command> --help\` for a command's options. Settings come from the environment as for\n` +
   'the other processes (DATABASE_URL required; REDIS_URL optional, used by ack, resolve and stats).\n' +

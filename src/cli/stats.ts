@@ -15,6 +15,8 @@ export const statsCommand: Command = {
   needs: 'database+redis',
   options: { json: { type: 'boolean', description: 'print the same JSON as GET /stats' } },
   details: 'Overdue: due and not executed yet (steadily above 0: the workers are down or behind).\n' +
+    'Quarantined: PENDING, kept out of batches after their execution failed too often; see\n' +
+    '`klaxon escalation quarantined` and `klaxon escalation release`.\n' +
     '"index" is null when REDIS_URL is not set or Redis does not answer.',
   examples: ['klaxon stats', 'klaxon stats --json'],
   async run(args, session: Session) {
@@ -40,6 +42,7 @@ export const statsCommand: Command = {
         ['pending', String(escalations.pending)],
         ['overdue', String(escalations.overdue)],
         ['oldest overdue', escalations.oldestOverdueAgeMs === null ? '-' : `${age(escalations.oldestOverdueAgeMs)} ago`],
+        ['quarantined', escalations.quarantined === 0 ? '0' : `${escalations.quarantined} (klaxon escalation quarantined)`],
         ...(index
           ? ([
               ['index pending', String(index.pending)],

@@ -46,7 +46,11 @@ export interface Config {
      * behind the claim and execution of the next ones.
      */
     concurrency: number;
-    /** How long a claim is held before another worker may take it over. */
+    /**
+     * How long a claim is held before another worker may take it over. The worker's
+     * transactions are bounded by it (src/worker/transaction.ts): idle in a transaction
+     * for half of it, a lock waited for a quarter of it.
+     */
     leaseMs: number;
     /** The longest sleep, whatever the index says (bounds a lost wake-up). */
     maxSleepMs: number;

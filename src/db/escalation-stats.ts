@@ -7,13 +7,16 @@ export interface EscalationStats {
   overdue: number;
   /** How long the oldest overdue one has been due (ms), null when none is. */
   oldestOverdueAgeMs: number | null;
+  /** Kept out of batches after their execution failed too often (counted in pending and overdue too). */
+  quarantined: number;
 }
 
 export async function readEscalationStats(db: Queryable, now: Date): Promise<EscalationStats> {
-  const [row] = await run<{ pending: string; overdue: string; oldest_due: Date | null }>(db, sql('escalations-stats'), [now]);
+  const [row] = await run<{ pending: string; overdue: string; oldest_due: Date | null; quarantined: string }>(db, sql('escalations-stats'), [now]);
   return {
     pending: Number(row?.pending ?? 0),
     overdue: Number(row?.overdue ?? 0),
     oldestOverdueAgeMs: row?.oldest_due ? now.getTime() - row.oldest_due.getTime() : null,
+    quarantined: Number(row?.quarantined ?? 0),
   };
 }

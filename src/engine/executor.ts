@@ -4,6 +4,11 @@
  * the decisions with a handful of set-based statements, whatever the batch size.
  * Every write is conditional on the row still being PENDING, so a batch that lost a
  * race does nothing for the rows it lost (exactly once, DESIGN.md invariant 2).
+ *
+ * The worker asks it not to wait for incidents another session holds (a transition
+ * in flight, or a worker stalled inside its transaction): their rows come back as
+ * `busy`, and the worker hands them back for shortly after. A command runs it inside
+ * its own transaction, which already holds the incident, and waits as usual.
  */
 import type pg from 'pg';
 import type { Clock } from '../clock/clock.ts';
@@ -36,6 +41,14 @@ export interface ExecutedEscalation {
   paged: Assignee[];
 }
 
+export interface ExecuteOptions {
+  /**
+   * 'wait' (the default): wait for incidents another session has locked. 'skip': leave
+   * their rows alone and answer them in `busy`, never waiting (the worker).
+   */
+  lockedIncidents?: 'wait' | 'skip';
+}
+
 export interface ExecutionResult {
   executed: ExecutedEscalation[];
   /** Rows found PENDING on an incident that no longer escalates. */
@@ -48,33 +61,47 @@ export interface ExecutionResult {
   scheduled: { id: string; dueAt: Date }[];
   /** Incidents whose timetable ran out with this execution. */
   exhausted: string[];
+  /** Rows whose incident another session holds (lockedIncidents 'skip'): not touched, to be tried again shortly. */
+  busy: string[];
+  /** Rows kept out of batches after their execution failed too often (src/worker/batches.ts): not touched. */
+  quarantined: string[];
 }
 
 export function emptyResult(): ExecutionResult {
-  return { executed: [], cancelled: [], skipped: [], requeued: [], scheduled: [], exhausted: [] };
+  return { executed: [], cancelled: [], skipped: [], requeued: [], scheduled: [], exhausted: [], busy: [], quarantined: [] };
 }
 
 export async function executeEscalations(
   client: pg.PoolClient,
   deps: ExecutorDeps,
   ids: string[],
+  { lockedIncidents = 'wait' }: ExecuteOptions = {},
 ): Promise<ExecutionResult> {
   const result = emptyResult();
   if (ids.length === 0) return result;
 
-  const incidents = new Map(
-    (await run<LockedIncident>(client, sql('incidents-lock-for-escalations'), [ids])).map((row) => [
-      row.id,
-      {
-        state: row.state,
-        cycleBase: row.cycle_base,
-        policy: followedPolicy(row.policy_snapshot, deps.timetable.levelDelaysMs),
-      },
-    ]),
-  );
-  const rows = await run<EscalationRow>(client, sql('escalations-by-ids'), [ids]);
-  const found = new Set(rows.map((row) => row.id));
-  result.skipped.push(...ids.filter((id) => !found.has(id)));
+  const lockQuery = lockedIncidents === 'skip' ? 'incidents-lock-for-escalations-skip-locked' : 'incidents-lock-for-escalations';
+  const locked = new Map((await run<LockedIncident>(client, sql(lockQuery), [ids])).map((row) => [row.id, row]));
+  const found = await run<EscalationRow & { quarantined: boolean }>(client, sql('escalations-by-ids'), [ids]);
+  const foundIds = new Set(found.map((row) => row.id));
+  result.skipped.push(...ids.filter((id) => !foundIds.has(id)));
+  // Only rows whose incident this transaction holds are decided: the others may be
+  // changing under another session's lock (with 'wait', every incident is held). A
+  // quarantined row is not touched at all, its incident's policy not even read: that
+  // may be what throws.
+  const rows: EscalationRow[] = [];
+  for (const row of found) {
+    if (!locked.has(row.incident_id)) result.busy.push(row.id);
+    else if (row.quarantined && row.status === 'PENDING') result.quarantined.push(row.id);
+    else rows.push(row);
+  }
+  const incidents = new Map<string, IncidentForExecution>();
+  for (const { incident_id: id } of rows) {
+    const incident = locked.get(id);
+    if (incident && !incidents.has(id)) {
+      incidents.set(id, { state: incident.state, cycleBase: incident.cycle_base, policy: followedPolicy(incident.policy_snapshot, deps.timetable.levelDelaysMs) });
+    }
+  }
 
   // One instant for the whole batch: it is the execution time of every row in it.
   const now = deps.clock.now();
@@ -225,7 +252,7 @@ interface IncidentForExecution {
 }
 
 function decideRow(row: EscalationRow, incident: IncidentForExecution | undefined, now: Date): ExecutionDecision {
-  if (incident === undefined) return { kind: 'skip', reason: 'not_pending' }; // cannot happen: FK
+  if (incident === undefined) return { kind: 'skip', reason: 'not_pending' }; // cannot happen: only rows of locked incidents are decided
   return decideExecution(
     { level: row.escalation_level, repeatCycle: row.repeat_cycle, status: row.status, scheduledAt: row.scheduled_at, trigger: row.trigger },
     { state: incident.state, cycleBase: incident.cycleBase },

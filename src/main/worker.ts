@@ -10,12 +10,16 @@
  *
  * KLAXON_FAULT=crash-after-claim makes the worker kill itself with SIGKILL right
  * after its first claim: the tests use it to prove that claims survive a crash.
+ * KLAXON_FAULT=stall-before-commit makes its first batch stop inside its transaction,
+ * rows executed and locks held, print `stalling before commit: N escalations`, and
+ * wait there until the process gets SIGCONT: the tests SIGSTOP it meanwhile, to prove
+ * that a stalled worker holds nobody back and its late commit changes nothing.
  */
 import type { Server } from 'node:http';
 import { Authenticator } from '../auth/authenticate.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { startMetricsServer } from '../worker/metrics-server.ts';
-import { Worker } from '../worker/worker.ts';
+import { Worker, type WorkerHooks } from '../worker/worker.ts';
 import { bootstrap, onShutdown } from './bootstrap.ts';
 import { startRuntime } from './runtime.ts';
 
@@ -35,11 +39,25 @@ const worker = new Worker({
   logger,
   options: config.worker,
   metrics,
-  hooks:
-    process.env.KLAXON_FAULT === 'crash-after-claim'
-      ? { afterClaim: () => process.kill(process.pid, 'SIGKILL') }
-      : undefined,
+  hooks: faultHooks(process.env.KLAXON_FAULT),
 });
+
+function faultHooks(fault: string | undefined): WorkerHooks | undefined {
+  if (fault === 'crash-after-claim') return { afterClaim: () => process.kill(process.pid, 'SIGKILL') };
+  if (fault === 'stall-before-commit') {
+    let stalled = false;
+    return {
+      async beforeCommit(ids) {
+        if (stalled) return;
+        stalled = true;
+        const resumed = new Promise<void>((resolve) => process.once('SIGCONT', () => resolve()));
+        process.stdout.write(`stalling before commit: ${ids.length} escalations\n`);
+        await resumed;
+      },
+    };
+  }
+  return undefined;
+}
 
 if (once) {
   const startedAt = performance.now();

@@ -44,6 +44,10 @@ export interface Metrics {
   /** What a committed batch did. */
   recordExecution(result: ExecutionTally): void;
   recordReconcilerRun(reason: string): void;
+  /** An attempt at executing one escalation on its own failed (src/worker/batches.ts). */
+  recordExecutionFailure(): void;
+  /** An escalation was quarantined: its execution failed too often. */
+  recordQuarantined(): void;
   /** Audit rows of refused requests that could not be written (src/api/audit.ts). */
   recordAuditRowsLost(count: number): void;
 }
@@ -71,6 +75,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const executionFailures = counter(
+    'klaxon_escalation_execution_failures_total',
+    'Failed attempts at executing one escalation on its own, after its batch failed because of its rows.',
+  );
+  const quarantined = counter('klaxon_escalations_quarantined_total', 'Escalations quarantined: their execution failed too often, they are kept out of batches.');
   const httpDuration = new Histogram({
     name: 'klaxon_http_request_duration_seconds',
     help: 'HTTP request duration, by method, route template and status.',
@@ -98,6 +107,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     recordReconcilerRun(reason) {
       reconcilerRuns.inc({ reason });
     },
+    recordExecutionFailure() {
+      executionFailures.inc();
+    },
+    recordQuarantined() {
+      quarantined.inc();
+    },
     recordAuditRowsLost(count) {
       auditRowsLost.inc(count);
     },
@@ -105,7 +120,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 }
 
 function registerEscalationGauges(registry: Registry, source: { pool: Queryable; clock: Clock }): void {
-  // One query per scrape: the three collect() callbacks run together and share it.
+  // One query per scrape: the collect() callbacks run together and share it.
   let reading: Promise<EscalationStats | null> | undefined;
   const read = () =>
     (reading ??= withDeadline(readEscalationStats(source.pool, source.clock.now()), STATS_TIMEOUT_MS)
@@ -133,5 +148,10 @@ function registerEscalationGauges(registry: Registry, source: { pool: Queryable;
     'klaxon_escalations_oldest_overdue_age_seconds',
     'How long the oldest overdue escalation has been due; 0 when none is.',
     (stats) => (stats.oldestOverdueAgeMs ?? 0) / 1000,
+  );
+  gauge(
+    'klaxon_escalations_quarantined',
+    'PENDING escalations kept out of batches because their execution failed too often (until released or settled).',
+    (stats) => stats.quarantined,
   );
 }

@@ -10,6 +10,7 @@ export const StatsView = Type.Object({
     pending: Type.Integer(),
     overdue: Type.Integer({ description: 'Due and not executed' }),
     oldest_overdue_age_ms: Nullable(Type.Integer()),
+    quarantined: Type.Integer({ description: 'PENDING and kept out of batches: their execution failed too often (klaxon escalation release)' }),
   }),
   index: Nullable(
     Type.Object(
@@ -22,7 +23,12 @@ export const StatsView = Type.Object({
 export function presentStats(at: Date, escalations: EscalationStats, index: IndexStats | null): Static<typeof StatsView> {
   return {
     at: iso(at),
-    escalations: { pending: escalations.pending, overdue: escalations.overdue, oldest_overdue_age_ms: escalations.oldestOverdueAgeMs },
+    escalations: {
+      pending: escalations.pending,
+      overdue: escalations.overdue,
+      oldest_overdue_age_ms: escalations.oldestOverdueAgeMs,
+      quarantined: escalations.quarantined,
+    },
     index,
   };
 }

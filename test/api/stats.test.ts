@@ -23,7 +23,7 @@ describe('GET /stats', () => {
     expect(res.status).to.equal(200);
     expect(res.body).to.deep.equal({
       at: new Date(now).toISOString(),
-      escalations: { pending: 7, overdue: 3, oldest_overdue_age_ms: 90_000 },
+      escalations: { pending: 7, overdue: 3, oldest_overdue_age_ms: 90_000, quarantined: 0 },
       index: { pending: 7, in_flight: 1, complete: true },
     });
   });

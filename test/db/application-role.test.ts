@@ -27,6 +27,8 @@ const EXPECTED_PRIVILEGES: Record<string, string> = {
   audit_log: 'SELECT, INSERT',
   // The escalation audit trail: inserted PENDING, then settled; what was scheduled is fixed.
   escalations: 'SELECT, INSERT, UPDATE(cancelled_at, executed_at, status, updated_at)',
+  // Failed executions counted, quarantined and released in place; which escalation a line is about is fixed.
+  escalation_failures: 'SELECT, INSERT, UPDATE(attempts, last_error, last_failed_at, quarantined_at, released_at, retry_at)',
   // Revoked and used, never edited or deleted.
   api_tokens: 'SELECT, INSERT, UPDATE(last_used_at, revoked_at)',
   // Moved through their states, never deleted; what was reported, by whom and when is fixed.
@@ -396,6 +398,8 @@ describe(`the application acts as ${APP_ROLE}, which may only append to the audi
       const client = await t.ownerPool.connect();
       try {
         await client.query('BEGIN');
+        // The later migrations that grant first, as a rollback would run them.
+        await client.query(downOf('_escalation-failures.sql').down);
         await client.query(down);
         const left = Object.entries(await privilegesOf(client, APP_ROLE)).filter(([, privileges]) => privileges !== '');
         expect(left).to.deep.equal([]);

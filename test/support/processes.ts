@@ -40,3 +40,51 @@ export function finished(child: ChildProcess): Promise<{ code: number | null; si
     child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
+
+export interface Output {
+  /** Every line the process printed on stdout so far. */
+  lines: string[];
+  /** Resolves with the first line (already printed or to come) matching `pattern`; fails naming it after `timeoutMs`. */
+  line(pattern: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+/** Follows a process's stdout line by line (its JSON logs, its fault hooks' lines). */
+export function followOutput(child: ChildProcess): Output {
+  const lines: string[] = [];
+  const waiting = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
+  let partial = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
+      for (const waiter of waiting) {
+        if (waiter.pattern.test(line)) {
+          waiting.delete(waiter);
+          waiter.resolve(line);
+        }
+      }
+    }
+  });
+  return {
+    lines,
+    line(pattern, timeoutMs = 20_000) {
+      const found = lines.find((line) => pattern.test(line));
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          pattern,
+          resolve: (line: string) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiting.delete(waiter);
+          reject(new Error(`waited ${timeoutMs} ms for a line matching ${String(pattern)}; printed:\n${lines.slice(-20).join('\n')}`));
+        }, timeoutMs);
+        waiting.add(waiter);
+      });
+    },
+  };
+}

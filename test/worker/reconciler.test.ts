@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { RedisQueue } from '../../src/engine/index/queue.ts';
 import { Reconciler } from '../../src/engine/index/reconciler.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
-import { seedDueEscalations } from '../support/worker.ts';
+import { seedDueEscalations, workerFor } from '../support/worker.ts';
 
 describe('the reconciler', () => {
   let t: TestContext;
@@ -10,7 +10,7 @@ describe('the reconciler', () => {
   beforeEach(async () => {
     t = await createTestContext();
     // A small page size, so these few rows take several keyset pages.
-    reconciler = new Reconciler(t.pool, new RedisQueue(t.redis, t.keys), t.deps.logger, 7);
+    reconciler = new Reconciler(t.pool, new RedisQueue(t.redis, t.keys), t.deps.logger, 7, t.clock);
   });
   afterEach(() => t.close());
 
@@ -45,9 +45,34 @@ describe('the reconciler', () => {
 
   it('lets only one process rebuild at a time', async () => {
     await seedDueEscalations(t, 3, t.clock.now(), { index: false });
-    const other = new Reconciler(t.pool, new RedisQueue(t.redis, t.keys), t.deps.logger, 7);
+    const other = new Reconciler(t.pool, new RedisQueue(t.redis, t.keys), t.deps.logger, 7, t.clock);
     const reports = await Promise.all([reconciler.run('a'), other.run('b')]);
     expect(reports.filter((report) => report === null)).to.have.length(1);
     expect(await t.redis.exists(t.keys.reconcileLock)).to.equal(0);
+  });
+});
+
+describe('the periodic rebuild of the index', () => {
+  let t: TestContext;
+  beforeEach(async () => {
+    t = await createTestContext();
+  });
+  afterEach(() => t.close());
+
+  const rebuilds = () => t.logs.filter((line) => line.message === 'reconciled the Redis index with Postgres').map((line) => line.reason);
+
+  it('runs every RECONCILE_INTERVAL by the injected clock, not the host clock', async () => {
+    const worker = workerFor(t, { reconcileIntervalMs: 60_000 });
+    await worker.tick();
+    await worker.indexRebuilt();
+    expect(rebuilds()).to.deep.equal(['worker start']);
+    t.clock.advance(59_999);
+    await worker.tick();
+    await worker.indexRebuilt();
+    expect(rebuilds(), 'not before the interval').to.deep.equal(['worker start']);
+    t.clock.advance(1);
+    await worker.tick();
+    await worker.indexRebuilt();
+    expect(rebuilds(), 'an interval after the last, though no real time passed').to.deep.equal(['worker start', 'periodic']);
   });
 });

@@ -4,5 +4,9 @@
 -- the primary key: `id = ANY($1)` was measured to pick the partial pending index
 -- when statistics are stale (during a storm), scanning it once per id.
 -- $1 escalation ids (uuid[])
--- Returns: the rows that exist.
-SELECT e.* FROM unnest($1::uuid[]) AS ids (id) JOIN escalations e ON e.id = ids.id;
+-- Returns: the rows that exist, each with `quarantined` (kept out of batches: the
+-- executor leaves it alone, whoever claimed it).
+SELECT e.*, (f.quarantined_at IS NOT NULL) AS quarantined
+FROM unnest($1::uuid[]) AS ids (id)
+JOIN escalations e ON e.id = ids.id
+LEFT JOIN escalation_failures f ON f.escalation_id = e.id;

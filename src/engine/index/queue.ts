@@ -26,6 +26,8 @@ export interface Claim {
   nextWakeMs: number | null;
   /** False when the index marker is gone: Redis lost data and needs a rebuild. */
   indexComplete: boolean;
+  /** When this claim's lease runs out (ms): from then on another worker may hold these ids. */
+  leaseUntilMs: number;
 }
 
 export class RedisQueue {
@@ -62,6 +64,7 @@ export class RedisQueue {
       nextLeaseMs,
       nextWakeMs: candidates.length > 0 ? Math.min(...candidates) : null,
       indexComplete: marker === 1,
+      leaseUntilMs: nowMs + leaseMs,
     };
   }
 

@@ -3,7 +3,8 @@
  * invariant 1): adds every PENDING row (at its due time, unless a worker holds it
  * right now), then drops members whose rows are no longer PENDING. Both passes go
  * in keyset pages and yield between pages, so a million pending rows never stall
- * the worker or Redis. At the end it sets the index marker that claimDue checks:
+ * the worker or Redis. Quarantined rows (src/engine/quarantine.ts) are left out, and
+ * dropped when found. At the end it sets the index marker that claimDue checks:
  * a FLUSHALL or a Redis that came back empty removes it, and the next claim notices.
  * A lock keeps several workers from rebuilding at once. Every Redis call has the
  * client's deadline: a Redis that hangs mid-rebuild fails the rebuild, it does not
@@ -12,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type pg from 'pg';
+import type { Clock } from '../../clock/clock.ts';
 import { run, sql } from '../../db/queries.ts';
 import type { Logger } from '../../log/logger.ts';
 import { scripts } from '../../redis/scripts.ts';
@@ -34,6 +36,8 @@ export class Reconciler {
     private readonly queue: RedisQueue,
     private readonly logger: Logger,
     private readonly pageSize: number,
+    /** The one time authority (DESIGN.md, invariant 5): the marker says when the index was complete by it. */
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -58,7 +62,7 @@ export class Reconciler {
       const startedAt = performance.now();
       const { pendingRows, added } = await this.indexPendingRows();
       const dropped = await this.dropSettledMembers();
-      await this.queue.call((redis) => redis.set(keys.indexMarker, new Date().toISOString()));
+      await this.queue.call((redis) => redis.set(keys.indexMarker, this.clock.now().toISOString()));
       const report = { reason, pendingRows, added, dropped, durationMs: Math.round(performance.now() - startedAt) };
       this.logger.info('reconciled the Redis index with Postgres', report);
       return report;
@@ -77,16 +81,17 @@ export class Reconciler {
     let pendingRows = 0;
     let added = 0;
     for (;;) {
-      const rows: { id: string; scheduled_at: Date }[] = await run(this.pool, sql('escalations-pending-page'), [
+      const rows: { id: string; scheduled_at: Date; due_at: Date }[] = await run(this.pool, sql('escalations-pending-page'), [
         after?.scheduledAt ?? null,
         after?.id ?? null,
         this.pageSize,
       ]);
       if (rows.length === 0) break;
       pendingRows += rows.length;
-      const args = rows.flatMap((row) => [row.scheduled_at.getTime(), row.id]);
+      // At its due time, or its retry time after a failed execution (src/engine/quarantine.ts).
+      const args = rows.flatMap((row) => [row.due_at.getTime(), row.id]);
       added += Number(await this.queue.script(scripts.indexPending, [keys.pending, keys.inflight], args));
-      const last = rows.at(-1) as { id: string; scheduled_at: Date };
+      const last = rows.at(-1) as { id: string; scheduled_at: Date; due_at: Date };
       after = { scheduledAt: last.scheduled_at, id: last.id };
       if (rows.length < this.pageSize) break;
       await yieldToLoop();
