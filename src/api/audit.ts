@@ -20,7 +20,7 @@ import type pg from 'pg';
 import { actorLabel } from '../auth/principal.ts';
 import { redactTokens } from '../domain/tokens.ts';
 import type { Clock } from '../clock/clock.ts';
-import { type Queryable, run, sql } from '../db/queries.ts';
+import { type AuditEntry, insertAuditRows } from '../db/audit-log.ts';
 import { type CommitHook, inTransaction, withoutCommitHook } from '../db/transaction.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { EpisodeLog } from '../log/episode.ts';
@@ -28,18 +28,8 @@ import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { isReadMethod, principalIfAny, routeOf } from './request-state.ts';
 
-export interface AuditRow {
-  occurredAt: Date;
-  tokenId: string;
-  actor: string;
-  teamId: string | null;
-  method: string;
-  route: string | null;
-  path: string;
-  status: number;
-  requestId: string;
-  clientRequestId: string | null;
-}
+/** One row of the audit log (src/db/audit-log.ts writes them). */
+export type AuditRow = AuditEntry;
 
 export interface AuditLogOptions {
   /** Refused requests' rows waiting to be written; past it, new ones are dropped (and counted). */
@@ -107,13 +97,13 @@ export class AuditLog {
   commitHook(ctx: Koa.Context, successStatus: number): CommitHook {
     return {
       committed: false,
-      beforeCommit: (client) => insert(client, [this.rowOf(ctx, successStatus)]),
+      rows: () => [this.rowOf(ctx, successStatus)],
     };
   }
 
   /** A row written now, in a transaction of its own (a write request that succeeded without a transaction). */
   async writeNow(row: AuditRow): Promise<void> {
-    await insert(this.deps.pool, [row]);
+    await insertAuditRows(this.deps.pool, [row]);
   }
 
   /** A refused request's row: written in the background, batched and retried. */
@@ -149,7 +139,7 @@ export class AuditLog {
   private async writeBatch(batch: AuditRow[]): Promise<void> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        await inTransaction(this.deps.pool, (client) => insert(client, batch));
+        await inTransaction(this.deps.pool, (client) => insertAuditRows(client, batch));
         if (this.losses.active) this.losses.close();
         return;
       } catch (error) {
@@ -167,22 +157,6 @@ export class AuditLog {
     this.deps.metrics.recordAuditRowsLost(count);
     this.losses.record({ reason, rows: count, ...(error ? { error } : {}) });
   }
-}
-
-async function insert(db: Queryable, rows: readonly AuditRow[]): Promise<void> {
-  const column = <K extends keyof AuditRow>(key: K) => rows.map((row) => row[key]);
-  await run(db, sql('audit-log-insert'), [
-    column('occurredAt'),
-    column('tokenId'),
-    column('actor'),
-    column('teamId'),
-    column('method'),
-    column('route'),
-    column('path'),
-    column('status'),
-    column('requestId'),
-    column('clientRequestId'),
-  ]);
 }
 
 /**

@@ -1,14 +1,26 @@
 /**
- * Turns the Authorization header into a Principal, or says why not. One indexed
- * lookup per request, so a revoked token stops working at once.
+ * Turns the Authorization header into a Principal, or says why not.
+ *
+ * A revoked token stops working at once. Each token is looked up in Postgres (one
+ * indexed read), and then, while this process hears revocations (./revocations.ts:
+ * every revocation made through klaxon, by the API or the CLI, is announced with
+ * NOTIFY when it commits), trusted from memory for up to FRESH_MS: a revocation heard
+ * forgets it at once, and one revoked through this process is forgotten before the
+ * answer. So a revoked token is refused by the next request to the process that
+ * revoked it, by other processes as soon as the notice reaches them (milliseconds),
+ * and at the latest FRESH_MS after a revocation nobody announced (an UPDATE by hand)
+ * or one announced while a listener was reconnecting. Expiry is checked on every
+ * request. Without a listener (the tests, unless they start one), or while it is
+ * disconnected, every request looks its token up (issue 10: the lookup was one of the
+ * eleven round trips of a POST /incidents).
  *
  * While Postgres is unreachable, a token that authenticated in the last few minutes is
  * still accepted (stale-if-error): /metrics and /stats keep answering during a database
  * outage, which is when operators need them most. Writes fail with 503 anyway. A token
  * this process saw revoked, expired or unknown is forgotten at once, and so is one
- * revoked through this process, so the grace never brings a dead token back. (Another
- * API process that last saw it valid may still accept it for the rest of the grace,
- * during an outage only: the README says so.)
+ * revoked through this process or heard revoked, so the grace never brings a dead
+ * token back. (Another API process that last saw it valid, and missed the notice, may
+ * still accept it for the rest of the grace, during an outage only: the README says so.)
  */
 import type pg from 'pg';
 import type { Clock } from '../clock/clock.ts';
@@ -43,11 +55,26 @@ const TOUCH_INTERVAL_MS = 60_000;
 const MEMORY = 10_000;
 /** How long a token that authenticated stays accepted while Postgres is unreachable. */
 export const OUTAGE_GRACE_MS = 5 * 60_000;
+/**
+ * How long a token looked up is trusted without another lookup, while revocations are
+ * heard: the longest a revocation nobody announced goes unnoticed. At 800 requests a
+ * second on one token, one lookup in 4,000.
+ */
+export const FRESH_MS = 5_000;
 
 interface Remembered {
   principal: Principal;
+  /** When it was last looked up, by the injected clock (the outage grace counts from it). */
   at: number;
   expiresAt: number | null;
+  /** When that lookup started, by the monotonic clock (freshness counts from it); null: not to be trusted without a lookup. */
+  checkedAt: number | null;
+}
+
+export interface AuthenticatorOptions {
+  /** Monotonic milliseconds, for freshness (default performance.now; tests inject one). */
+  monotonicNow?: () => number;
+  freshMs?: number;
 }
 
 /** Sets a key as the newest of a bounded map (insertion order is age order). */
@@ -70,12 +97,22 @@ export class Authenticator {
   private readonly touchedAt = new Map<string, number>();
   /** Keyed by public id and secret hash, never by the token itself. */
   private readonly recent = new Map<string, Remembered>();
+  private readonly monotonicNow: () => number;
+  private readonly freshMs: number;
+  /** Since when (monotonic) every revocation is heard; undefined: not now, so nothing is trusted without a lookup. */
+  private heardSince: number | undefined;
+  /** Revocations heard or made here so far: a lookup that overlapped one is not trusted. */
+  private revocations = 0;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly clock: Clock,
     private readonly logger: Logger,
-  ) {}
+    options: AuthenticatorOptions = {},
+  ) {
+    this.monotonicNow = options.monotonicNow ?? (() => performance.now());
+    this.freshMs = options.freshMs ?? FRESH_MS;
+  }
 
   /** The principal of an `Authorization` header value; AuthenticationError otherwise. */
   async authenticate(authorization: string | undefined): Promise<Principal> {
@@ -83,6 +120,15 @@ export class Authenticator {
     const presented = presentedToken(authorization);
     if (!presented) throw new AuthenticationError('malformed');
     const { parsed, presentedHash, key } = presented;
+    const known = this.recent.get(key);
+    if (known && this.isFresh(known)) {
+      const now = this.clock.now();
+      if (known.expiresAt !== null && known.expiresAt <= now.getTime()) this.refuse(key, 'expired');
+      this.touch(known.principal.tokenId, now);
+      return known.principal;
+    }
+    const checkedAt = this.monotonicNow();
+    const revocationsBefore = this.revocations;
     let row: TokenRow | undefined;
     try {
       [row] = await run<TokenRow>(this.pool, sql('tokens-by-public-id'), [parsed.publicId]);
@@ -99,8 +145,26 @@ export class Authenticator {
     if (row.expires_at !== null && row.expires_at.getTime() <= now.getTime()) this.refuse(key, 'expired');
     this.touch(row.id, now);
     const principal: Principal = { tokenId: row.id, publicId: row.public_id, name: row.name, scopes: row.scopes, teamId: row.team_id };
-    remember(this.recent, key, { principal, at: now.getTime(), expiresAt: row.expires_at?.getTime() ?? null });
+    // A revocation heard while the row was being read may be this token's: not trusted then.
+    const trusted = this.revocations === revocationsBefore;
+    remember(this.recent, key, { principal, at: now.getTime(), expiresAt: row.expires_at?.getTime() ?? null, checkedAt: trusted ? checkedAt : null });
     return principal;
+  }
+
+  /** Whether a token looked up may be trusted without another lookup. */
+  private isFresh(remembered: Remembered): boolean {
+    const { checkedAt } = remembered;
+    if (checkedAt === null || this.heardSince === undefined || checkedAt < this.heardSince) return false;
+    return this.monotonicNow() - checkedAt <= this.freshMs;
+  }
+
+  /**
+   * Whether every revocation is heard from now on (a listener is connected: true), or
+   * may be missed (false). Trust starts with lookups made after the listener connected:
+   * a revocation announced while it was away was not heard.
+   */
+  revocationsHeard(heard: boolean): void {
+    this.heardSince = heard ? this.monotonicNow() : undefined;
   }
 
   /** Refuses a token, and forgets it: the outage grace must not accept it later. */
@@ -120,8 +184,9 @@ export class Authenticator {
     return remembered !== undefined && this.clock.now().getTime() - remembered.at <= OUTAGE_GRACE_MS;
   }
 
-  /** Forgets a token at once (it was just revoked): no grace may accept it again. */
+  /** Forgets a token at once (it was just revoked, here or in another process): no grace may accept it again. */
   forget(tokenId: string): void {
+    this.revocations += 1;
     for (const [key, remembered] of this.recent) if (remembered.principal.tokenId === tokenId) this.recent.delete(key);
   }
 

@@ -3,6 +3,7 @@
  * read, revoke. Tokens are never deleted: the audit log and incident events refer to
  * them. A team's admin creates, sees and revokes only its team's tokens.
  */
+import { TOKEN_REVOKED_CHANNEL } from '../auth/revocations.ts';
 import { type NewTokenSecret, generateToken, hashSecret, hashesMatch } from '../auth/token-format.ts';
 import { type ApiToken, parseToken } from '../domain/tokens.ts';
 import { type TokenRow, toApiToken } from '../db/rows.ts';
@@ -111,12 +112,16 @@ export async function tokenIdByPublicId(db: Queryable, publicId: string, secret:
   return row.id;
 }
 
-/** Revokes a token at once (the next request with it is refused); revoking twice is harmless. */
+/**
+ * Revokes a token at once: the API processes hear of it when it commits
+ * (src/auth/revocations.ts), and the next request with it is refused. Revoking twice
+ * is harmless (and announced again).
+ */
 export async function revokeToken(deps: CommandDeps, scope: TeamScope, id: string): Promise<ApiToken> {
   // One transaction, like every change (the API's audit row joins it).
   return inTransaction(deps.pool, async (client) => {
     await getToken(client, scope, id);
-    const [row] = await run<TokenRow>(client, sql('tokens-revoke'), [id, deps.clock.now()]);
+    const [row] = await run<TokenRow>(client, sql('tokens-revoke'), [id, deps.clock.now(), TOKEN_REVOKED_CHANNEL]);
     if (!row) throw new NotFoundError('token', id);
     return toApiToken(row);
   });

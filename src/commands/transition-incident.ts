@@ -12,7 +12,7 @@ import { IncidentState, assertTransition } from '../domain/incident-states.ts';
 import { type PolicySnapshot, defaultPolicy, snapshotFromJson, snapshotToJson, timetableOf } from '../domain/policy.ts';
 import { firstStep } from '../domain/timetable.ts';
 import { policySnapshot } from './policies.ts';
-import { run, sql } from '../db/queries.ts';
+import { type Queryable, run, sql } from '../db/queries.ts';
 import { type EscalationRow, type IncidentRow, toIncident } from '../db/rows.ts';
 import { inTransaction } from '../db/transaction.ts';
 import { type TeamScope, canSee } from '../domain/team-scope.ts';
@@ -167,11 +167,19 @@ export async function applyTransition(
  */
 export async function freezePolicy(client: pg.PoolClient, deps: CommandDeps, incident: IncidentRow): Promise<PolicySnapshot> {
   if (incident.policy_snapshot) return snapshotFromJson(incident.policy_snapshot);
-  let policy = defaultPolicy(deps.timetable.levelDelaysMs);
-  if (incident.service_id) {
-    const [service] = await run<{ escalation_policy_id: string | null }>(client, sql('service-get'), [incident.service_id]);
-    if (service?.escalation_policy_id) policy = await policySnapshot(client, service.escalation_policy_id);
-  }
+  let service: { escalation_policy_id: string | null } | null = null;
+  if (incident.service_id) [service = null] = await run<{ escalation_policy_id: string | null }>(client, sql('service-get'), [incident.service_id]);
+  const policy = await policyToFreeze(client, deps, service);
   await run(client, sql('incident-set-policy'), [incident.id, policy.policyId, policy.version, JSON.stringify(snapshotToJson(policy))]);
   return policy;
+}
+
+/** The policy an incident of this service (none: of no service) follows once it escalates: the service's, or the default one. */
+export async function policyToFreeze(
+  db: Queryable,
+  deps: Pick<CommandDeps, 'timetable'>,
+  service: { escalation_policy_id: string | null } | null,
+): Promise<PolicySnapshot> {
+  if (service?.escalation_policy_id) return policySnapshot(db, service.escalation_policy_id);
+  return defaultPolicy(deps.timetable.levelDelaysMs);
 }

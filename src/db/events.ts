@@ -2,11 +2,14 @@
 import type { NewEvent } from '../domain/events.ts';
 import { type Queryable, run, sql } from './queries.ts';
 
-/** Appends the events in one statement, in the order given. */
-export async function appendEvents(db: Queryable, events: readonly NewEvent[]): Promise<void> {
-  if (events.length === 0) return;
+/**
+ * The events as the nine arrays of events-insert.sql, in its order: what appendEvents
+ * sends, and what a command that commits in one statement (incident-open.sql) passes
+ * for the same insert.
+ */
+export function eventColumns(events: readonly NewEvent[]): unknown[] {
   const column = <T>(pick: (event: NewEvent) => T) => events.map(pick);
-  await run(db, sql('events-insert'), [
+  return [
     column((event) => event.incidentId),
     column((event) => event.kind),
     column((event) => event.from),
@@ -16,5 +19,11 @@ export async function appendEvents(db: Queryable, events: readonly NewEvent[]): 
     column((event) => event.occurredAt),
     column((event) => JSON.stringify(event.details)),
     column((event) => event.tokenId ?? null),
-  ]);
+  ];
+}
+
+/** Appends the events in one statement, in the order given. */
+export async function appendEvents(db: Queryable, events: readonly NewEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await run(db, sql('events-insert'), eventColumns(events));
 }

@@ -37,6 +37,20 @@ export function createPool({ databaseUrl, applicationName, role = '', max = 10, 
 }
 
 /**
+ * One connection of its own, outside the pool, with the pool's settings: for a session
+ * that must stay open and idle (LISTEN, ./listener.ts). Not connected yet.
+ */
+export function createClient({ databaseUrl, applicationName, role = '' }: Pick<PoolOptions, 'databaseUrl' | 'applicationName' | 'role'>): pg.Client {
+  return new pg.Client({
+    connectionString: role ? withRole(databaseUrl, role) : databaseUrl,
+    application_name: applicationName,
+    // A connection that vanished without a word (a host gone) is noticed, and remade.
+    keepAlive: true,
+    connectionTimeoutMillis: 5_000,
+  });
+}
+
+/**
  * The connection string with `-c role=<role>` added to the session's startup options.
  *
  * Postgres applies it while it opens the session: a role that does not exist, or that

@@ -4,6 +4,8 @@
  */
 import { createApp, createHttpServer } from '../api/app.ts';
 import { createApiDeps } from '../api/deps.ts';
+import { listenForRevocations } from '../auth/revocations.ts';
+import { createClient } from '../db/pool.ts';
 import { ensureEnvironmentToken } from '../commands/tokens.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { PendingIndex } from '../engine/index/pending.ts';
@@ -37,6 +39,13 @@ if (adminToken) {
   else logger.info(outcome === 'created' ? 'stored the admin token from KLAXON_ADMIN_TOKEN' : 'the admin token from KLAXON_ADMIN_TOKEN is stored already');
 }
 
+// Tokens are trusted from memory between lookups only while revocations are heard.
+const revocations = listenForRevocations({
+  connect: () => createClient({ databaseUrl: config.databaseUrl, applicationName: 'klaxon-api-revocations', role: config.database.role }),
+  authenticator: deps.authenticator,
+  logger,
+});
+
 const app = createApp(deps);
 
 const server = createHttpServer(app);
@@ -45,6 +54,7 @@ onShutdown(logger, async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   // The audit rows of refused requests still queued, before the pool closes.
   await deps.audit.idle();
+  await revocations.close();
   await runtime.close();
 });
 

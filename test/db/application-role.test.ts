@@ -315,7 +315,7 @@ describe(`the application acts as ${APP_ROLE}, which may only append to the audi
 
     it("may be dated in the past (the application's clock here), as the application does", async () => {
       const id = await newToken();
-      await t.pool.query(readFileSync(new URL('../../src/db/queries/tokens-revoke.sql', import.meta.url), 'utf8'), [id, t.clock.now()]);
+      await t.pool.query(readFileSync(new URL('../../src/db/queries/tokens-revoke.sql', import.meta.url), 'utf8'), [id, t.clock.now(), 'klaxon_test_revocations']);
       const { rows } = await t.pool.query<{ revoked_at: Date }>(`SELECT revoked_at FROM api_tokens WHERE id = $1`, [id]);
       expect(rows[0]?.revoked_at.toISOString()).to.equal(t.clock.now().toISOString());
     });

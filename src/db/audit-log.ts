@@ -1,0 +1,45 @@
+/**
+ * The audit_log table as written: one row per audited request (src/api/audit.ts says
+ * which and when). Rows go in as one array per column, so one statement writes one
+ * row or a batch: audit-log-insert.sql on its own, or folded into a command's single
+ * statement (incident-open.sql) through the commit hook (./transaction.ts).
+ */
+import { type Queryable, run, sql } from './queries.ts';
+
+export interface AuditEntry {
+  occurredAt: Date;
+  tokenId: string;
+  actor: string;
+  teamId: string | null;
+  method: string;
+  route: string | null;
+  path: string;
+  status: number;
+  requestId: string;
+  clientRequestId: string | null;
+}
+
+/** How many parameters auditColumns gives: audit-log-insert.sql's $1..$10. */
+export const AUDIT_COLUMN_COUNT = 10;
+
+/** The rows as the ten arrays of audit-log-insert.sql, in its order (empty arrays: no row). */
+export function auditColumns(rows: readonly AuditEntry[]): unknown[] {
+  const column = <K extends keyof AuditEntry>(key: K) => rows.map((row) => row[key]);
+  return [
+    column('occurredAt'),
+    column('tokenId'),
+    column('actor'),
+    column('teamId'),
+    column('method'),
+    column('route'),
+    column('path'),
+    column('status'),
+    column('requestId'),
+    column('clientRequestId'),
+  ];
+}
+
+export async function insertAuditRows(db: Queryable, rows: readonly AuditEntry[]): Promise<void> {
+  if (rows.length === 0) return;
+  await run(db, sql('audit-log-insert'), auditColumns(rows));
+}
