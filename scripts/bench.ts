@@ -1,17 +1,19 @@
 /**
- * The worker benchmark: `npm run bench -- …`. It measures, it never fails CI: the
- * exit code is 0 whatever the figures, non-zero only when the bench itself could not
- * run (stack, database, workers, seeding too slow).
+ * The benchmark: `npm run bench -- …`. It measures, it never fails CI: the exit code
+ * is 0 whatever the figures, non-zero only when the bench itself could not run (stack,
+ * database, workers, API, seeding too slow).
  *
  *   npm run -s bench -- --rate 2000 --duration 20 --workers 2
  *       R*S escalations falling due uniformly at R per second for S seconds
  *   npm run -s bench -- --burst 10000 --workers 2
  *       N escalations all due at the same instant
- *   extra: --lead <s> (time between the end of the setup and the first due time),
- *          --grace <s> (how long after the last due time a row may still execute; 5),
- *          --analyze (ANALYZE the seeded tables before T0, as autovacuum would have
- *          on a long-lived database; without it the planner has no statistics, like
- *          right after a storm of new incidents)
+ *     extra: --lead <s> (time between the end of the setup and the first due time),
+ *            --grace <s> (how long after the last due time a row may still execute; 5),
+ *            --analyze (ANALYZE the seeded tables before T0, as autovacuum would have
+ *            on a long-lived database; without it the planner has no statistics, like
+ *            right after a storm of new incidents)
+ *   npm run -s bench -- --api 200 --duration 10 [--connections 64] [--workers 1]
+ *       the API: R `POST /incidents` a second for S seconds (scripts/bench/api.ts)
  *
  * It starts its own Postgres and Redis under .data/bench (ports 54359/63829, or
  * KLAXON_BENCH_PG_PORT / KLAXON_BENCH_REDIS_PORT; DATABASE_URL / REDIS_URL use existing
@@ -20,49 +22,65 @@
  * PENDING level-1 escalation each, indexes them in Redis as the API does, waits, and
  * reads everything it reports back from Postgres, the audit trail.
  *
+ * Lateness is measured twice for each executed escalation:
+ *   at commit: pg_xact_commit_timestamp(xmin) - scheduled_at. The row's xmin is the
+ *     transaction that marked it EXECUTED (nothing updates an EXECUTED row; a row run
+ *     apart under a savepoint after its batch failed has a subtransaction's xid,
+ *     which gets the same commit time), checked on every run against the xmin of the
+ *     row's `escalated` event, inserted by that same transaction. Postgres takes the
+ *     commit time after all of the batch's statements, as it writes the commit record;
+ *     the WAL fsync that makes it durable follows (stderr: the run's fsyncs and their
+ *     average time). This is when the page became real: the figure that counts. It
+ *     needs track_commit_timestamp = on: the private Postgres starts with it; on an
+ *     existing server without it these figures are null (said on stderr).
+ *   pre-commit: executed_at - scheduled_at. executed_at is the instant the worker
+ *     stamps on its whole batch before the batch's writes and its COMMIT, so it
+ *     flatters: the time a batch takes to write and commit does not show.
+ *
  * stdout gets exactly one JSON line at the end:
- *   {"rate","duration_s","workers","executed","duplicates","missed","p50_ms","p90_ms","p99_ms","max_ms"[,"burst"]}
- * (`npm run` adds its own banner to stdout: use `npm run -s bench` to get only that line).
- * Progress, warnings of the workers and a human summary go to stderr; the workers'
- * full logs go to .data/bench/workers.log.
+ *   {"rate","duration_s","workers","executed","duplicates","missed","p50_ms","p90_ms","p99_ms","max_ms",
+ *    "pre_commit_p50_ms","pre_commit_p90_ms","pre_commit_p99_ms","pre_commit_max_ms"[,"burst"]}
+ * (p*_ms/max_ms at commit; the API's line: scripts/bench/api.ts). `npm run` adds its
+ * own banner to stdout: use `npm run -s bench` to get only that line. Progress,
+ * warnings of the workers and a human summary go to stderr; the workers' full logs go
+ * to .data/bench/workers.log.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type WriteStream, createWriteStream } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
 import { PostgresClock } from '../src/clock/postgres-clock.ts';
 import { createPool } from '../src/db/pool.ts';
 import type { RedisClient } from '../src/redis/client.ts';
 import { type RedisKeys, redisKeys } from '../src/redis/keys.ts';
+import { type ApiBenchArgs, runApiBench } from './bench/api.ts';
 import {
-  Cleanup,
-  DATA_DIR,
-  REPO_ROOT,
+  type Cleanup,
   UsageError,
+  WORKER_LOG,
+  type WorkerStats,
+  codeVersion,
   connectRedis,
   createBenchDatabase,
+  describeLoad,
+  isRunning,
   makeLogger,
   positive,
   progress,
   runBenchmark,
-  runCommand,
+  seconds,
   startStack,
+  startWorkers,
+  stopWorkers,
+  waitForWorkers,
 } from './bench/support.ts';
 
-const WORKER_LOG = join(REPO_ROOT, DATA_DIR, 'workers.log');
 /** Rows per INSERT and members per ZADD: big enough to seed 40,000 rows in about a second. */
 const SEED_BATCH = 5_000;
 const POLL_MS = 250;
 /** After everything executed, how long to keep watching for a late duplicate. */
 const DUPLICATE_WATCH_MS = 1_000;
-const WORKER_READY_TIMEOUT_MS = 60_000;
-const WORKER_STOP_TIMEOUT_MS = 20_000;
 /**
  * Level 1 rows are inserted directly with their own due times; what matters is that
  * level 2 (scheduled by each execution) never falls due during the run.
@@ -84,40 +102,59 @@ interface BenchArgs {
   analyze: boolean;
 }
 
+type Args = { mode: 'workers'; bench: BenchArgs } | { mode: 'api'; bench: ApiBenchArgs };
+
 const USAGE = `usage: npm run -s bench -- --rate R --duration S [--workers W] [--lead S] [--grace S] [--analyze]
-       npm run -s bench -- --burst N [--workers W] [--lead S] [--grace S] [--analyze]`;
+       npm run -s bench -- --burst N [--workers W] [--lead S] [--grace S] [--analyze]
+       npm run -s bench -- --api R [--duration S] [--connections C] [--workers W]`;
 
-
-function parseBenchArgs(argv: string[]): BenchArgs {
+function parseBenchArgs(argv: string[]): Args {
   const { values } = parseArgs({
     args: argv,
     options: {
       rate: { type: 'string' },
       duration: { type: 'string' },
       burst: { type: 'string' },
+      api: { type: 'string' },
+      connections: { type: 'string' },
       workers: { type: 'string', default: '1' },
       lead: { type: 'string' },
-      grace: { type: 'string', default: '5' },
+      grace: { type: 'string' },
       analyze: { type: 'boolean', default: false },
     },
     strict: true,
   });
+  if (values.api !== undefined) {
+    for (const [flag, given] of [['--rate', values.rate], ['--burst', values.burst], ['--lead', values.lead], ['--grace', values.grace]] as const) {
+      if (given !== undefined) throw new UsageError(`--api excludes ${flag}`);
+    }
+    if (values.analyze) throw new UsageError('--api excludes --analyze');
+    // 0 workers: the API alone.
+    const workers = values.workers === '0' ? 0 : positive('--workers', values.workers, { integer: true });
+    if (workers > 64) throw new UsageError('--workers: at most 64');
+    const rate = positive('--api', values.api);
+    const durationS = positive('--duration', values.duration ?? '10');
+    if (Math.round(rate * durationS) < 1) throw new UsageError('--api × --duration must be at least 1 request');
+    const connections = positive('--connections', values.connections ?? '64', { integer: true });
+    return { mode: 'api', bench: { rate, durationS, connections, workers } };
+  }
+  if (values.connections !== undefined) throw new UsageError('--connections goes with --api');
   const workers = positive('--workers', values.workers, { integer: true });
   if (workers > 64) throw new UsageError('--workers: at most 64');
   const leadMs = values.lead === undefined ? undefined : positive('--lead', values.lead) * 1000;
-  const graceMs = positive('--grace', values.grace) * 1000;
+  const graceMs = positive('--grace', values.grace ?? '5') * 1000;
   const analyze = values.analyze;
   if (values.burst !== undefined) {
     if (values.rate !== undefined || values.duration !== undefined) {
       throw new UsageError('--burst excludes --rate and --duration');
     }
     const burst = positive('--burst', values.burst, { integer: true });
-    return { rate: burst, durationS: 0, burst, workers, leadMs, graceMs, analyze };
+    return { mode: 'workers', bench: { rate: burst, durationS: 0, burst, workers, leadMs, graceMs, analyze } };
   }
   const rate = positive('--rate', values.rate ?? '100');
   const durationS = positive('--duration', values.duration ?? '10');
   if (Math.round(rate * durationS) < 1) throw new UsageError('--rate × --duration must be at least 1 escalation');
-  return { rate, durationS, burst: undefined, workers, leadMs, graceMs, analyze };
+  return { mode: 'workers', bench: { rate, durationS, burst: undefined, workers, leadMs, graceMs, analyze } };
 }
 
 /**
@@ -142,157 +179,6 @@ function rowCount(args: BenchArgs): number {
 /** Seeding runs at roughly 30,000 rows/s here; twice that time plus 2 s leaves a margin. */
 function leadMsFor(rows: number): number {
   return 2_000 + Math.ceil(rows / 15);
-}
-
-// --- workers ----------------------------------------------------------------------------
-
-interface WorkerProcess {
-  index: number;
-  child: ChildProcess;
-  /** Settles when the worker logged "worker started"; rejects if it exits before. */
-  ready: Promise<void>;
-  exited: Promise<void>;
-}
-
-/** What the workers said that the summary reports. */
-interface WorkerStats {
-  slowTicks: { worker: number; tookMs: number; claimed: number }[];
-  warnings: number;
-  errors: number;
-}
-
-interface LogLine {
-  level?: unknown;
-  message?: unknown;
-  took_ms?: unknown;
-  claimed?: unknown;
-}
-
-function spawnWorker(index: number, env: NodeJS.ProcessEnv, log: WriteStream, stats: WorkerStats): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/worker.ts'], {
-    cwd: REPO_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let markReady: () => void = () => undefined;
-  const ready = new Promise<void>((resolve, reject) => {
-    markReady = resolve;
-    child.once('exit', (code, signal) =>
-      reject(new Error(`worker ${index} exited (${signal ?? `code ${String(code)}`}) before it was ready; see ${WORKER_LOG}`)),
-    );
-  });
-  ready.catch(() => undefined); // awaited by waitForWorkers; an exit after readiness is reported there
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-
-  const onLine = (line: string) => {
-    log.write(`w${index} ${line}\n`);
-    const entry = parseLogLine(line);
-    if (entry?.message === 'worker started') markReady();
-    if (entry && entry.level !== 'warn' && entry.level !== 'error') return;
-    // Warnings, errors, and anything that is not a log line (a crash's stack trace) go to stderr.
-    if (entry?.level === 'warn') stats.warnings += 1;
-    if (entry?.level === 'error') stats.errors += 1;
-    if (entry?.message === 'slow tick') {
-      stats.slowTicks.push({ worker: index, tookMs: Number(entry.took_ms), claimed: Number(entry.claimed) });
-    }
-    process.stderr.write(`worker ${index}: ${line}\n`);
-  };
-  readLines(child.stdout, onLine);
-  readLines(child.stderr, onLine);
-  return { index, child, ready, exited };
-}
-
-function readLines(stream: Readable | null, onLine: (line: string) => void): void {
-  if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
-}
-
-function parseLogLine(line: string): LogLine | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    const parsed = JSON.parse(line) as unknown;
-    return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const TIMED_OUT = Symbol('timed out');
-
-/** The promise, or TIMED_OUT after `ms`; the timer is cleared either way (a pending timer would keep the bench alive). */
-async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function isRunning(worker: WorkerProcess): boolean {
-  return worker.child.exitCode === null && worker.child.signalCode === null;
-}
-
-/** SIGTERM (finish the batch in flight, settle its claims, exit), then SIGKILL if that takes too long. */
-async function stopWorkers(workers: WorkerProcess[]): Promise<void> {
-  await Promise.all(
-    workers.filter(isRunning).map(async (worker) => {
-      worker.child.kill('SIGTERM');
-      if ((await raceTimeout(worker.exited, WORKER_STOP_TIMEOUT_MS)) === TIMED_OUT) {
-        progress(`worker ${worker.index} did not stop within ${WORKER_STOP_TIMEOUT_MS / 1000} s: killing it`);
-        worker.child.kill('SIGKILL');
-        await worker.exited;
-      }
-    }),
-  );
-}
-
-interface WorkerSetup {
-  count: number;
-  databaseUrl: string;
-  redisUrl: string;
-  keyPrefix: string;
-}
-
-function startWorkers(setup: WorkerSetup, stats: WorkerStats, cleanup: Cleanup): WorkerProcess[] {
-  const log = createWriteStream(WORKER_LOG, { flags: 'w' });
-  cleanup.add('close the worker log', () => new Promise<void>((resolve) => log.end(resolve)));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: setup.databaseUrl,
-    REDIS_URL: setup.redisUrl,
-    REDIS_KEY_PREFIX: setup.keyPrefix,
-    ESCALATION_LEVELS,
-    // info, not warn: "worker started" is an info line and is how readiness is seen.
-    // Executions are not logged at info, so this adds a handful of lines per worker.
-    LOG_LEVEL: 'info',
-    LOG_FORMAT: 'json',
-    NODE_ENV: 'production',
-    // Several workers on one host: they would all want the same metrics port.
-    WORKER_METRICS_PORT: '0',
-  };
-  const workers = Array.from({ length: setup.count }, (_, i) => spawnWorker(i + 1, env, log, stats));
-  cleanup.add('stop the workers', () => stopWorkers(workers));
-  return workers;
-}
-
-/**
- * Every worker logged "worker started", and the first reconciliation set the index
- * marker: seeding before that would send the first claim down the index-repair path,
- * which is not what is being measured.
- */
-async function waitForWorkers(workers: WorkerProcess[], redis: RedisClient, keys: RedisKeys): Promise<void> {
-  if ((await raceTimeout(Promise.all(workers.map((worker) => worker.ready)), WORKER_READY_TIMEOUT_MS)) === TIMED_OUT) {
-    throw new Error(`the workers were not ready within ${WORKER_READY_TIMEOUT_MS / 1000} s; see ${WORKER_LOG}`);
-  }
-  for (let waited = 0; (await redis.exists(keys.indexMarker)) === 0; waited += 50) {
-    if (waited > 10_000) throw new Error('the workers did not build the Redis index within 10 s');
-    await sleep(50);
-  }
-  // Let the other workers' start-up reconciliations (no-ops on an empty database) finish.
-  await sleep(300);
 }
 
 // --- seeding ----------------------------------------------------------------------------
@@ -383,6 +269,7 @@ function countDueBy(sortedDueMs: number[], nowMs: number): number {
   return low;
 }
 
+/** Lateness percentiles in ms; null when nothing was measured (or the commit times are unavailable). */
 interface Lateness {
   min: number | null;
   p50: number | null;
@@ -402,33 +289,77 @@ interface Measurement {
   escalatedEvents: number;
   nextLevelsScheduled: number;
   nextLevelsExecuted: number;
-  lateness: Lateness;
-  /**
-   * Distinct executed_at values: each worker transaction stamps its whole batch with
-   * one instant, so this counts transactions (two landing on the same ms count once).
-   */
+  /** Lateness at commit: pg_xact_commit_timestamp(xmin) - scheduled_at. */
+  atCommit: Lateness;
+  /** Lateness at the worker's stamp: executed_at - scheduled_at. */
+  preCommit: Lateness;
+  /** Execution transactions (distinct xmin of the executed rows). */
   transactions: number;
-  windows: { startS: number; rows: number; p50: number; p99: number; max: number }[];
-  /** The batches whose rows waited longest: shows whether the tail is one stall or a backlog. */
-  worstBatches: { executedAtS: number; rows: number; oldestDueS: number; maxLateness: number }[];
+  /**
+   * That the xmin read is the executing transaction's: executed rows whose escalated
+   * event (inserted by the same transaction) has another xmin or is missing, and
+   * transactions that stamped more than one executed_at. All 0 when it holds.
+   */
+  xminCheck: { otherXmin: number; noEvent: number; twoStamps: number; noCommitTime: number };
+  /** Per transaction: from its stamp (executed_at) to its commit timestamp, ms. */
+  stampToCommit: { min: number | null; p50: number | null; p99: number | null; max: number | null };
+  windows: { startS: number; rows: number; atCommit: Lateness; preCommit: Lateness }[];
+  /** The transactions whose rows waited longest: shows whether the tail is one stall or a backlog. */
+  worstBatches: { stampedAtS: number; committedAtS: number | null; rows: number; oldestDueS: number; maxAtCommit: number | null; maxPreCommit: number }[];
 }
 
-/**
- * Lateness in ms of an executed row. executed_at is the worker's corrected clock at
- * whole ms and scheduled_at is a whole ms too, so lateness comes in 1 ms steps.
- */
-const LATENESS = `extract(epoch FROM executed_at - scheduled_at)::float8 * 1000`;
+/** The table the measurement reads, one row per executed level-1 escalation (a temporary table of its session). */
+const EXECUTED = 'bench_executed';
 
-async function measure(pool: pg.Pool, t0Ms: number, windowS: number): Promise<Measurement> {
+/**
+ * Lateness in ms. executed_at is the worker's corrected clock at whole ms and
+ * scheduled_at is a whole ms too, so the pre-commit lateness comes in 1 ms steps;
+ * Postgres' commit timestamps have microseconds.
+ */
+const PRE_COMMIT = `extract(epoch FROM executed_at - scheduled_at)::float8 * 1000`;
+const AT_COMMIT = `extract(epoch FROM committed_at - scheduled_at)::float8 * 1000`;
+
+/** The columns of a Lateness (min, p50, p90, p99, max) over `expr`, prefixed. */
+function latenessColumns(expr: string, prefix: string): string {
+  return `min(${expr}) AS ${prefix}_min, max(${expr}) AS ${prefix}_max,
+          percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY ${expr}) AS ${prefix}_pct`;
+}
+
+/** A row with the columns latenessColumns made (any others too). */
+type LatenessRow = Record<string, unknown>;
+
+function latenessOf(row: LatenessRow, prefix: 'pre' | 'commit'): Lateness {
+  const pct = row[`${prefix}_pct`] as (number | null)[] | null;
+  const value = (column: string) => row[`${prefix}_${column}`] as number | null;
+  return { min: value('min'), p50: pct?.[0] ?? null, p90: pct?.[1] ?? null, p99: pct?.[2] ?? null, max: value('max') };
+}
+
+async function measure(pool: pg.Pool, t0Ms: number, windowS: number, commitTimestamps: boolean): Promise<Measurement> {
+  // One session: the temporary table is its own.
+  const client = await pool.connect();
+  try {
+    return await measureWith(client, t0Ms, windowS, commitTimestamps);
+  } finally {
+    client.release(true);
+  }
+}
+
+async function measureWith(client: pg.PoolClient, t0Ms: number, windowS: number, commitTimestamps: boolean): Promise<Measurement> {
   const one = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R> => {
-    const { rows } = await pool.query<R>(text, values);
+    const { rows } = await client.query<R>(text, values);
     if (!rows[0]) throw new Error(`no row from: ${text}`);
     return rows[0];
   };
-  const levelOne = await one<{ total: number; executed: number; transactions: number }>(
-    `SELECT count(*)::int AS total,
-            count(*) FILTER (WHERE status = 'EXECUTED')::int AS executed,
-            count(DISTINCT executed_at)::int AS transactions
+  // xmin: the transaction that wrote this version of the row, the one that marked it
+  // EXECUTED (no statement updates an EXECUTED row). As a number: xid has no ordering.
+  await client.query(
+    `CREATE TEMPORARY TABLE ${EXECUTED} AS
+     SELECT id, scheduled_at, executed_at, xmin::text::bigint AS xid,
+            ${commitTimestamps ? 'pg_xact_commit_timestamp(xmin)' : 'NULL::timestamptz'} AS committed_at
+     FROM escalations WHERE escalation_level = 1 AND status = 'EXECUTED'`,
+  );
+  const levelOne = await one<{ total: number; executed: number }>(
+    `SELECT count(*)::int AS total, count(*) FILTER (WHERE status = 'EXECUTED')::int AS executed
      FROM escalations WHERE escalation_level = 1`,
   );
   const events = await one<{ escalated: number; duplicated: number }>(
@@ -442,28 +373,40 @@ async function measure(pool: pg.Pool, t0Ms: number, windowS: number): Promise<Me
      FROM (SELECT count(*) AS n, count(*) FILTER (WHERE status = 'EXECUTED') AS executed
            FROM escalations WHERE escalation_level = 2 GROUP BY incident_id, repeat_cycle) AS per_incident`,
   );
-  const lateness = await one<{ min: number | null; pct: number[] | null; max: number | null }>(
-    `SELECT min(${LATENESS}) AS min, max(${LATENESS}) AS max,
-            percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY ${LATENESS}) AS pct
-     FROM escalations WHERE escalation_level = 1 AND status = 'EXECUTED'`,
+  const lateness = await one<LatenessRow & { transactions: number; no_commit_time: number }>(
+    `SELECT ${latenessColumns(PRE_COMMIT, 'pre')}, ${latenessColumns(AT_COMMIT, 'commit')},
+            count(DISTINCT xid)::int AS transactions,
+            count(*) FILTER (WHERE committed_at IS NULL)::int AS no_commit_time
+     FROM ${EXECUTED}`,
   );
-  const { rows: windows } = await pool.query<{ start_s: number; rows: number; p50: number; p99: number; max: number }>(
+  const xminCheck = await one<{ other_xmin: number; no_event: number; two_stamps: number }>(
+    `SELECT count(*) FILTER (WHERE event.xid <> x.xid)::int AS other_xmin,
+            count(*) FILTER (WHERE event.xid IS NULL)::int AS no_event,
+            (SELECT count(*)::int FROM (SELECT xid FROM ${EXECUTED} GROUP BY xid HAVING count(DISTINCT executed_at) > 1) AS t) AS two_stamps
+     FROM ${EXECUTED} AS x
+     LEFT JOIN (SELECT (details->>'escalation_id')::uuid AS escalation_id, xmin::text::bigint AS xid
+                FROM incident_events WHERE kind = 'escalated') AS event ON event.escalation_id = x.id`,
+  );
+  const stampToCommit = await one<{ pct: (number | null)[] | null; min: number | null; max: number | null }>(
+    `SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY ms) AS pct, min(ms) AS min, max(ms) AS max
+     FROM (SELECT extract(epoch FROM min(committed_at) - min(executed_at))::float8 * 1000 AS ms
+           FROM ${EXECUTED} GROUP BY xid) AS per_transaction`,
+  );
+  const { rows: windows } = await client.query<LatenessRow & { start_s: number; rows: number }>(
     `SELECT (floor((extract(epoch FROM scheduled_at)::float8 * 1000 - $1::float8) / 1000 / $2::int) * $2::int)::int AS start_s,
-            count(*)::int AS rows,
-            percentile_cont(0.5) WITHIN GROUP (ORDER BY ${LATENESS}) AS p50,
-            percentile_cont(0.99) WITHIN GROUP (ORDER BY ${LATENESS}) AS p99,
-            max(${LATENESS}) AS max
-     FROM escalations WHERE escalation_level = 1 AND status = 'EXECUTED'
-     GROUP BY 1 ORDER BY 1`,
+            count(*)::int AS rows, ${latenessColumns(PRE_COMMIT, 'pre')}, ${latenessColumns(AT_COMMIT, 'commit')}
+     FROM ${EXECUTED} GROUP BY 1 ORDER BY 1`,
     [t0Ms, windowS],
   );
-  const { rows: worstBatches } = await pool.query<{ executed_s: number; rows: number; oldest_due_s: number; max: number }>(
-    `SELECT (extract(epoch FROM executed_at)::float8 * 1000 - $1::float8) / 1000 AS executed_s,
+  const { rows: worstBatches } = await client.query<{
+    stamped_s: number; committed_s: number | null; rows: number; oldest_due_s: number; max_commit: number | null; max_pre: number;
+  }>(
+    `SELECT (extract(epoch FROM min(executed_at))::float8 * 1000 - $1::float8) / 1000 AS stamped_s,
+            (extract(epoch FROM min(committed_at))::float8 * 1000 - $1::float8) / 1000 AS committed_s,
             count(*)::int AS rows,
             (extract(epoch FROM min(scheduled_at))::float8 * 1000 - $1::float8) / 1000 AS oldest_due_s,
-            max(${LATENESS}) AS max
-     FROM escalations WHERE escalation_level = 1 AND status = 'EXECUTED'
-     GROUP BY executed_at ORDER BY max DESC LIMIT 3`,
+            max(${AT_COMMIT}) AS max_commit, max(${PRE_COMMIT}) AS max_pre
+     FROM ${EXECUTED} GROUP BY xid ORDER BY coalesce(max(${AT_COMMIT}), max(${PRE_COMMIT})) DESC LIMIT 3`,
     [t0Ms],
   );
   return {
@@ -476,22 +419,79 @@ async function measure(pool: pg.Pool, t0Ms: number, windowS: number): Promise<Me
     escalatedEvents: events.escalated,
     nextLevelsScheduled: nextLevels.scheduled,
     nextLevelsExecuted: nextLevels.executed,
-    lateness: {
-      min: lateness.min,
-      p50: lateness.pct?.[0] ?? null,
-      p90: lateness.pct?.[1] ?? null,
-      p99: lateness.pct?.[2] ?? null,
-      max: lateness.max,
+    atCommit: latenessOf(lateness, 'commit'),
+    preCommit: latenessOf(lateness, 'pre'),
+    transactions: lateness.transactions,
+    xminCheck: {
+      otherXmin: xminCheck.other_xmin,
+      noEvent: xminCheck.no_event,
+      twoStamps: xminCheck.two_stamps,
+      noCommitTime: commitTimestamps ? lateness.no_commit_time : 0,
     },
-    transactions: levelOne.transactions,
-    windows: windows.map((w) => ({ startS: w.start_s, rows: w.rows, p50: w.p50, p99: w.p99, max: w.max })),
+    stampToCommit: { min: stampToCommit.min, p50: stampToCommit.pct?.[0] ?? null, p99: stampToCommit.pct?.[1] ?? null, max: stampToCommit.max },
+    windows: windows.map((w) => ({ startS: w.start_s, rows: w.rows, atCommit: latenessOf(w, 'commit'), preCommit: latenessOf(w, 'pre') })),
     worstBatches: worstBatches.map((b) => ({
-      executedAtS: b.executed_s,
+      stampedAtS: b.stamped_s,
+      committedAtS: b.committed_s,
       rows: b.rows,
       oldestDueS: b.oldest_due_s,
-      maxLateness: b.max,
+      maxAtCommit: b.max_commit,
+      maxPreCommit: b.max_pre,
     })),
   };
+}
+
+// --- where a commit's time goes: the WAL ------------------------------------------------
+
+/** pg_stat_wal's counters (Postgres 14 to 17; 18 moved the write and sync ones to pg_stat_io). */
+interface WalStats {
+  wal_records?: number;
+  wal_bytes?: number;
+  wal_write?: number;
+  wal_sync?: number;
+  wal_write_time?: number;
+  wal_sync_time?: number;
+}
+
+/** The cluster's WAL counters now, or undefined when this Postgres has no pg_stat_wal. */
+async function walStats(pool: pg.Pool): Promise<WalStats | undefined> {
+  try {
+    const { rows } = await pool.query<{ wal: WalStats; timing: string }>(
+      `SELECT to_jsonb(w) AS wal, current_setting('track_wal_io_timing') AS timing FROM pg_stat_wal AS w`,
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    // Without track_wal_io_timing the times stay 0: not a measurement.
+    if (row.timing !== 'on') return { ...row.wal, wal_write_time: undefined, wal_sync_time: undefined };
+    return row.wal;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The WAL between two snapshots: how many fsyncs (each commit waits for the one that
+ * covers its commit record) and how long they took. Cluster-wide and approximate: a
+ * backend reports its counters at most once a second, and at exit.
+ */
+function describeWal(before: WalStats | undefined, after: WalStats | undefined, runS: number): string {
+  if (!before || !after) return 'WAL: no pg_stat_wal on this Postgres';
+  const delta = (key: keyof WalStats) => {
+    const a = after[key];
+    const b = before[key];
+    return a === undefined || b === undefined ? undefined : Number(a) - Number(b);
+  };
+  const syncs = delta('wal_sync');
+  const writes = delta('wal_write');
+  const syncMs = delta('wal_sync_time');
+  const writeMs = delta('wal_write_time');
+  const bytes = delta('wal_bytes');
+  if (syncs === undefined) return 'WAL: pg_stat_wal has no fsync counters on this Postgres';
+  const average = (ms: number | undefined, count: number | undefined) =>
+    ms === undefined || !count ? '' : `, ${(ms / count).toFixed(2)} ms on average (${(ms / 1000).toFixed(1)} s in all)`;
+  const timing = syncMs === undefined ? ' (no times: track_wal_io_timing is off)' : '';
+  return `WAL during the run: ${syncs} fsyncs (${(syncs / runS).toFixed(0)}/s)${average(syncMs, syncs)}; ` +
+    `${writes ?? '?'} writes${average(writeMs, writes)}; ${bytes === undefined ? '?' : (bytes / 1e6).toFixed(1)} MB${timing}`;
 }
 
 // --- reporting --------------------------------------------------------------------------
@@ -504,6 +504,10 @@ function formatSigned(value: number, digits = 1): string {
   return `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
 }
 
+function ms(value: number | null): string {
+  return value === null ? '-' : value.toFixed(1);
+}
+
 function resultLine(args: BenchArgs, m: Measurement): string {
   const result: Record<string, number | null> = {
     rate: args.rate,
@@ -512,35 +516,17 @@ function resultLine(args: BenchArgs, m: Measurement): string {
     executed: m.executed,
     duplicates: m.duplicates,
     missed: m.missed,
-    p50_ms: round1(m.lateness.p50),
-    p90_ms: round1(m.lateness.p90),
-    p99_ms: round1(m.lateness.p99),
-    max_ms: round1(m.lateness.max),
+    p50_ms: round1(m.atCommit.p50),
+    p90_ms: round1(m.atCommit.p90),
+    p99_ms: round1(m.atCommit.p99),
+    max_ms: round1(m.atCommit.max),
+    pre_commit_p50_ms: round1(m.preCommit.p50),
+    pre_commit_p90_ms: round1(m.preCommit.p90),
+    pre_commit_p99_ms: round1(m.preCommit.p99),
+    pre_commit_max_ms: round1(m.preCommit.max),
   };
   if (args.burst !== undefined) result.burst = args.burst;
   return JSON.stringify(result);
-}
-
-/** Which code was measured: other people commit while benches run. */
-async function codeVersion(): Promise<string> {
-  try {
-    const head = (await runCommand('git', ['rev-parse', '--short', 'HEAD'])).trim();
-    const dirty = (await runCommand('git', ['status', '--porcelain', '--', 'src', 'migrations', 'config'])).trim();
-    return dirty ? `${head} + uncommitted changes in src/, migrations/ or config/` : head;
-  } catch {
-    return 'unknown (not a git checkout)';
-  }
-}
-
-/**
- * The 1-minute load average before and after, against the core count: the workers,
- * Postgres and Redis share the machine, so anything else running (a test suite, a
- * type check) shows up as lateness. Flagged so that a noisy figure is not trusted.
- */
-function describeLoad(before: number, after: number): string {
-  const cores = availableParallelism();
-  const busy = before > cores / 2 ? ' — the machine was already busy: expect noisy figures' : '';
-  return `load average ${before.toFixed(2)} before, ${after.toFixed(2)} after, ${cores} cores${busy}`;
 }
 
 interface Timings {
@@ -554,6 +540,12 @@ interface Timings {
 interface Context {
   code: string;
   load: string;
+  wal: string;
+  commitTimestamps: boolean;
+}
+
+function describeLateness(l: Lateness): string {
+  return `min ${ms(l.min)}  p50 ${ms(l.p50)}  p90 ${ms(l.p90)}  p99 ${ms(l.p99)}  max ${ms(l.max)}`;
 }
 
 function printSummary(args: BenchArgs, m: Measurement, stats: WorkerStats, timings: Timings, context: Context): void {
@@ -561,30 +553,44 @@ function printSummary(args: BenchArgs, m: Measurement, stats: WorkerStats, timin
     args.burst !== undefined
       ? `burst of ${args.burst} escalations all due at T0`
       : `${m.total} escalations due over ${args.durationS} s at ${args.rate}/s`;
-  const l = m.lateness;
-  const ms = (value: number | null) => (value === null ? '-' : value.toFixed(1));
   progress(`---- ${what}, ${args.workers} worker(s)${args.analyze ? ', tables analyzed before T0' : ''}`);
   progress(`code: ${context.code}; ${context.load}`);
   progress(`executed ${m.executed}/${m.total}, missed ${m.missed}, duplicates ${m.duplicates}` +
     ` (ids paged twice ${m.duplicateEvents}, surplus level-2 rows ${m.surplusNextLevels})`);
   progress(`audit: ${m.escalatedEvents} escalated events, ${m.nextLevelsScheduled} level-2 rows scheduled, ` +
     `${m.nextLevelsExecuted} executed (must be 0)`);
-  progress(`lateness ms: min ${ms(l.min)}  p50 ${ms(l.p50)}  p90 ${ms(l.p90)}  p99 ${ms(l.p99)}  max ${ms(l.max)}`);
-  if (l.min !== null && l.min < 0) progress(`WARNING: an escalation executed ${(-l.min).toFixed(1)} ms EARLY`);
+  progress(context.commitTimestamps
+    ? `lateness ms at commit:  ${describeLateness(m.atCommit)}`
+    : 'lateness ms at commit:  unavailable (track_commit_timestamp is off)');
+  progress(`lateness ms pre-commit: ${describeLateness(m.preCommit)}  (executed_at, stamped before the batch's writes and COMMIT)`);
+  if (m.preCommit.min !== null && m.preCommit.min < 0) progress(`WARNING: an escalation executed ${(-m.preCommit.min).toFixed(1)} ms EARLY`);
   if (m.transactions > 0) {
-    progress(`${m.transactions} execution transactions, ${(m.executed / m.transactions).toFixed(1)} escalations each on average`);
+    const s = m.stampToCommit;
+    progress(`${m.transactions} execution transactions, ${(m.executed / m.transactions).toFixed(1)} escalations each on average` +
+      (context.commitTimestamps ? `; stamp to commit ms per transaction: min ${ms(s.min)}  p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  max ${ms(s.max)}` : ''));
+    const x = m.xminCheck;
+    const holds = x.otherXmin === 0 && x.noEvent === 0 && x.twoStamps === 0 && x.noCommitTime === 0;
+    progress(`${holds ? '' : 'WARNING: '}xmin check: rows whose escalated event has another xmin ${x.otherXmin}, ` +
+      `without an event ${x.noEvent}; transactions with two stamps ${x.twoStamps}; rows without a commit time ${x.noCommitTime}` +
+      `${holds ? ' (all 0: each row\'s xmin is the transaction that executed it)' : ''}`);
   }
+  progress(context.wal);
   for (const b of m.worstBatches) {
-    progress(`  late batch: ${b.rows} rows executed at T0${formatSigned(b.executedAtS, 3)} s, oldest due T0${formatSigned(b.oldestDueS, 3)} s, ` +
-      `waited up to ${ms(b.maxLateness)} ms`);
+    const committed = b.committedAtS === null ? '' : `, committed ${((b.committedAtS - b.stampedAtS) * 1000).toFixed(1)} ms later`;
+    const atCommit = b.maxAtCommit === null ? '' : `${ms(b.maxAtCommit)} ms at commit, `;
+    progress(`  late batch: ${b.rows} rows stamped at T0${formatSigned(b.stampedAtS, 3)} s${committed}, oldest due T0${formatSigned(b.oldestDueS, 3)} s, ` +
+      `waited up to ${atCommit}${ms(b.maxPreCommit)} ms pre-commit`);
   }
   const slowest = stats.slowTicks.reduce((max, tick) => Math.max(max, tick.tookMs), 0);
   progress(`workers: ${stats.slowTicks.length} slow-tick warnings${stats.slowTicks.length ? ` (slowest ${slowest} ms)` : ''}, ` +
     `${stats.warnings} warnings, ${stats.errors} errors in all (log: ${WORKER_LOG})`);
   if (m.windows.length > 1) {
-    progress('lateness by due time (window from T0: rows p50/p99/max ms):');
+    progress('lateness by due time (window from T0: rows, p50/p99/max ms at commit, pre-commit):');
     for (const w of m.windows) {
-      progress(`  +${String(w.startS).padStart(3)} s: ${String(w.rows).padStart(6)}  ${ms(w.p50)}/${ms(w.p99)}/${ms(w.max)}`);
+      const a = w.atCommit;
+      const p = w.preCommit;
+      progress(`  +${String(w.startS).padStart(3)} s: ${String(w.rows).padStart(6)}  ` +
+        `${ms(a.p50)}/${ms(a.p99)}/${ms(a.max)}  pre-commit ${ms(p.p50)}/${ms(p.p99)}/${ms(p.max)}`);
     }
   }
   progress(`took ${timings.totalS.toFixed(1)} s: setup ${timings.setupS.toFixed(1)} s, seeding ${timings.seedS.toFixed(1)} s, ` +
@@ -593,17 +599,13 @@ function printSummary(args: BenchArgs, m: Measurement, stats: WorkerStats, timin
 
 // --- the run ------------------------------------------------------------------------------
 
-function seconds(since: number): number {
-  return (performance.now() - since) / 1000;
-}
-
 async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
   const startedAt = performance.now();
   // Read at the start: what the workers are about to load, and how busy the machine is.
   const code = await codeVersion();
   const [loadBefore = 0] = loadavg();
   const logger = makeLogger();
-  const stack = await startStack(cleanup);
+  const stack = await startStack(cleanup, { commitTimestamps: true });
   const databaseUrl = await createBenchDatabase(stack.databaseUrl, logger, cleanup);
   const keyPrefix = `bench:${randomBytes(4).toString('hex')}:`;
   const keys = redisKeys(keyPrefix);
@@ -616,7 +618,8 @@ async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
 
   const stats: WorkerStats = { slowTicks: [], warnings: 0, errors: 0 };
   progress(`starting ${args.workers} worker(s), key prefix ${keyPrefix}`);
-  const workers = startWorkers({ count: args.workers, databaseUrl, redisUrl: stack.redisUrl, keyPrefix }, stats, cleanup);
+  const workerSetup = { count: args.workers, databaseUrl, redisUrl: stack.redisUrl, keyPrefix, escalationLevels: ESCALATION_LEVELS };
+  const workers = startWorkers(workerSetup, stats, cleanup);
   await waitForWorkers(workers, redis, keys);
   const setupS = seconds(startedAt);
 
@@ -636,9 +639,10 @@ async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
   const seedS = seconds(seedStartedAt);
   progress(`seeded in ${seedS.toFixed(2)} s, ${(marginMs / 1000).toFixed(2)} s before T0`);
 
+  const walBefore = await walStats(pool);
   const runStartedAt = performance.now();
   await waitForExecution(pool, clock, dueMs, args.graceMs);
-  for (const worker of workers.filter((w) => !isRunning(w))) {
+  for (const worker of workers.filter((w) => !isRunning(w.child))) {
     progress(`WARNING: worker ${worker.index} exited during the run (code ${String(worker.child.exitCode)})`);
   }
   const runS = seconds(runStartedAt);
@@ -648,13 +652,17 @@ async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
   const teardownStartedAt = performance.now();
   progress('stopping the workers (SIGTERM)');
   await stopWorkers(workers);
-  const measurement = await measure(pool, t0Ms, args.burst !== undefined ? 1 : windowSecondsFor(args.durationS));
+  // After the workers exited: a backend reports its WAL counters at exit at the latest.
+  const wal = describeWal(walBefore, await walStats(pool), runS);
+  const windowS = args.burst !== undefined ? 1 : windowSecondsFor(args.durationS);
+  const measurement = await measure(pool, t0Ms, windowS, stack.commitTimestamps);
   await cleanup.run();
   const teardownS = seconds(teardownStartedAt);
 
   const [loadAfter = 0] = loadavg();
   const timings = { setupS, seedS, runS, teardownS, totalS: seconds(startedAt) };
-  printSummary(args, measurement, stats, timings, { code, load: describeLoad(loadBefore, loadAfter) });
+  const context = { code, load: describeLoad(loadBefore, loadAfter), wal, commitTimestamps: stack.commitTimestamps };
+  printSummary(args, measurement, stats, timings, context);
   process.stdout.write(`${resultLine(args, measurement)}\n`);
 }
 
@@ -663,4 +671,6 @@ function windowSecondsFor(durationS: number): number {
   return Math.max(1, Math.ceil(durationS / 10));
 }
 
-await runBenchmark((argv) => parseBenchArgs(argv), USAGE, runBench);
+await runBenchmark(parseBenchArgs, USAGE, (args, cleanup) =>
+  args.mode === 'api' ? runApiBench(args.bench, cleanup) : runBench(args.bench, cleanup),
+);

@@ -11,6 +11,9 @@
 # Env: KLAXON_PG_PORT (default 54329), KLAXON_REDIS_PORT (default 63799) so dev and test stacks
 # can run side by side. DATABASE_URL / REDIS_URL, when set, replace the corresponding private
 # service entirely for install/start (start then just echoes them back).
+# KLAXON_PG_SETTINGS: extra server settings, `name=value` separated by spaces (e.g.
+# "track_commit_timestamp=on"), given to Postgres as -c options when start launches it; a
+# server already running keeps the settings it was started with (stop it first).
 #
 # Only the two URL lines of `start` go to stdout (everything else goes to stderr), so callers
 # can read them line by line (see scripts/lib.sh), or `eval "$(scripts/stack.sh start …)"` as
@@ -63,6 +66,19 @@ pid_alive() {
 }
 
 valid_port() { [[ "$1" =~ ^[0-9]+$ ]] && (( $1 >= 1 && $1 <= 65535 )); }
+
+# KLAXON_PG_SETTINGS as postgres command-line options (" -c name=value" each), checked here:
+# they end up inside pg_ctl's /bin/sh command line, so only plain names and values pass.
+pg_extra_options() {
+  local setting out="" settings=()
+  read -ra settings <<< "${KLAXON_PG_SETTINGS:-}"
+  for setting in "${settings[@]}"; do
+    [[ "$setting" =~ ^[a-z_][a-z0-9_.]*=[A-Za-z0-9_.:+-]+$ ]] ||
+      die "KLAXON_PG_SETTINGS: \"$setting\" is not name=value (letters, digits, _ . : + - only)"
+    out+=" -c $setting"
+  done
+  printf '%s' "$out"
+}
 
 # ---------------------------------------------------------------------------------------------
 # Paths
@@ -335,12 +351,14 @@ pg_start() {
       --encoding=UTF8 --locale=C "${quiet[@]}" >&2 || die "initdb failed"
   fi
 
-  local port
+  local port extra
+  extra="$(pg_extra_options)"
   pg_clear_stale_pidfile
   if pg_running; then
     port="$(pg_port_of_running)"
     log "postgres already running from $PG_DATA on port $port: reusing"
     [[ "$port" == "$PG_PORT" ]] || log "warning: requested port $PG_PORT but the running server uses $port"
+    [[ -z "$extra" ]] || log "note: KLAXON_PG_SETTINGS only applies when postgres starts; the running server keeps its settings"
   else
     port="$PG_PORT"
     if pg_port_answers "$port"; then
@@ -356,11 +374,11 @@ pg_start() {
       chown -h "$DB_USER": "$PG_SOCKET_DIR" "$PG_LOG"
     fi
     chmod 700 "$PG_SOCKET_DIR"
-    log "starting postgres on 127.0.0.1:$port (as $DB_USER, log $PG_LOG)"
+    log "starting postgres on 127.0.0.1:$port (as $DB_USER, log $PG_LOG)${extra:+, with$extra}"
     # </dev/null: don't let the postmaster hold the caller's stdin. pg_ctl itself redirects the
     # server's stdout/stderr into the log, so `$(stack.sh start)` doesn't hang on it.
     if ! run_as "$DB_USER" "$PG_BIN/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" -w -t "$WAIT_SECONDS" \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k '$PG_SOCKET_DIR' -c fsync=on -c max_connections=200" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k '$PG_SOCKET_DIR' -c fsync=on -c max_connections=200$extra" \
         </dev/null >&2; then
       log "postgres failed to start; last lines of $PG_LOG:"
       tail -n 20 "$PG_LOG" >&2 || true

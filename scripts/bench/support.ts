@@ -1,13 +1,18 @@
 /**
- * What the benchmarks share: their private Postgres and Redis (scripts/stack.sh under
- * .data/bench, or DATABASE_URL / REDIS_URL), a fresh migrated database, the cleanup that
- * undoes it all, progress on stderr (stdout is for the one result line), and argument
- * checks. Used by scripts/bench.ts (the worker) and scripts/bench-api.ts (the API).
+ * What the two modes of scripts/bench.ts (the workers' load, and --api) share: their
+ * private Postgres and Redis (scripts/stack.sh under .data/bench, or DATABASE_URL /
+ * REDIS_URL), a fresh migrated database, worker processes as deployed, the cleanup
+ * that undoes it all, progress on stderr (stdout is for the one result line), and
+ * argument checks.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { type WriteStream, createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import winston from 'winston';
@@ -18,6 +23,16 @@ import type { RedisKeys } from '../../src/redis/keys.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DATA_DIR = '.data/bench';
+export const WORKER_LOG = join(REPO_ROOT, DATA_DIR, 'workers.log');
+
+/**
+ * Settings the private Postgres starts with (scripts/stack.sh, KLAXON_PG_SETTINGS).
+ * track_commit_timestamp: Postgres records when each transaction committed, which is
+ * how the lateness at commit is measured (it takes a restart to change).
+ * track_wal_io_timing: pg_stat_wal times the WAL writes and fsyncs, which is where a
+ * commit's own time goes.
+ */
+const BENCH_PG_SETTINGS = 'track_commit_timestamp=on track_wal_io_timing=on';
 
 export class UsageError extends Error {}
 
@@ -77,6 +92,8 @@ export function makeLogger(): Logger {
 export interface Stack {
   databaseUrl: string;
   redisUrl: string;
+  /** Whether Postgres records commit timestamps (track_commit_timestamp); checked only when asked for. */
+  commitTimestamps: boolean;
 }
 
 /** Runs a command from the repository root; resolves with its stdout, its stderr goes to ours. */
@@ -94,24 +111,46 @@ export function runCommand(command: string, args: string[], env: NodeJS.ProcessE
   });
 }
 
-/** Given URLs are used as they are; otherwise stack.sh starts (or reuses) the private servers. */
-export async function startStack(cleanup: Cleanup): Promise<Stack> {
+/**
+ * Given URLs are used as they are; otherwise stack.sh starts (or reuses) the private
+ * servers. With `commitTimestamps`, checks that Postgres records commit timestamps
+ * (track_commit_timestamp, which the lateness at commit is read from): a private
+ * server running without them (started before, by something else: stack.sh reuses a
+ * running server) is restarted with them; an existing server (DATABASE_URL) is left
+ * as it is, and the figures at commit are unavailable: said on stderr.
+ */
+export async function startStack(cleanup: Cleanup, { commitTimestamps = false } = {}): Promise<Stack> {
   const { DATABASE_URL, REDIS_URL } = process.env;
+  let urls: { databaseUrl: string; redisUrl: string };
   if (DATABASE_URL && REDIS_URL) {
     mkdirSync(join(REPO_ROOT, DATA_DIR), { recursive: true });
-    return { databaseUrl: DATABASE_URL, redisUrl: REDIS_URL };
+    urls = { databaseUrl: DATABASE_URL, redisUrl: REDIS_URL };
+  } else {
+    // Registered before starting: a start that fails half-way (Postgres up, Redis not) is undone too.
+    cleanup.add('stop the stack', async () => {
+      progress('stopping the stack');
+      await runStackCommand('stop');
+    });
+    progress(`starting Postgres and Redis under ${DATA_DIR}`);
+    urls = await launchStack();
   }
-  // Registered before starting: a start that fails half-way (Postgres up, Redis not) is undone too.
-  cleanup.add('stop the stack', async () => {
-    progress('stopping the stack');
-    await runCommand('bash', ['scripts/stack.sh', 'stop', DATA_DIR]);
-  });
-  progress(`starting Postgres and Redis under ${DATA_DIR}`);
-  const stdout = await runCommand('bash', ['scripts/stack.sh', 'start', DATA_DIR], {
-    ...process.env,
-    KLAXON_PG_PORT: process.env.KLAXON_BENCH_PG_PORT ?? '54359',
-    KLAXON_REDIS_PORT: process.env.KLAXON_BENCH_REDIS_PORT ?? '63829',
-  });
+  if (!commitTimestamps) return { ...urls, commitTimestamps: false };
+  if (await recordsCommitTimestamps(urls.databaseUrl)) return { ...urls, commitTimestamps: true };
+  if (!DATABASE_URL) {
+    progress(`the Postgres under ${DATA_DIR} runs without track_commit_timestamp: restarting it`);
+    await runStackCommand('stop');
+    urls = await launchStack();
+    if (await recordsCommitTimestamps(urls.databaseUrl)) return { ...urls, commitTimestamps: true };
+  }
+  progress('WARNING: track_commit_timestamp is off on this Postgres (SHOW track_commit_timestamp): the lateness at ' +
+    'commit is unavailable, p50_ms … max_ms are null and only the pre-commit figures are measured. ' +
+    'Turn it on (postgresql.conf or ALTER SYSTEM, and a restart) to get them.');
+  return { ...urls, commitTimestamps: false };
+}
+
+/** scripts/stack.sh start: the URLs it prints. */
+async function launchStack(): Promise<{ databaseUrl: string; redisUrl: string }> {
+  const stdout = await runStackCommand('start');
   const urls = new Map<string, string>();
   for (const line of stdout.split('\n')) {
     const match = /^(DATABASE_URL|REDIS_URL)=(.+)$/.exec(line);
@@ -121,6 +160,23 @@ export async function startStack(cleanup: Cleanup): Promise<Stack> {
   const redisUrl = urls.get('REDIS_URL');
   if (!databaseUrl || !redisUrl) throw new Error('scripts/stack.sh start did not print DATABASE_URL and REDIS_URL');
   return { databaseUrl, redisUrl };
+}
+
+function runStackCommand(command: 'start' | 'stop'): Promise<string> {
+  return runCommand('bash', ['scripts/stack.sh', command, DATA_DIR], {
+    ...process.env,
+    KLAXON_PG_PORT: process.env.KLAXON_BENCH_PG_PORT ?? '54359',
+    KLAXON_REDIS_PORT: process.env.KLAXON_BENCH_REDIS_PORT ?? '63829',
+    // Settings of one's own (KLAXON_PG_SETTINGS) come last, so they win.
+    KLAXON_PG_SETTINGS: `${BENCH_PG_SETTINGS} ${process.env.KLAXON_PG_SETTINGS ?? ''}`.trim(),
+  });
+}
+
+async function recordsCommitTimestamps(databaseUrl: string): Promise<boolean> {
+  return withClient(databaseUrl, async (client) => {
+    const { rows } = await client.query<{ track_commit_timestamp: string }>('SHOW track_commit_timestamp');
+    return rows[0]?.track_commit_timestamp === 'on';
+  });
 }
 
 export async function withClient<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -157,6 +213,216 @@ export async function connectRedis(redisUrl: string, keys: RedisKeys, logger: Lo
     await closeRedis(redis);
   });
   return redis;
+}
+
+
+// --- processes as deployed: workers (and the API, scripts/bench/api.ts) -------------------
+
+const WORKER_READY_TIMEOUT_MS = 60_000;
+const PROCESS_STOP_TIMEOUT_MS = 20_000;
+
+/** `node --import tsx <script>` from the repository root, each line of its stdout and stderr to `onLine`. */
+export function spawnTsx(script: string, env: NodeJS.ProcessEnv, onLine: (line: string) => void): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  readLines(child.stdout, onLine);
+  readLines(child.stderr, onLine);
+  return child;
+}
+
+function readLines(stream: Readable | null, onLine: (line: string) => void): void {
+  if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
+}
+
+export interface LogLine {
+  level?: unknown;
+  message?: unknown;
+  took_ms?: unknown;
+  claimed?: unknown;
+}
+
+/** A JSON log line (LOG_FORMAT=json), or undefined for anything else (a crash's stack trace). */
+export function parseLogLine(line: string): LogLine | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const parsed = JSON.parse(line) as unknown;
+    return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A log file under .data/bench, closed by the cleanup. */
+export function openLog(path: string, cleanup: Cleanup): WriteStream {
+  const log = createWriteStream(path, { flags: 'w' });
+  cleanup.add(`close ${path}`, () => new Promise<void>((resolve) => log.end(resolve)));
+  return log;
+}
+
+export const TIMED_OUT = Symbol('timed out');
+
+/** The promise, or TIMED_OUT after `ms`; the timer is cleared either way (a pending timer would keep the bench alive). */
+export async function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/** SIGTERM (finish what is in flight, exit), then SIGKILL if that takes too long. */
+export async function stopProcess(name: string, child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (!isRunning(child)) return;
+  child.kill('SIGTERM');
+  if ((await raceTimeout(exited, PROCESS_STOP_TIMEOUT_MS)) === TIMED_OUT) {
+    progress(`${name} did not stop within ${PROCESS_STOP_TIMEOUT_MS / 1000} s: killing it`);
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** Settles when the process exits (registered at once: an exit before the first await is not missed). */
+export function exitOf(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => child.once('exit', () => resolve()));
+}
+
+/** CPU seconds a process has used so far (user + system), from /proc; 0 once it is gone. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return 0;
+  }
+}
+
+export interface WorkerProcess {
+  index: number;
+  child: ChildProcess;
+  /** Settles when the worker logged "worker started"; rejects if it exits before. */
+  ready: Promise<void>;
+  exited: Promise<void>;
+}
+
+/** What the workers said that the summaries report. */
+export interface WorkerStats {
+  slowTicks: { worker: number; tookMs: number; claimed: number }[];
+  warnings: number;
+  errors: number;
+}
+
+export interface WorkerSetup {
+  count: number;
+  databaseUrl: string;
+  redisUrl: string;
+  keyPrefix: string;
+  /** ESCALATION_LEVELS, as the API that scheduled the escalations has it. */
+  escalationLevels: string;
+}
+
+function spawnWorker(index: number, env: NodeJS.ProcessEnv, log: WriteStream, stats: WorkerStats): WorkerProcess {
+  let markReady: () => void = () => undefined;
+  const child = spawnTsx('src/main/worker.ts', env, (line) => {
+    log.write(`w${index} ${line}\n`);
+    const entry = parseLogLine(line);
+    if (entry?.message === 'worker started') markReady();
+    if (entry && entry.level !== 'warn' && entry.level !== 'error') return;
+    // Warnings, errors, and anything that is not a log line (a crash's stack trace) go to stderr.
+    if (entry?.level === 'warn') stats.warnings += 1;
+    if (entry?.level === 'error') stats.errors += 1;
+    if (entry?.message === 'slow tick') {
+      stats.slowTicks.push({ worker: index, tookMs: Number(entry.took_ms), claimed: Number(entry.claimed) });
+    }
+    process.stderr.write(`worker ${index}: ${line}\n`);
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    child.once('exit', (code, signal) =>
+      reject(new Error(`worker ${index} exited (${signal ?? `code ${String(code)}`}) before it was ready; see ${WORKER_LOG}`)),
+    );
+  });
+  ready.catch(() => undefined); // awaited by waitForWorkers; an exit after readiness is reported there
+  return { index, child, ready, exited: exitOf(child) };
+}
+
+/** W worker processes (`src/main/worker.ts`, as deployed), stopped by the cleanup; their logs go to WORKER_LOG. */
+export function startWorkers(setup: WorkerSetup, stats: WorkerStats, cleanup: Cleanup): WorkerProcess[] {
+  const log = openLog(WORKER_LOG, cleanup);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: setup.databaseUrl,
+    REDIS_URL: setup.redisUrl,
+    REDIS_KEY_PREFIX: setup.keyPrefix,
+    ESCALATION_LEVELS: setup.escalationLevels,
+    // info, not warn: "worker started" is an info line and is how readiness is seen.
+    // Executions are not logged at info, so this adds a handful of lines per worker.
+    LOG_LEVEL: 'info',
+    LOG_FORMAT: 'json',
+    NODE_ENV: 'production',
+    // Several workers on one host: they would all want the same metrics port.
+    WORKER_METRICS_PORT: '0',
+  };
+  const workers = Array.from({ length: setup.count }, (_, i) => spawnWorker(i + 1, env, log, stats));
+  cleanup.add('stop the workers', () => stopWorkers(workers));
+  return workers;
+}
+
+/** SIGTERM (finish the batch in flight, settle its claims, exit), then SIGKILL if that takes too long. */
+export async function stopWorkers(workers: WorkerProcess[]): Promise<void> {
+  await Promise.all(workers.map((worker) => stopProcess(`worker ${worker.index}`, worker.child, worker.exited)));
+}
+
+/**
+ * Every worker logged "worker started", and the first reconciliation set the index
+ * marker: seeding before that would send the first claim down the index-repair path,
+ * which is not what is being measured.
+ */
+export async function waitForWorkers(workers: WorkerProcess[], redis: RedisClient, keys: RedisKeys): Promise<void> {
+  if ((await raceTimeout(Promise.all(workers.map((worker) => worker.ready)), WORKER_READY_TIMEOUT_MS)) === TIMED_OUT) {
+    throw new Error(`the workers were not ready within ${WORKER_READY_TIMEOUT_MS / 1000} s; see ${WORKER_LOG}`);
+  }
+  for (let waited = 0; (await redis.exists(keys.indexMarker)) === 0; waited += 50) {
+    if (waited > 10_000) throw new Error('the workers did not build the Redis index within 10 s');
+    await sleep(50);
+  }
+  // Let the other workers' start-up reconciliations (no-ops on an empty database) finish.
+  await sleep(300);
+}
+
+// --- what the summaries say about the run ------------------------------------------------
+
+export function seconds(since: number): number {
+  return (performance.now() - since) / 1000;
+}
+
+/** Which code was measured: other people commit while benches run. */
+export async function codeVersion(): Promise<string> {
+  try {
+    const head = (await runCommand('git', ['rev-parse', '--short', 'HEAD'])).trim();
+    const dirty = (await runCommand('git', ['status', '--porcelain', '--', 'src', 'migrations', 'config'])).trim();
+    return dirty ? `${head} + uncommitted changes in src/, migrations/ or config/` : head;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
+/**
+ * The 1-minute load average before and after, against the core count: the workers,
+ * Postgres and Redis share the machine, so anything else running (a test suite, a
+ * type check) shows up as lateness. Flagged so that a noisy figure is not trusted.
+ */
+export function describeLoad(before: number, after: number): string {
+  const cores = availableParallelism();
+  const busy = before > cores / 2 ? ' — the machine was already busy: expect noisy figures' : '';
+  return `load average ${before.toFixed(2)} before, ${after.toFixed(2)} after, ${cores} cores${busy}`;
 }
 
 

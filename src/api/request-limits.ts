@@ -106,7 +106,7 @@ export function requestLimits(limits: RequestLimits = DEFAULT_REQUEST_LIMITS): K
  * `overloaded` (Retry-After: 1) at once, before any lookup, instead of joining a queue
  * where every caller would wait (measured: an API process that creates ~190-230
  * incidents a second, offered 400 on 2,000 connections, answered everyone after 10.7 s
- * at the median, past most clients' timeouts; shedding, 0.9 s; `npm run bench:api`). The
+ * at the median, past most clients' timeouts; shedding, 0.9 s; `npm run bench -- --api`). The
  * router takes a place for every request but a liveness probe's (src/api/router.ts).
  */
 export class InFlight {

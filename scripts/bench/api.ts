@@ -1,0 +1,272 @@
+/**
+ * The API mode of the benchmark: `npm run -s bench -- --api R --duration S
+ * [--connections C] [--workers W]` (scripts/bench.ts parses the arguments).
+ *
+ * One API process (`src/main/api.ts`, as deployed, NODE_ENV=production) on a fresh
+ * database of the bench's private Postgres and Redis (scripts/bench/support.ts), with
+ * W worker processes alongside (1 by default; 0: the API alone), and an open-loop
+ * load: R requests a second for S seconds, each `POST /incidents` with
+ * `escalate: true` (open, freeze the policy, schedule level 1, audit row: one
+ * transaction), sent on at most C keep-alive connections (64 by default). The API and
+ * the workers run the default timetable (5m,15m,60m), so nothing falls due during the
+ * run: the workers are idle, as they are most of the time in production, and take
+ * their share of the machine. Latency runs from the instant a request was due to be
+ * sent to the end of its answer, so a saturated API cannot hide its queue (no
+ * coordinated omission). Every 201 was committed before it was answered; the API is
+ * stopped (SIGTERM: it writes the queued audit rows of refused requests first) before
+ * the audit rows and incidents are counted back from Postgres (audit_rows: those of
+ * the 201s, each written in the transaction that created the incident).
+ *
+ * stdout gets one JSON line:
+ *   {"api","duration_s","workers","connections","sent","statuses","errors","p50_ms","p90_ms","p99_ms","max_ms",
+ *    "achieved_per_s","api_cpu_percent","workers_cpu_percent","audit_rows","created"}
+ * statuses: answers by HTTP status (0: no answer, the connection failed); errors:
+ * refusals by "status code" (the problem's `code`, or for 0 the socket's error code),
+ * e.g. {"503 overloaded": 12, "0 ECONNRESET": 3}.
+ */
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { Agent, request } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
+import { loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ChildProcess } from 'node:child_process';
+import { generateToken } from '../../src/auth/token-format.ts';
+import { redisKeys } from '../../src/redis/keys.ts';
+import {
+  type Cleanup,
+  DATA_DIR,
+  REPO_ROOT,
+  WORKER_LOG,
+  type WorkerStats,
+  codeVersion,
+  connectRedis,
+  cpuSeconds,
+  createBenchDatabase,
+  describeLoad,
+  exitOf,
+  makeLogger,
+  openLog,
+  parseLogLine,
+  progress,
+  spawnTsx,
+  startStack,
+  startWorkers,
+  stopProcess,
+  waitForWorkers,
+  withClient,
+} from './support.ts';
+
+export interface ApiBenchArgs {
+  /** Requests a second. */
+  rate: number;
+  durationS: number;
+  connections: number;
+  workers: number;
+}
+
+const API_LOG = join(REPO_ROOT, DATA_DIR, 'api.log');
+const READY_TIMEOUT_MS = 60_000;
+/** The default timetable: nothing the run schedules falls due during it. */
+const ESCALATION_LEVELS = '5m,15m,60m';
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+interface ApiProcess {
+  child: ChildProcess;
+  exited: Promise<void>;
+  stop: () => Promise<void>;
+}
+
+/** The API, its log in .data/bench/api.log (its warnings and errors on stderr too), ready when /healthz answers. */
+async function startApi(env: NodeJS.ProcessEnv, baseUrl: string, cleanup: Cleanup): Promise<ApiProcess> {
+  const log = openLog(API_LOG, cleanup);
+  const child = spawnTsx('src/main/api.ts', env, (line) => {
+    log.write(`${line}\n`);
+    const entry = parseLogLine(line);
+    if (!entry || entry.level === 'warn' || entry.level === 'error') process.stderr.write(`api: ${line}\n`);
+  });
+  const exited = exitOf(child);
+  const stop = () => stopProcess('the API', child, exited);
+  cleanup.add('stop the API', stop);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const ready = await fetch(`${baseUrl}/healthz`).then((res) => res.ok, () => false);
+    if (ready) return { child, exited, stop };
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the API did not start; see ${API_LOG}`);
+    await sleep(100);
+  }
+}
+
+interface Answer {
+  status: number;
+  code: string | undefined;
+  latencyMs: number;
+}
+
+/** The problem's `code` of a refusal, if its body says one. */
+function problemCode(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { code?: unknown };
+    return typeof parsed.code === 'string' ? parsed.code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function send(agent: Agent, baseUrl: string, token: string, body: string, dueAt: number): Promise<Answer> {
+  return new Promise((resolve) => {
+    const req = request(
+      `${baseUrl}/incidents`,
+      { method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          resolve({ status, code: status >= 400 ? problemCode(text) : undefined, latencyMs: performance.now() - dueAt });
+        });
+      },
+    );
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      resolve({ status: 0, code: error.code ?? 'connection_error', latencyMs: performance.now() - dueAt }),
+    );
+    req.end(body);
+  });
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise<void> {
+  const code = await codeVersion();
+  const [loadBefore = 0] = loadavg();
+  const logger = makeLogger();
+  const stack = await startStack(cleanup);
+  const databaseUrl = await createBenchDatabase(stack.databaseUrl, logger, cleanup);
+  const keyPrefix = `bench:${randomBytes(4).toString('hex')}:`;
+  const keys = redisKeys(keyPrefix);
+  const redis = await connectRedis(stack.redisUrl, keys, logger, cleanup);
+
+  const stats: WorkerStats = { slowTicks: [], warnings: 0, errors: 0 };
+  progress(`starting ${args.workers} worker(s), key prefix ${keyPrefix}`);
+  const workerSetup = { count: args.workers, databaseUrl, redisUrl: stack.redisUrl, keyPrefix, escalationLevels: ESCALATION_LEVELS };
+  const workers = startWorkers(workerSetup, stats, cleanup);
+  if (workers.length > 0) await waitForWorkers(workers, redis, keys);
+
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const token = generateToken().token;
+  const api = await startApi(
+    {
+      ...process.env,
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: stack.redisUrl,
+      REDIS_KEY_PREFIX: keyPrefix,
+      ESCALATION_LEVELS,
+      PORT: String(port),
+      KLAXON_ADMIN_TOKEN: token,
+      LOG_LEVEL: 'warn',
+      LOG_FORMAT: 'json',
+      // The bench measures the API, not the per-token limit.
+      RATE_LIMIT_PER_MINUTE: '1000000',
+      RATE_LIMIT_BURST: '1000000',
+    },
+    baseUrl,
+    cleanup,
+  );
+  const agent = new Agent({ keepAlive: true, maxSockets: args.connections });
+  cleanup.add('close the connections', () => Promise.resolve(agent.destroy()));
+
+  const total = Math.round(args.rate * args.durationS);
+  const intervalMs = 1000 / args.rate;
+  progress(`${total} requests at ${args.rate}/s for ${args.durationS} s on at most ${args.connections} connections, ` +
+    `${args.workers} idle worker(s) alongside`);
+  const workersCpu = () => workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0);
+  const apiCpuBefore = cpuSeconds(api.child.pid);
+  const workersCpuBefore = workersCpu();
+  const startedAt = performance.now() + 100;
+  const answers: Promise<Answer>[] = [];
+  for (let i = 0; i < total; i += 1) {
+    const dueAt = startedAt + i * intervalMs;
+    const wait = dueAt - performance.now();
+    if (wait > 1) await sleep(wait);
+    answers.push(send(agent, baseUrl, token, JSON.stringify({ title: `bench ${i}`, escalate: true }), dueAt));
+  }
+  const done = await Promise.all(answers);
+  const elapsedS = (performance.now() - startedAt) / 1000;
+  const apiCpu = cpuSeconds(api.child.pid) - apiCpuBefore;
+  const workerCpu = workersCpu() - workersCpuBefore;
+
+  // The audit rows of refused requests are written from a queue: the API writes what
+  // is left of it before it exits.
+  progress('stopping the API (SIGTERM)');
+  await api.stop();
+  const counted = await withClient(databaseUrl, async (client) => {
+    const { rows } = await client.query<{ audit: number; audit_refused: number; created: number; pending: number; executed: number }>(
+      `SELECT (SELECT count(*)::int FROM audit_log WHERE method = 'POST' AND status = 201) AS audit,
+              (SELECT count(*)::int FROM audit_log WHERE method = 'POST' AND status <> 201) AS audit_refused,
+              (SELECT count(*)::int FROM incidents) AS created,
+              (SELECT count(*)::int FROM escalations WHERE status = 'PENDING') AS pending,
+              (SELECT count(*)::int FROM escalations WHERE status = 'EXECUTED') AS executed`,
+    );
+    return rows[0] ?? { audit: 0, audit_refused: 0, created: 0, pending: 0, executed: 0 };
+  });
+
+  const statuses: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  for (const answer of done) {
+    statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
+    if (answer.status === 0 || answer.status >= 400) {
+      const key = `${answer.status} ${answer.code ?? 'unknown'}`;
+      errors[key] = (errors[key] ?? 0) + 1;
+    }
+  }
+  const latencies = done.map((answer) => answer.latencyMs).sort((a, b) => a - b);
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  const result = {
+    api: args.rate,
+    duration_s: args.durationS,
+    workers: args.workers,
+    connections: args.connections,
+    sent: total,
+    statuses,
+    errors,
+    p50_ms: round(percentile(latencies, 50)),
+    p90_ms: round(percentile(latencies, 90)),
+    p99_ms: round(percentile(latencies, 99)),
+    max_ms: round(latencies.at(-1) ?? 0),
+    achieved_per_s: Math.round((statuses['201'] ?? 0) / elapsedS),
+    api_cpu_percent: Math.round((apiCpu / elapsedS) * 100),
+    workers_cpu_percent: Math.round((workerCpu / elapsedS) * 100),
+    audit_rows: counted.audit,
+    created: counted.created,
+  };
+  const created201 = statuses['201'] ?? 0;
+  const [loadAfter = 0] = loadavg();
+  progress(`---- API: ${total} POST /incidents at ${args.rate}/s for ${args.durationS} s, ${args.workers} idle worker(s)`);
+  progress(`code: ${code}; ${describeLoad(loadBefore, loadAfter)}`);
+  progress(`${result.achieved_per_s}/s created; latency from the due instant p50 ${result.p50_ms} ms, p90 ${result.p90_ms} ms, ` +
+    `p99 ${result.p99_ms} ms, max ${result.max_ms} ms; statuses ${JSON.stringify(statuses)}`);
+  progress(`CPU: API ${result.api_cpu_percent} %, workers ${result.workers_cpu_percent} % in all`);
+  const agree = counted.audit === created201 && counted.created === created201;
+  progress(`${agree ? '' : 'WARNING: '}audit: ${counted.audit} rows of 201s for ${created201} answered 201 and ${counted.created} incidents ` +
+    `(${agree ? 'they agree' : 'they differ'}), ${counted.audit_refused} rows of refused requests; ` +
+    `${counted.pending} escalations pending, ${counted.executed} executed (0: nothing was due)`);
+  if (args.workers > 0) {
+    progress(`workers: ${stats.warnings} warnings, ${stats.errors} errors (log: ${WORKER_LOG}); API log: ${API_LOG}`);
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
