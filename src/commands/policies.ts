@@ -9,6 +9,7 @@
  * itself. Its team never changes. A caller sees only the policies of a team it sees.
  */
 import type pg from 'pg';
+import type { ChannelKind } from '../domain/notifications.ts';
 import { DURATION_BOUNDS, durationWithin } from '../domain/durations.ts';
 import { InUseError, InvalidInputError, NotFoundError, ReferenceNotFoundError, type FieldIssue } from '../domain/errors.ts';
 import {
@@ -37,7 +38,8 @@ export interface PolicyInput {
   name: string;
   description?: string | null | undefined;
   repeatCount: number;
-  levels: { delay: string; targets: PolicyTarget[] }[];
+  /** channels: the level's own channels, overriding each person's rules (absent or null: their rules). */
+  levels: { delay: string; targets: PolicyTarget[]; channels?: ChannelKind[] | null | undefined }[];
   /**
    * Creating: the owning team (absent: the caller's team, or organisation-wide for an
    * organisation-wide caller). Replacing: absent, or the policy's own team.
@@ -62,6 +64,7 @@ interface LevelRow {
   policy_id: string;
   level: number;
   delay_ms: number;
+  channels: ChannelKind[] | null;
   target_type: TargetType | null;
   target_id: string | null;
   target_name: string | null;
@@ -137,6 +140,7 @@ export async function policySnapshot(db: Queryable, id: string): Promise<PolicyS
     levels: policy.levels.map((level) => ({
       delayMs: level.delayMs,
       targets: level.targets.map(({ type, id: targetId }) => ({ type, id: targetId })),
+      channels: level.channels,
     })),
   };
 }
@@ -156,7 +160,7 @@ async function loadPolicies(db: Queryable, ids: string[]): Promise<Policy[]> {
     for (const levelRow of levelRows.filter((r) => r.policy_id === id)) {
       let level = levels.find((l) => l.level === levelRow.level);
       if (!level) {
-        level = { level: levelRow.level, delayMs: Number(levelRow.delay_ms), targets: [] };
+        level = { level: levelRow.level, delayMs: Number(levelRow.delay_ms), targets: [], channels: levelRow.channels };
         levels.push(level);
       }
       if (levelRow.target_type && levelRow.target_id) {
@@ -192,7 +196,9 @@ function checkLevels(input: PolicyInput): PolicyLevel[] {
       }
       seen.add(key);
     });
-    return { delayMs, targets: level.targets.map((t) => ({ type: t.type, id: t.id.toLowerCase() })) };
+    // Each channel once, in the order given.
+    const channels = level.channels ? [...new Set(level.channels)] : null;
+    return { delayMs, targets: level.targets.map((t) => ({ type: t.type, id: t.id.toLowerCase() })), channels };
   });
   if (issues.length > 0) throw new InvalidInputError(issues);
   return levels;
@@ -227,7 +233,13 @@ async function assertTargetsExist(client: pg.PoolClient, levels: PolicyLevel[], 
 }
 
 async function writeLevels(client: pg.PoolClient, policyId: string, levels: PolicyLevel[]): Promise<void> {
-  await run(client, sql('policy-levels-insert'), [policyId, levels.map((_, i) => i + 1), levels.map((l) => l.delayMs)]);
+  await run(client, sql('policy-levels-insert'), [
+    policyId,
+    levels.map((_, i) => i + 1),
+    levels.map((l) => l.delayMs),
+    // One text per level (Postgres has no ragged arrays): the level's channels as a JSON array, or null.
+    levels.map((l) => (l.channels ? JSON.stringify(l.channels) : null)),
+  ]);
   const targets = levels.flatMap((level, i) => level.targets.map((target, position) => ({ level: i + 1, position, ...target })));
   if (targets.length === 0) return;
   await run(client, sql('policy-targets-insert'), [

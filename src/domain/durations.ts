@@ -16,6 +16,8 @@ export interface DurationBounds {
   max: number;
   /** As people read the bounds in an error: `between 1s and 7d`. */
   readonly text: string;
+  /** 0 is allowed too, meaning "at once", below `min`. */
+  readonly zero?: boolean;
 }
 
 function bounds(min: number, max: number, text = `between ${formatDuration(min)} and ${formatDuration(max)}`): DurationBounds {
@@ -28,8 +30,11 @@ export const DURATION_BOUNDS = {
    * is a typo; 100 ms is allowed so that tests and benchmarks can run the timetable fast.
    */
   configuredLevelDelay: bounds(100, 7 * DAY),
-  /** A level delay of an escalation policy: below a second is a typo, above a week is not paging. */
-  policyLevelDelay: bounds(SECOND, 7 * DAY),
+  /**
+   * A level delay of an escalation policy: 0 pages at once (issue 11: level 1 may fire
+   * when escalation starts); between 0 and a second is a typo; above a week is not paging.
+   */
+  policyLevelDelay: { ...bounds(SECOND, 7 * DAY, '0s (at once) or between 1s and 7d'), zero: true },
   /** A snooze: shorter than a minute is a typo, longer than a day should be a resolve. */
   snooze: bounds(MINUTE, DAY, 'between 1m and 24h'),
 } as const;
@@ -52,6 +57,7 @@ export function durationWithin(text: string, limits: DurationBounds): { ok: true
   } catch (error) {
     return { ok: false, reason: (error as Error).message.endsWith('too large') ? 'range' : 'format', message: (error as Error).message };
   }
+  if (ms === 0 && limits.zero === true) return { ok: true, ms };
   if (ms < limits.min || ms > limits.max) return { ok: false, reason: 'range', message: `must be ${limits.text}` };
   return { ok: true, ms };
 }

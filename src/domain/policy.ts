@@ -4,6 +4,7 @@
  * snapshot) taken when it starts escalating, so editing or deleting the policy
  * never changes a running escalation.
  */
+import type { ChannelKind } from './notifications.ts';
 import type { Timetable } from './timetable.ts';
 
 export const TARGET_TYPES = ['user', 'schedule', 'team'] as const;
@@ -15,8 +16,11 @@ export interface PolicyTarget {
 }
 
 export interface PolicyLevel {
+  /** After the previous level executed (level 1: after escalation started); 0 pages at once. */
   delayMs: number;
   targets: PolicyTarget[];
+  /** The channels this level uses, overriding each person's own rules for it; null: their rules. */
+  channels: ChannelKind[] | null;
 }
 
 export interface PolicySnapshot {
@@ -38,7 +42,7 @@ export function defaultPolicy(levelDelaysMs: readonly number[]): PolicySnapshot 
     name: 'default',
     version: 0,
     repeatCount: 0,
-    levels: levelDelaysMs.map((delayMs) => ({ delayMs, targets: [] })),
+    levels: levelDelaysMs.map((delayMs) => ({ delayMs, targets: [], channels: null })),
   };
 }
 
@@ -58,7 +62,7 @@ export function snapshotToJson(snapshot: PolicySnapshot): Record<string, unknown
     name: snapshot.name,
     version: snapshot.version,
     repeat_count: snapshot.repeatCount,
-    levels: snapshot.levels.map((level) => ({ delay_ms: level.delayMs, targets: level.targets })),
+    levels: snapshot.levels.map((level) => ({ delay_ms: level.delayMs, targets: level.targets, channels: level.channels })),
   };
 }
 
@@ -67,7 +71,8 @@ interface SnapshotJson {
   name: string;
   version: number;
   repeat_count: number;
-  levels: { delay_ms: number; targets: PolicyTarget[] }[];
+    // channels: absent in snapshots frozen before notifications existed.
+  levels: { delay_ms: number; targets: PolicyTarget[]; channels?: ChannelKind[] | null }[];
 }
 
 export function snapshotFromJson(json: unknown): PolicySnapshot {
@@ -77,7 +82,7 @@ export function snapshotFromJson(json: unknown): PolicySnapshot {
     name: value.name,
     version: value.version,
     repeatCount: value.repeat_count,
-    levels: value.levels.map((level) => ({ delayMs: Number(level.delay_ms), targets: level.targets })),
+    levels: value.levels.map((level) => ({ delayMs: Number(level.delay_ms), targets: level.targets, channels: level.channels ?? null })),
   };
 }
 
@@ -95,7 +100,7 @@ export interface Policy {
   version: number;
   /** null: organisation-wide. */
   teamId: string | null;
-  levels: { level: number; delayMs: number; targets: NamedTarget[] }[];
+  levels: { level: number; delayMs: number; targets: NamedTarget[]; channels: ChannelKind[] | null }[];
   createdAt: Date;
   updatedAt: Date;
 }

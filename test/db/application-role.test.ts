@@ -29,6 +29,16 @@ const EXPECTED_PRIVILEGES: Record<string, string> = {
   escalations: 'SELECT, INSERT, UPDATE(cancelled_at, executed_at, status, updated_at)',
   // Failed executions counted, quarantined and released in place; which escalation a line is about is fixed.
   escalation_failures: 'SELECT, INSERT, UPDATE(attempts, last_error, last_failed_at, quarantined_at, released_at, retry_at)',
+  // How people are reached: edited and disabled, never deleted (notifications refer to them); rules come and go.
+  contact_methods: 'SELECT, INSERT, UPDATE',
+  notification_rules: 'SELECT, INSERT, UPDATE, DELETE',
+  // The outbox: written by the engine, claimed and settled by the notifiers; what a row is about is fixed.
+  notifications:
+    'SELECT, INSERT, UPDATE(attempts, claim, delivered_at, digest_id, finished_at, lease_until, next_attempt_at, ' +
+    'provider_message_id, read_at, reason, reply_code, sent_at, status)',
+  // Every attempt and every delivery receipt: appended to and read.
+  notification_attempts: 'SELECT, INSERT',
+  notification_receipts: 'SELECT, INSERT',
   // Revoked and used, never edited or deleted.
   api_tokens: 'SELECT, INSERT, UPDATE(last_used_at, revoked_at)',
   // Moved through their states, never deleted; what was reported, by whom and when is fixed.
@@ -51,6 +61,8 @@ const EXPECTED_PRIVILEGES: Record<string, string> = {
   pgmigrations_id_seq: '',
   incident_events_id_seq: '',
   audit_log_id_seq: '',
+  notification_attempts_id_seq: '',
+  notification_receipts_id_seq: '',
 };
 
 const TABLE_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'];
@@ -399,6 +411,7 @@ describe(`the application acts as ${APP_ROLE}, which may only append to the audi
       try {
         await client.query('BEGIN');
         // The later migrations that grant first, as a rollback would run them.
+        await client.query(downOf('_notifications.sql').down);
         await client.query(downOf('_escalation-failures.sql').down);
         await client.query(down);
         const left = Object.entries(await privilegesOf(client, APP_ROLE)).filter(([, privileges]) => privileges !== '');

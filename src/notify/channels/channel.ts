@@ -10,9 +10,9 @@
  * what is retried, and how a re-send after a crash is kept from being a second page.
  */
 
-export type ChannelKind = 'email' | 'sms' | 'voice' | 'slack' | 'teams' | 'webhook' | 'in_app';
+import type { ChannelKind } from '../../domain/notifications.ts';
 
-export const CHANNEL_KINDS: readonly ChannelKind[] = ['email', 'sms', 'voice', 'slack', 'teams', 'webhook', 'in_app'];
+export { CHANNEL_KINDS, type ChannelKind } from '../../domain/notifications.ts';
 
 /** What each channel sends; src/notify/templates.ts renders every one of them. */
 export interface EmailMessage {
