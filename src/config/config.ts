@@ -65,6 +65,42 @@ export interface Config {
     /** Port of the worker's /metrics endpoint (on http.host); 0 disables it. */
     metricsPort: number;
   };
+  /** Notifications (issue 11): where links point, how they are signed, the providers, the notifier. */
+  notify: {
+    /** The base URL people reach the API at: incident URLs and action links start with it. */
+    publicUrl: string;
+    /** Secrets that sign action links: the first signs, every one verifies (rotation: prepend a new one). Empty: no links. */
+    linkKeys: string[];
+    /** How long an action link works. */
+    linkTtlMs: number;
+    /** Outgoing webhooks are signed with it (Klaxon-Signature); empty: unsigned. */
+    webhookSecret: string;
+    /** smtp:// or smtps:// URL; empty: e-mail is not sent (such notifications fail, and the next method is tried). */
+    smtpUrl: string;
+    emailFrom: string;
+    /** A Twilio-compatible REST API; empty account: SMS and voice are not sent. */
+    twilio: { baseUrl: string; accountSid: string; authToken: string; fromNumber: string };
+    /** Slack's Web API; empty bot token: Slack is not sent. The signing secret checks interactions. */
+    slack: { apiUrl: string; botToken: string; signingSecret: string };
+    /** At most one escalation notification per contact method per incident in this window. */
+    throttleWindowMs: number;
+    /** Per destination (address, number): more than this many a minute are folded into a digest. */
+    destinationPerMinute: number;
+    /** Per provider (channel), each notifier sends at most this many a second. */
+    providerPerSecond: number;
+  };
+  notifier: {
+    /** Notifications claimed at once. */
+    batchSize: number;
+    /** Sends in flight at once per notifier. */
+    concurrency: number;
+    /** How long a claim is held before another notifier may take it over. */
+    leaseMs: number;
+    /** The longest sleep without a NOTIFY (bounds a lost wake-up). */
+    maxSleepMs: number;
+    /** Port of the notifier's /metrics endpoint (on http.host); 0 disables it. */
+    metricsPort: number;
+  };
 }
 
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -109,6 +145,15 @@ function count(max: number) {
 }
 
 const port = { schema: Type.Integer({ minimum: 0, maximum: 65535 }), explain: (value: unknown) => `${shown(String(value))} is not a port (0-65535)` } satisfies Kind;
+
+/** Free text (a secret, an id, a name); empty means "not set" where the setting says so. */
+const text = { schema: Type.String({ maxLength: 4096 }), explain: () => 'must be a string of at most 4096 characters' } satisfies Kind;
+
+/** Secrets that sign links: each at least 32 characters (guessable keys forge acknowledgements). */
+const signingKeys = {
+  schema: Type.Array(Type.String({ minLength: 32, maxLength: 512 }), { maxItems: 10 }),
+  explain: () => 'must be a list of at most 10 secrets, each of 32 to 512 characters',
+} satisfies Kind;
 
 function oneOf<const V extends readonly string[]>(values: V) {
   return { schema: Type.Unsafe<V[number]>({ type: 'string', enum: [...values] }), explain: (value: unknown) => `${shown(String(value))} is not one of ${values.join(', ')}` } satisfies Kind;
@@ -201,6 +246,27 @@ const SETTINGS = {
   reconcilePageSize: { file: 'worker.reconcilePageSize', env: 'RECONCILE_PAGE_SIZE', kind: count(100_000) },
   slowTick: { file: 'worker.slowTick', env: 'WORKER_SLOW_TICK', kind: duration() },
   metricsPort: { file: 'worker.metricsPort', env: 'WORKER_METRICS_PORT', kind: port },
+  publicUrl: { file: 'notify.publicUrl', env: 'PUBLIC_URL', kind: url(['https:', 'http:']) },
+  linkKeys: { file: 'notify.linkKeys', env: 'NOTIFY_LINK_KEYS', kind: signingKeys, list: true },
+  linkTtl: { file: 'notify.linkTtl', env: 'NOTIFY_LINK_TTL', kind: duration() },
+  webhookSecret: { file: 'notify.webhookSecret', env: 'NOTIFY_WEBHOOK_SECRET', kind: text },
+  smtpUrl: { file: 'notify.smtpUrl', env: 'SMTP_URL', kind: text },
+  emailFrom: { file: 'notify.emailFrom', env: 'NOTIFY_EMAIL_FROM', kind: text },
+  twilioBaseUrl: { file: 'notify.twilio.baseUrl', env: 'TWILIO_BASE_URL', kind: url(['https:', 'http:']) },
+  twilioAccountSid: { file: 'notify.twilio.accountSid', env: 'TWILIO_ACCOUNT_SID', kind: text },
+  twilioAuthToken: { file: 'notify.twilio.authToken', env: 'TWILIO_AUTH_TOKEN', kind: text },
+  twilioFrom: { file: 'notify.twilio.from', env: 'TWILIO_FROM', kind: text },
+  slackApiUrl: { file: 'notify.slack.apiUrl', env: 'SLACK_API_URL', kind: url(['https:', 'http:']) },
+  slackBotToken: { file: 'notify.slack.botToken', env: 'SLACK_BOT_TOKEN', kind: text },
+  slackSigningSecret: { file: 'notify.slack.signingSecret', env: 'SLACK_SIGNING_SECRET', kind: text },
+  throttleWindow: { file: 'notify.throttleWindow', env: 'NOTIFY_THROTTLE_WINDOW', kind: duration() },
+  destinationPerMinute: { file: 'notify.destinationPerMinute', env: 'NOTIFY_DESTINATION_PER_MINUTE', kind: count(100_000) },
+  providerPerSecond: { file: 'notify.providerPerSecond', env: 'NOTIFY_PROVIDER_PER_SECOND', kind: count(100_000) },
+  notifierBatchSize: { file: 'notifier.batchSize', env: 'NOTIFIER_BATCH_SIZE', kind: count(10_000) },
+  notifierConcurrency: { file: 'notifier.concurrency', env: 'NOTIFIER_CONCURRENCY', kind: count(1_000) },
+  notifierLease: { file: 'notifier.lease', env: 'NOTIFIER_LEASE', kind: duration() },
+  notifierMaxSleep: { file: 'notifier.maxSleep', env: 'NOTIFIER_MAX_SLEEP', kind: duration() },
+  notifierMetricsPort: { file: 'notifier.metricsPort', env: 'NOTIFIER_METRICS_PORT', kind: port },
 } satisfies Record<string, Setting>;
 
 type Name = keyof typeof SETTINGS;
@@ -223,7 +289,7 @@ const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true });
 ajv.addFormat('duration', { type: 'string', validate: (text) => parseOrUndefined(() => parseDuration(text)) !== undefined });
 ajv.addFormat('size', { type: 'string', validate: (text) => parseOrUndefined(() => parseSize(text)) !== undefined });
 ajv.addFormat('level-delay', { type: 'string', validate: (text) => levelDelayProblem(text) === undefined });
-for (const protocols of [['postgres:', 'postgresql:'], ['redis:', 'rediss:']]) {
+for (const protocols of [['postgres:', 'postgresql:'], ['redis:', 'rediss:'], ['https:', 'http:']]) {
   ajv.addFormat(`url:${protocols.join(',')}`, { type: 'string', validate: (text) => protocols.includes(parseOrUndefined(() => new URL(text).protocol) ?? '') });
 }
 const validateSettings = ajv.compile(
@@ -285,7 +351,7 @@ function explain(errors: ErrorObject[] | null | undefined, values: Record<string
 
 /** A value from the environment, as text, typed as its schema wants: digits become a number, a list splits on commas. */
 function fromEnvironment(text: string, setting: Setting): unknown {
-  if (setting.list) return text.split(',').map((item) => item.trim());
+  if (setting.list) return text.trim() === '' ? [] : text.split(',').map((item) => item.trim());
   const type = (setting.kind.schema as { type?: unknown }).type;
   if (type === 'integer') return /^\s*\d{1,15}\s*$/.test(text) ? Number(text) : text;
   return text.trim() === '' && setting.env !== 'DATABASE_ROLE' && setting.env !== 'REDIS_KEY_PREFIX' ? undefined : text;
@@ -313,6 +379,26 @@ function toConfig(v: Values, env: Env, requireRedis: boolean): Config {
       reconcilePageSize: v.reconcilePageSize,
       slowTickMs: parseDuration(v.slowTick),
       metricsPort: v.metricsPort,
+    },
+    notify: {
+      publicUrl: v.publicUrl.replace(/\/+$/, ''),
+      linkKeys: v.linkKeys.filter((key) => key !== ''),
+      linkTtlMs: parseDuration(v.linkTtl),
+      webhookSecret: v.webhookSecret,
+      smtpUrl: v.smtpUrl,
+      emailFrom: v.emailFrom,
+      twilio: { baseUrl: v.twilioBaseUrl.replace(/\/+$/, ''), accountSid: v.twilioAccountSid, authToken: v.twilioAuthToken, fromNumber: v.twilioFrom },
+      slack: { apiUrl: v.slackApiUrl.replace(/\/+$/, ''), botToken: v.slackBotToken, signingSecret: v.slackSigningSecret },
+      throttleWindowMs: parseDuration(v.throttleWindow),
+      destinationPerMinute: v.destinationPerMinute,
+      providerPerSecond: v.providerPerSecond,
+    },
+    notifier: {
+      batchSize: v.notifierBatchSize,
+      concurrency: v.notifierConcurrency,
+      leaseMs: parseDuration(v.notifierLease),
+      maxSleepMs: parseDuration(v.notifierMaxSleep),
+      metricsPort: v.notifierMetricsPort,
     },
   };
 }

@@ -88,6 +88,17 @@ describe('configuration', () => {
     ]);
   });
 
+  it('reads the notification settings: link keys rotate (first signs), an empty list is none, short keys and bad URLs are refused', () => {
+    const key = (c: string) => c.repeat(32);
+    const notify = loadConfig({ ...base, PUBLIC_URL: 'https://klaxon.example/', NOTIFY_LINK_KEYS: `${key('a')}, ${key('b')}`, NOTIFY_LINK_TTL: '2h' }).notify;
+    expect(notify).to.deep.include({ publicUrl: 'https://klaxon.example', linkKeys: [key('a'), key('b')], linkTtlMs: 7_200_000, throttleWindowMs: 60_000 });
+    expect(loadConfig({ ...base, NOTIFY_LINK_KEYS: '' }).notify.linkKeys).to.deep.equal([]);
+    expect(loadConfig(base).notifier).to.deep.equal({ batchSize: 100, concurrency: 16, leaseMs: 60_000, maxSleepMs: 5_000, metricsPort: 9474 });
+    const problems = problemsOf({ ...base, NOTIFY_LINK_KEYS: 'short', PUBLIC_URL: 'ftp://x', TWILIO_BASE_URL: 'nope' });
+    expect(problems).to.have.length(3);
+    expect(problems.join('\n')).to.match(/NOTIFY_LINK_KEYS: .*32 to 512/).and.match(/PUBLIC_URL: /).and.match(/TWILIO_BASE_URL: /);
+  });
+
   it('hides passwords when a URL is logged', () => {
     expect(redactUrl(base.DATABASE_URL)).to.equal('postgres://app:***@127.0.0.1:5432/klaxon');
   });
