@@ -124,6 +124,8 @@ CREATE TABLE notifications (
   -- The short code an SMS reply quotes (ACK 4821); unique among live ones (index below).
   reply_code          text CHECK (reply_code ~ '^[0-9]{4,8}$'),
   provider_message_id text CHECK (char_length(provider_message_id) <= 300),
+  -- What the message needs beyond the incident: a verification code, a digest's count.
+  payload             jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(payload) = 'object'),
   -- Why it was skipped, folded or failed.
   reason              text CHECK (char_length(reason) <= 2000),
   -- Folded into this digest.
@@ -151,7 +153,7 @@ CREATE UNIQUE INDEX notifications_reply_code_key ON notifications (reply_code) W
 
 SELECT define_fixed_columns('notifications', 'notification %s: what it is about cannot be rewritten',
   ARRAY['id', 'idempotency_key', 'type', 'incident_id', 'escalation_id', 'level', 'user_id', 'contact_method_id',
-        'channel', 'destination', 'due_at', 'committed_at', 'created_at']);
+        'channel', 'destination', 'payload', 'due_at', 'committed_at', 'created_at']);
 
 -- The status only moves forward: PENDING -> SENT | FAILED | SKIPPED | FOLDED.
 CREATE FUNCTION notifications_guard_status() RETURNS trigger LANGUAGE plpgsql AS $$
