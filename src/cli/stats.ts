@@ -2,9 +2,8 @@
  * `klaxon stats`: the figures of GET /stats, read the same way: the PENDING and overdue
  * escalations from Postgres, and what the Redis index holds when Redis answers.
  */
-import { readEscalationStats } from '../db/escalation-stats.ts';
+import { readStats } from '../commands/stats.ts';
 import { presentStats } from '../presenters/stats.ts';
-import { type IndexStats, readIndexStats } from '../engine/index/stats.ts';
 import { type Command, flag } from './args.ts';
 import { age, fields, json } from './output.ts';
 import type { Session } from './session.ts';
@@ -21,19 +20,10 @@ export const statsCommand: Command = {
   examples: ['klaxon stats', 'klaxon stats --json'],
   async run(args, session: Session) {
     const connected = await session.connect();
-    const now = connected.clock.now();
-    const escalations = await readEscalationStats(connected.pool, now);
-    let index: IndexStats | null = null;
-    let indexProblem = connected.redisProblem;
-    if (connected.redis) {
-      try {
-        index = await readIndexStats(connected.redis, connected.keys);
-      } catch (error) {
-        indexProblem = `Redis failed: ${error instanceof Error ? error.message : String(error)}`;
-      }
-    }
+    const stats = await readStats(connected);
+    const { at: now, escalations, index, indexProblem } = stats;
     if (flag(args, 'json')) {
-      session.out(json(presentStats(now, escalations, index)));
+      session.out(json(presentStats(stats)));
       return;
     }
     session.out(

@@ -1,6 +1,5 @@
 /** The answer of GET /stats and `klaxon stats --json`: Postgres's figures, and the index's (null: Redis down). */
-import type { EscalationStats } from '../db/escalation-stats.ts';
-import type { IndexStats } from '../engine/index/stats.ts';
+import type { Stats } from '../commands/stats.ts';
 import { Instant, Nullable, type Static, Type } from '../schema/types.ts';
 import { iso } from './common.ts';
 
@@ -20,7 +19,7 @@ export const StatsView = Type.Object({
   ),
 });
 
-export function presentStats(at: Date, escalations: EscalationStats, index: IndexStats | null): Static<typeof StatsView> {
+export function presentStats({ at, escalations, index }: Stats): Static<typeof StatsView> {
   return {
     at: iso(at),
     escalations: {

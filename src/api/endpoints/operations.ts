@@ -3,9 +3,8 @@
  * figures and Prometheus metrics (the `metrics` scope), and the API's own description
  * (any token).
  */
-import { readEscalationStats } from '../../db/escalation-stats.ts';
+import { readStats } from '../../commands/stats.ts';
 import { StatsView, presentStats } from '../../presenters/stats.ts';
-import { readIndexStats } from '../../engine/index/stats.ts';
 import { StringEnum, Type } from '../../schema/types.ts';
 import { type Endpoint, endpoint } from '../endpoint.ts';
 import { HttpProblem } from '../problem.ts';
@@ -49,11 +48,8 @@ export const operationsEndpoints: readonly Endpoint[] = [
     scope: 'metrics',
     response: { status: 200, schema: StatsView },
     handler: async (_request, deps) => {
-      const now = deps.clock.now();
-      const escalations = await readEscalationStats(deps.pool, now);
-      // Redis down: null (/readyz says so); the Postgres figures still stand.
-      const index = await readIndexStats(deps.redis, deps.keys).catch(() => null);
-      return presentStats(now, escalations, index);
+      // Redis down: index null (/readyz says so); the Postgres figures still stand.
+      return presentStats(await readStats(deps));
     },
   }),
   endpoint({
