@@ -44,16 +44,15 @@ export interface ApiDepsOptions extends CommandDeps {
   metrics: Metrics;
   rateLimit: RateLimitPolicy;
   addressRateLimit: RateLimitPolicy;
-  /** The longest a rate-limit decision waits for Redis (REDIS_COMMAND_TIMEOUT). */
-  redisTimeoutMs?: number;
   audit?: AuditLogOptions;
   checkResponses?: boolean;
 }
 
 export function createApiDeps(options: ApiDepsOptions): AppDeps {
-  const { rateLimit, addressRateLimit, redisTimeoutMs, audit, checkResponses, maxInFlight, ...base } = options;
+  const { rateLimit, addressRateLimit, audit, checkResponses, maxInFlight, ...base } = options;
   const limiter = (policy: RateLimitPolicy) =>
-    createRateLimiter({ redis: base.redis, keys: base.keys, policy, logger: base.logger, ...(redisTimeoutMs === undefined ? {} : { redisTimeoutMs }) });
+    // Its Redis calls wait at most REDIS_COMMAND_TIMEOUT: the client's own deadline (src/redis/client.ts).
+    createRateLimiter({ redis: base.redis, keys: base.keys, policy, logger: base.logger });
   return {
     ...base,
     maxInFlight: maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,

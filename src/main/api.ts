@@ -28,7 +28,6 @@ const deps = createApiDeps({
   metrics: createMetrics({ escalationStats: { pool: runtime.pool, clock: runtime.clock } }),
   rateLimit: config.rateLimit,
   addressRateLimit: config.addressRateLimit,
-  redisTimeoutMs: config.redis.commandTimeoutMs,
 });
 
 // A first admin token for a fresh deployment, given in the environment (never logged).

@@ -15,7 +15,6 @@
  * processes a subject may then get up to N times its limit. It logs the change of
  * mode once each way and never throws because Redis is down.
  */
-import { withDeadline } from '../clock/deadline.ts';
 import type { Logger } from '../log/logger.ts';
 import type { RedisClient } from '../redis/client.ts';
 import { type RedisKeys, rateLimitKey } from '../redis/keys.ts';
@@ -57,8 +56,6 @@ export interface MemoryRateLimiter extends RateLimiter {
 export const DEFAULT_MAX_SUBJECTS = 10_000;
 /** After a Redis failure, Redis is tried again (by one request at a time) this often at most. */
 export const DEFAULT_REDIS_RECHECK_MS = 1_000;
-/** The longest a request waits for Redis before it is decided in memory (REDIS_COMMAND_TIMEOUT's default). */
-export const DEFAULT_REDIS_TIMEOUT_MS = 500;
 
 export function emissionIntervalMs(policy: RateLimitPolicy): number {
   return 60_000 / policy.ratePerMinute;
@@ -145,12 +142,6 @@ export interface RateLimiterOptions {
   /** The clock of the in-memory fallback (ms since the epoch); Redis uses its own TIME. */
   now?: () => number;
   maxSubjects?: number;
-  /**
-   * The longest a request waits for Redis. Enforced here: node-redis 5's command
-   * timeout only covers a command waiting to be written, not one already sent to a
-   * Redis that stopped answering (commands-queue.js drops the timer on write).
-   */
-  redisTimeoutMs?: number;
   /** After a failure, how long to stay in memory before one request tries Redis again. */
   redisRecheckMs?: number;
 }
@@ -162,7 +153,6 @@ export function createRateLimiter({
   logger,
   now = Date.now,
   maxSubjects,
-  redisTimeoutMs = DEFAULT_REDIS_TIMEOUT_MS,
   redisRecheckMs = DEFAULT_REDIS_RECHECK_MS,
 }: RateLimiterOptions): RateLimiter {
   const memory = createMemoryRateLimiter({ policy, now, maxSubjects });
@@ -187,13 +177,10 @@ export function createRateLimiter({
   };
 
   const takeFromRedis = async (subject: string): Promise<RateLimitDecision> => {
-    // The command cannot be taken back: if Redis answers after the deadline, that
-    // request is counted in its shared bucket too.
-    const reply = await withDeadline(
-      runScript(redis, scripts.rateLimit, [rateLimitKey(keys, subject)], [interval, burst]),
-      redisTimeoutMs,
-      `Redis did not answer within ${redisTimeoutMs} ms`,
-    );
+    // runScript waits at most the client's command timeout, also for a Redis that stopped
+    // answering (src/redis/call-deadline.ts). The command cannot be taken back: if Redis
+    // answers after the deadline, that request is counted in its shared bucket too.
+    const reply = await runScript(redis, scripts.rateLimit, [rateLimitKey(keys, subject)], [interval, burst]);
     return parseReply(reply, policy.burst);
   };
 

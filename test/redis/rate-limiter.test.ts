@@ -33,8 +33,8 @@ function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] }
   return { logger, lines };
 }
 
-async function connectedClient(url: string, logger: Logger): Promise<{ redis: RedisClient; close(): Promise<void> }> {
-  const redis = createRedis({ url, commandTimeoutMs: 500, logger, name: 'klaxon-test-ratelimit' });
+async function connectedClient(url: string, logger: Logger, commandTimeoutMs = 500): Promise<{ redis: RedisClient; close(): Promise<void> }> {
+  const redis = createRedis({ url, commandTimeoutMs, logger, name: 'klaxon-test-ratelimit' });
   await redis.connect();
   const untrack = track('rate limiter test Redis client');
   return {
@@ -164,15 +164,16 @@ describe('rate limiter while Redis is down', () => {
     expect(messages(BACK_TO_REDIS)).to.have.length(1);
   });
 
-  it('with a hung Redis (CLIENT PAUSE), one request waits redisTimeoutMs (node-redis drops its own timeout once a command is sent) and the next ones go straight to memory', async () => {
+  it("with a hung Redis (CLIENT PAUSE), one request waits the client's command timeout (node-redis drops its own once a command is sent) and the next ones go straight to memory", async () => {
     let skewMs = 0;
+    // A client of its own: the limiter waits what its client allows (REDIS_COMMAND_TIMEOUT).
+    const own = await connectedClient(server.url, captured.logger, 300);
     const limiter = createRateLimiter({
-      redis: client.redis,
+      redis: own.redis,
       keys: redisKeys('test:hung:'),
       policy: { ratePerMinute: 1, burst: 2 },
       logger: captured.logger,
       now: () => Date.now() + skewMs,
-      redisTimeoutMs: 300,
     });
     const warningsBefore = messages(FALLBACK_WARNING).length;
     expect(await limiter.take('token:t1')).to.include({ allowed: true, remaining: 1 });
@@ -196,12 +197,16 @@ describe('rate limiter while Redis is down', () => {
       await admin.redis.ping(); // answered when the pause is over
       // And our connection has answered since (its missed call first: replies come in
       // order): until it does, calls on it fail at once rather than wait again.
-      await client.redis.ping();
+      await own.redis.ping();
     } finally {
       await admin.close();
     }
-    skewMs = 1_000; // past the recheck delay: the next request tries Redis again
-    await limiter.take('token:t1');
-    expect(limiter.mode).to.equal('redis');
+    try {
+      skewMs = 1_000; // past the recheck delay: the next request tries Redis again
+      await limiter.take('token:t1');
+      expect(limiter.mode).to.equal('redis');
+    } finally {
+      await own.close();
+    }
   });
 });
