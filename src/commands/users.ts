@@ -23,6 +23,8 @@ interface UserRow {
   email: string;
   phone: string | null;
   time_zone: string;
+  notify_on_acknowledged: boolean;
+  notify_on_resolved: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -34,6 +36,8 @@ function toUser(row: UserRow): User {
     email: row.email,
     phone: row.phone,
     timeZone: row.time_zone,
+    notifyOnAcknowledged: row.notify_on_acknowledged,
+    notifyOnResolved: row.notify_on_resolved,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -45,6 +49,8 @@ export interface UserChanges {
   /** null clears it. */
   phone?: string | null | undefined;
   timeZone?: string | undefined;
+  notifyOnAcknowledged?: boolean | undefined;
+  notifyOnResolved?: boolean | undefined;
 }
 
 export type NewUser = UserChanges & { name: string; email: string };
@@ -58,6 +64,8 @@ export async function createUser(deps: CommandDeps, input: NewUser): Promise<Use
       input.phone ?? null,
       input.timeZone ?? 'UTC',
       deps.clock.now(),
+      input.notifyOnAcknowledged ?? true,
+      input.notifyOnResolved ?? true,
     ]);
     return toUser(written(rows));
   });
@@ -77,7 +85,14 @@ export async function updateUser(deps: CommandDeps, id: string, changes: UserCha
   return inTransaction(deps.pool, async (client) => {
     await oneOrNotFound(client, sql('users-lock'), 'user', id);
     await assertUnique(client, sql('users-email-taken'), 'user', 'email', changes.email, id);
-    const columns = { name: changes.name, email: changes.email, phone: changes.phone, time_zone: changes.timeZone };
+    const columns = {
+      name: changes.name,
+      email: changes.email,
+      phone: changes.phone,
+      time_zone: changes.timeZone,
+      notify_on_acknowledged: changes.notifyOnAcknowledged,
+      notify_on_resolved: changes.notifyOnResolved,
+    };
     const rows = await run<UserRow>(client, sql('users-update'), [id, JSON.stringify(columns), deps.clock.now()]);
     return toUser(written(rows));
   });

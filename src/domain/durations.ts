@@ -35,6 +35,11 @@ export const DURATION_BOUNDS = {
    * when escalation starts); between 0 and a second is a typo; above a week is not paging.
    */
   policyLevelDelay: { ...bounds(SECOND, 7 * DAY, '0s (at once) or between 1s and 7d'), zero: true },
+  /**
+   * A person's notification rule: 0 is at once; after a day nobody is still waiting to be
+   * told (the notifications migration bounds delay_ms the same way).
+   */
+  notificationRuleDelay: { ...bounds(SECOND, DAY, '0s (at once) or between 1s and 24h'), zero: true },
   /** A snooze: shorter than a minute is a typo, longer than a day should be a resolve. */
   snooze: bounds(MINUTE, DAY, 'between 1m and 24h'),
 } as const;

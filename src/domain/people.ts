@@ -13,6 +13,9 @@ export interface User {
   phone: string | null;
   /** An IANA time zone name. */
   timeZone: string;
+  /** Whether they are told when an incident they were paged for is acknowledged / resolved (issue 11). */
+  notifyOnAcknowledged: boolean;
+  notifyOnResolved: boolean;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -10,6 +10,8 @@ export const UserView = Type.Object(
     email: Type.String(),
     phone: Nullable(Type.String({ description: 'E.164' })),
     time_zone: Type.String({ description: 'IANA, canonical' }),
+    notify_on_acknowledged: Type.Boolean({ description: 'Told when an incident they were paged for is acknowledged' }),
+    notify_on_resolved: Type.Boolean({ description: 'Told when an incident they were paged for is resolved' }),
     ...timestamps(),
   },
   { title: 'User' },
@@ -22,6 +24,8 @@ export function presentUser(user: User): Static<typeof UserView> {
     email: user.email,
     phone: user.phone,
     time_zone: user.timeZone,
+    notify_on_acknowledged: user.notifyOnAcknowledged,
+    notify_on_resolved: user.notifyOnResolved,
     created_at: iso(user.createdAt),
     updated_at: iso(user.updatedAt),
   };

@@ -37,12 +37,13 @@ describe('escalation policies API', () => {
     expect(res.headers.get('location')).to.equal(`/escalation-policies/${String(res.body.id)}`);
     expect(res.body).to.deep.include({ name: body.name, repeat_count: 1, version: 1, description: null });
     expect(res.body.levels).to.deep.equal([
-      { level: 1, delay: '5m', delay_ms: 300_000, targets: [{ type: 'schedule', id: schedule, name: 'Payments primary' }] },
+      { level: 1, delay: '5m', delay_ms: 300_000, targets: [{ type: 'schedule', id: schedule, name: 'Payments primary' }], channels: null },
       {
         level: 2,
         delay: '15m',
         delay_ms: 900_000,
         targets: [{ type: 'user', id: bob, name: 'Bob' }, { type: 'team', id: team, name: 'Payments' }],
+        channels: null,
       },
     ]);
     expect((await t.api.get(`/escalation-policies/${String(res.body.id)}`)).body).to.deep.equal(res.body);

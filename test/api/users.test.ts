@@ -41,6 +41,8 @@ describe('users API', () => {
         email: 'Ada@Example.com',
         phone: null,
         time_zone: 'UTC',
+        notify_on_acknowledged: true,
+        notify_on_resolved: true,
         created_at: '2026-03-01T09:00:00.000Z',
         updated_at: '2026-03-01T09:00:00.000Z',
       });

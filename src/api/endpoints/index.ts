@@ -6,6 +6,7 @@
 import type { Endpoint } from '../endpoint.ts';
 import { docsEndpoints } from './docs.ts';
 import { incidentEndpoints } from './incidents.ts';
+import { notificationEndpoints } from './notifications.ts';
 import { operationsEndpoints } from './operations.ts';
 import { peopleEndpoints } from './people.ts';
 import { policyEndpoints } from './policies.ts';
@@ -19,5 +20,6 @@ export const ENDPOINTS: readonly Endpoint[] = [
   ...policyEndpoints,
   ...scheduleEndpoints,
   ...peopleEndpoints,
+  ...notificationEndpoints,
   ...tokenEndpoints,
 ];

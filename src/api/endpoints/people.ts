@@ -7,7 +7,7 @@ import { createService, deleteService, getService, listServices, updateService }
 import { createTeam, deleteTeam, getTeam, listTeams, updateTeam } from '../../commands/teams.ts';
 import { createUser, deleteUser, getUser, listUsers, updateUser } from '../../commands/users.ts';
 import { ServiceView, TeamView, UserView, presentService, presentTeam, presentUser } from '../../presenters/people.ts';
-import { Formatted, Nullable, type TProperties, Type, Uuid } from '../../schema/types.ts';
+import { Formatted, Nullable, type Static, type TProperties, Type, Uuid } from '../../schema/types.ts';
 import type { Endpoint } from '../endpoint.ts';
 import { Name, TeamId, assertDistinct } from './fields.ts';
 import { recordEndpoints } from './records.ts';
@@ -25,8 +25,22 @@ const userFields = {
   email: Formatted('email', { minLength: 3, maxLength: 320 }),
   phone: Type.Optional(Nullable(Formatted('e164'))),
   time_zone: Type.Optional(Formatted('time-zone', { minLength: 1, maxLength: 64, description: 'IANA; stored under its canonical name. Default: UTC' })),
+  // The stop-paging notices (issue 11): plain fields of the person, so one PATCH sets them.
+  notify_on_acknowledged: Type.Optional(Type.Boolean({ description: 'Tell them when an incident they were paged for is acknowledged. Default: true' })),
+  notify_on_resolved: Type.Optional(Type.Boolean({ description: 'Tell them when an incident they were paged for is resolved. Default: true' })),
 };
 const userBodies = createAndEdit('User', userFields, userFields);
+
+function userInput<B extends Partial<Static<typeof userBodies.create>>>(body: B) {
+  return {
+    name: body.name,
+    email: body.email,
+    phone: body.phone,
+    timeZone: body.time_zone,
+    notifyOnAcknowledged: body.notify_on_acknowledged,
+    notifyOnResolved: body.notify_on_resolved,
+  };
+}
 
 const teamFields = {
   name: Name(),
@@ -54,10 +68,10 @@ export const peopleEndpoints: readonly Endpoint[] = [
     present: presentUser,
     writes: organisationAdmin,
     deleteNote: '409 in_use while a policy, schedule or team names them',
-    create: (deps, _caller, body) => createUser(deps, { name: body.name, email: body.email, phone: body.phone, timeZone: body.time_zone }),
+    create: (deps, _caller, body) => createUser(deps, { ...userInput(body), name: body.name, email: body.email }),
     list: (deps, _caller, page) => listUsers(deps.pool, page),
     get: (deps, _caller, id) => getUser(deps.pool, id),
-    update: (deps, _caller, id, body) => updateUser(deps, id, { name: body.name, email: body.email, phone: body.phone, timeZone: body.time_zone }),
+    update: (deps, _caller, id, body) => updateUser(deps, id, userInput(body)),
     remove: (deps, _caller, id) => deleteUser(deps, id),
   }),
   ...recordEndpoints({

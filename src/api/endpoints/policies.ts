@@ -3,6 +3,7 @@
  * team's token works on its team's policies only; another team's answer 404.
  */
 import { type PolicyInput, createPolicy, deletePolicy, getPolicy, listPolicies, replacePolicy } from '../../commands/policies.ts';
+import { CHANNEL_KINDS } from '../../domain/notifications.ts';
 import { MAX_POLICY_LEVELS, MAX_REPEAT_COUNT, TARGET_TYPES } from '../../domain/policy.ts';
 import { PolicyView, presentPolicy } from '../../presenters/policies.ts';
 import { Nullable, Page, type Static, StringEnum, Type, Uuid } from '../../schema/types.ts';
@@ -21,8 +22,22 @@ const PolicyBody = Type.Object(
     levels: Type.Array(
       Type.Object(
         {
-          delay: Type.String({ pattern: '^[0-9]+(ms|s|m|h|d)$', description: 'After the previous level fired (the first: after escalation started)' }),
+          delay: Type.String({
+            pattern: '^[0-9]+(ms|s|m|h|d)$',
+            description: 'After the previous level fired (the first: after escalation started); 0s pages at once, else 1s to 7d',
+          }),
           targets: Type.Array(Type.Object({ type: StringEnum(TARGET_TYPES), id: Uuid() }, { additionalProperties: false }), { minItems: 1, maxItems: 20 }),
+          channels: Type.Optional(
+            Nullable(
+              Type.Array(StringEnum(CHANNEL_KINDS), {
+                minItems: 1,
+                maxItems: CHANNEL_KINDS.length,
+                uniqueItems: true,
+                description:
+                  "The channels this level uses, overriding each person's own rules: every usable method of those kinds at once (a person with none of them falls back to their rules). Absent or null: their rules",
+              }),
+            ),
+          ),
         },
         { additionalProperties: false },
       ),
