@@ -705,7 +705,7 @@ CREATE INDEX notifications_method_recent_idx ON public.notifications USING btree
 
 CREATE INDEX notifications_provider_id_idx ON public.notifications USING btree (provider_message_id) WHERE (provider_message_id IS NOT NULL);
 
-CREATE UNIQUE INDEX notifications_reply_code_key ON public.notifications USING btree (reply_code) WHERE ((reply_code IS NOT NULL) AND (read_at IS NULL));
+CREATE UNIQUE INDEX notifications_reply_code_key ON public.notifications USING btree (destination, reply_code) WHERE (reply_code IS NOT NULL);
 
 CREATE INDEX notifications_user_idx ON public.notifications USING btree (user_id, created_at DESC);
 

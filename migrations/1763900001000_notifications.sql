@@ -121,7 +121,7 @@ CREATE TABLE notifications (
   -- a late writer whose lease was taken over changes nothing).
   lease_until         timestamptz,
   claim               integer NOT NULL DEFAULT 0 CHECK (claim >= 0),
-  -- The short code an SMS reply quotes (ACK 4821); unique among live ones (index below).
+  -- The short code an SMS reply quotes (ACK 4821); unique per number (index below).
   reply_code          text CHECK (reply_code ~ '^[0-9]{4,8}$'),
   provider_message_id text CHECK (char_length(provider_message_id) <= 300),
   -- What the message needs beyond the incident: a verification code, a digest's count.
@@ -148,8 +148,10 @@ CREATE INDEX notifications_incident_idx ON notifications (incident_id, user_id) 
 CREATE INDEX notifications_method_recent_idx ON notifications (contact_method_id, created_at);
 CREATE INDEX notifications_destination_recent_idx ON notifications (channel, destination, created_at);
 CREATE INDEX notifications_provider_id_idx ON notifications (provider_message_id) WHERE provider_message_id IS NOT NULL;
--- An SMS reply's code names one notification among those still worth acting on.
-CREATE UNIQUE INDEX notifications_reply_code_key ON notifications (reply_code) WHERE reply_code IS NOT NULL AND read_at IS NULL;
+-- An SMS reply names its notification by the number it comes from and the code: codes
+-- are unique per number (4 digits go a long way per phone; the notifier draws longer
+-- ones when they collide), never released, so an old reply can never act on a new page.
+CREATE UNIQUE INDEX notifications_reply_code_key ON notifications (destination, reply_code) WHERE reply_code IS NOT NULL;
 
 SELECT define_fixed_columns('notifications', 'notification %s: what it is about cannot be rewritten',
   ARRAY['id', 'idempotency_key', 'type', 'incident_id', 'escalation_id', 'level', 'user_id', 'contact_method_id',

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Starts the whole system in the foreground: private Postgres and Redis under
 # .data/dev (installed from Debian's packages if missing), the migrations, a first
-# admin token (.data/dev/admin-token, once), then the API and the workers (WORKERS=N,
-# default 1). DATABASE_URL / REDIS_URL use existing servers instead. Ctrl-C stops it all.
+# admin token (.data/dev/admin-token, once), a secret for signing action links
+# (.data/dev/link-key, once, unless NOTIFY_LINK_KEYS is set), then the API, the workers
+# (WORKERS=N, default 1) and one notifier. DATABASE_URL / REDIS_URL use existing servers
+# instead. Ctrl-C stops it all.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
@@ -28,6 +30,19 @@ fi
 if [[ -s "$admin_token_file" ]]; then
   echo "admin token in $admin_token_file: export TOKEN=\$(cat $admin_token_file)" >&2
 fi
+# The secret that signs the acknowledge and resolve links of notifications, made once
+# and kept like the admin token; NOTIFY_LINK_KEYS from the environment wins. The API
+# (which checks the links) and the notifier (which signs them) both get it.
+link_key_file=.data/dev/link-key
+if [[ -z "${NOTIFY_LINK_KEYS:-}" ]]; then
+  if [[ ! -s "$link_key_file" ]]; then
+    (umask 077 && node -e "process.stdout.write(require('node:crypto').randomBytes(32).toString('base64url'))" >"$link_key_file.tmp")
+    mv "$link_key_file.tmp" "$link_key_file"
+  fi
+  NOTIFY_LINK_KEYS="$(cat "$link_key_file")"
+  export NOTIFY_LINK_KEYS
+fi
+
 # Where this stack is, for the CLI in another terminal.
 (umask 077 && printf 'DATABASE_URL=%s\nREDIS_URL=%s\n' "$DATABASE_URL" "$REDIS_URL" >.data/dev/env)
 echo "CLI on this stack: set -a; . .data/dev/env; set +a; npx klaxon --help" >&2
@@ -54,7 +69,11 @@ for i in $(seq "${WORKERS:-1}"); do
   pids+=("$!")
 done
 
-echo "klaxon is up: API and worker; API on http://${HOST:-127.0.0.1}:${PORT:-3000} (Ctrl-C to stop)" >&2
+# One notifier (any number may run; it needs Postgres only), its metrics on 9474.
+setsid node --import tsx src/main/notifier.ts &
+pids+=("$!")
+
+echo "klaxon is up: API, worker and notifier; API on http://${HOST:-127.0.0.1}:${PORT:-3000} (Ctrl-C to stop)" >&2
 # If any process dies, stop the others rather than run half a system.
 set +e
 wait -n "${pids[@]}"

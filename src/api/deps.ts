@@ -4,6 +4,7 @@
  */
 import { Authenticator } from '../auth/authenticate.ts';
 import type { CommandDeps } from '../commands/deps.ts';
+import type { Config } from '../config/config.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { type RateLimitPolicy, type RateLimiter, createRateLimiter } from '../ratelimit/rate-limiter.ts';
 import type { RedisClient } from '../redis/client.ts';
@@ -31,7 +32,24 @@ export interface AppDeps extends CommandDeps {
    * documented schema is a red test, not a surprise for a client).
    */
   checkResponses: boolean;
+  /**
+   * What the inbound notification endpoints (action links, Slack interactions, Twilio
+   * callbacks: src/api/endpoints/inbound.ts) need of config.notify. An empty key list,
+   * signing secret or auth token: that endpoint refuses everything.
+   */
+  notify: NotifySettings;
 }
+
+export type NotifySettings = Pick<Config['notify'], 'publicUrl' | 'linkKeys' | 'linkTtlMs' | 'twilio' | 'slack'>;
+
+/** Nothing configured: every inbound endpoint refuses (the tests that need them pass their own). */
+export const NO_NOTIFY_SETTINGS: NotifySettings = {
+  publicUrl: 'http://localhost',
+  linkKeys: [],
+  linkTtlMs: 24 * 60 * 60_000,
+  twilio: { baseUrl: '', accountSid: '', authToken: '', fromNumber: '' },
+  slack: { apiUrl: '', botToken: '', signingSecret: '' },
+};
 
 /** config/default.json's http.maxInFlight. */
 export const DEFAULT_MAX_IN_FLIGHT = 256;
@@ -46,10 +64,11 @@ export interface ApiDepsOptions extends CommandDeps {
   addressRateLimit: RateLimitPolicy;
   audit?: AuditLogOptions;
   checkResponses?: boolean;
+  notify?: NotifySettings;
 }
 
 export function createApiDeps(options: ApiDepsOptions): AppDeps {
-  const { rateLimit, addressRateLimit, audit, checkResponses, maxInFlight, ...base } = options;
+  const { rateLimit, addressRateLimit, audit, checkResponses, maxInFlight, notify, ...base } = options;
   const limiter = (policy: RateLimitPolicy) =>
     // Its Redis calls wait at most REDIS_COMMAND_TIMEOUT: the client's own deadline (src/redis/client.ts).
     createRateLimiter({ redis: base.redis, keys: base.keys, policy, logger: base.logger });
@@ -62,5 +81,6 @@ export function createApiDeps(options: ApiDepsOptions): AppDeps {
     audit: new AuditLog(base, audit),
     readiness: new Readiness(base),
     checkResponses: checkResponses ?? false,
+    notify: notify ?? NO_NOTIFY_SETTINGS,
   };
 }

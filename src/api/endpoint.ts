@@ -55,7 +55,7 @@ export interface EndpointResponse<R extends TSchema | undefined> {
   /** The answer's schema (a presenter's view); absent for 204. */
   schema?: R;
   /** Another media type than JSON (the docs page, Prometheus' text format). */
-  mediaType?: 'text/html; charset=utf-8' | 'text/plain; version=0.0.4; charset=utf-8';
+  mediaType?: 'text/html; charset=utf-8' | 'text/plain; version=0.0.4; charset=utf-8' | 'text/xml; charset=utf-8';
 }
 
 type Result<R extends TSchema | undefined> = R extends TSchema ? Static<R> : void;

@@ -45,6 +45,23 @@ export class HttpProblem extends Error {
   }
 }
 
+/**
+ * A problem a person meets in a browser (an expired or invalid action link): answered as
+ * its HTML page when the client prefers HTML to JSON, as problem+json otherwise.
+ */
+export class PageProblem extends HttpProblem {
+  constructor(
+    status: number,
+    code: string,
+    title: string,
+    detail: string,
+    readonly page: string,
+    headers: Record<string, string> = {},
+  ) {
+    super(status, code, title, detail, {}, headers);
+  }
+}
+
 export function validationProblem(where: RequestPart, errors: FieldError[]): HttpProblem {
   const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
   return new HttpProblem(400, 'validation_failed', `The request ${where} is invalid`, detail, { errors });
@@ -139,6 +156,13 @@ function toProblem(error: unknown): HttpProblem | undefined {
 }
 
 export function writeProblem(ctx: Koa.Context, problem: HttpProblem): void {
+  if (problem instanceof PageProblem && ctx.accepts('application/json', 'text/html') === 'text/html') {
+    ctx.status = problem.status;
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set(problem.headers);
+    ctx.body = problem.page;
+    return;
+  }
   ctx.status = problem.status;
   ctx.type = 'application/problem+json';
   ctx.set(problem.headers);

@@ -34,6 +34,7 @@ import {
 } from './args.ts';
 import { escalationGroup } from './escalations.ts';
 import { incidentGroup } from './incidents.ts';
+import { notificationGroup } from './notifications.ts';
 import { migrateCommand } from './migrate.ts';
 import { line, printableLines, terminalSafe } from './output.ts';
 import { createSession } from './session.ts';
@@ -41,7 +42,7 @@ import { statsCommand } from './stats.ts';
 import { tokenGroup } from './tokens.ts';
 
 const PROGRAM = 'klaxon';
-const ENTRIES: readonly Entry[] = [tokenGroup, incidentGroup, escalationGroup, migrateCommand, statsCommand];
+const ENTRIES: readonly Entry[] = [tokenGroup, incidentGroup, escalationGroup, notificationGroup, migrateCommand, statsCommand];
 const FOOTER =
   `Run \`${PROGRAM} <command> --help\` for a command's options. Settings come from the environment as for\n` +
   'the other processes (DATABASE_URL required; REDIS_URL optional, used by ack, resolve and stats).\n' +

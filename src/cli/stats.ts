@@ -21,7 +21,7 @@ export const statsCommand: Command = {
   async run(args, session: Session) {
     const connected = await session.connect();
     const stats = await readStats(connected);
-    const { at: now, escalations, index, indexProblem } = stats;
+    const { at: now, escalations, notifications, index, indexProblem } = stats;
     if (flag(args, 'json')) {
       session.out(json(presentStats(stats)));
       return;
@@ -33,6 +33,12 @@ export const statsCommand: Command = {
         ['overdue', String(escalations.overdue)],
         ['oldest overdue', escalations.oldestOverdueAgeMs === null ? '-' : `${age(escalations.oldestOverdueAgeMs)} ago`],
         ['quarantined', escalations.quarantined === 0 ? '0' : `${escalations.quarantined} (klaxon escalation quarantined)`],
+        ['notifications pending', String(notifications.pending)],
+        ['notifications due', String(notifications.due)],
+        ['oldest due notification', notifications.oldestPendingAgeMs === null ? '-' : `${age(notifications.oldestPendingAgeMs)} ago`],
+        ...Object.entries(notifications.byChannel)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([channel, tally]) => [`${channel}`, `sent ${tally.sent}, failed ${tally.failed}, skipped ${tally.skipped}`] as const),
         ...(index
           ? ([
               ['index pending', String(index.pending)],

@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import type { Clock } from '../clock/clock.ts';
 import { type EscalationStats, readEscalationStats } from '../db/escalation-stats.ts';
+import { type NotificationStats, readNotificationStats } from '../db/notification-stats.ts';
 import { type IndexStats, readIndexStats } from '../engine/index/stats.ts';
 import type { RedisClient } from '../redis/client.ts';
 import type { RedisKeys } from '../redis/keys.ts';
@@ -14,6 +15,8 @@ import type { RedisKeys } from '../redis/keys.ts';
 export interface Stats {
   at: Date;
   escalations: EscalationStats;
+  /** The outbox (issue 11): pending, the oldest due, sent/failed/skipped by channel. */
+  notifications: NotificationStats;
   /** Null when Redis is not configured or did not answer. */
   index: IndexStats | null;
   /** Why `index` is null, in words (null when it is not). */
@@ -31,11 +34,11 @@ export interface StatsSources {
 
 export async function readStats({ pool, clock, redis, keys, redisProblem = null }: StatsSources): Promise<Stats> {
   const at = clock.now();
-  const escalations = await readEscalationStats(pool, at);
-  if (!redis) return { at, escalations, index: null, indexProblem: redisProblem ?? 'Redis unavailable' };
+  const [escalations, notifications] = await Promise.all([readEscalationStats(pool, at), readNotificationStats(pool, at)]);
+  if (!redis) return { at, escalations, notifications, index: null, indexProblem: redisProblem ?? 'Redis unavailable' };
   try {
-    return { at, escalations, index: await readIndexStats(redis, keys), indexProblem: null };
+    return { at, escalations, notifications, index: await readIndexStats(redis, keys), indexProblem: null };
   } catch (error) {
-    return { at, escalations, index: null, indexProblem: `Redis failed: ${error instanceof Error ? error.message : String(error)}` };
+    return { at, escalations, notifications, index: null, indexProblem: `Redis failed: ${error instanceof Error ? error.message : String(error)}` };
   }
 }

@@ -19,8 +19,9 @@ import { type TeamScope, canSee } from '../domain/team-scope.ts';
 import type { IndexChange } from '../engine/index/pending.ts';
 import type { CommandDeps } from './deps.ts';
 import { appendEvents } from '../db/events.ts';
-import type { EventKind, TransitionDetails } from '../domain/events.ts';
+import type { ActedVia, EventKind, TransitionDetails } from '../domain/events.ts';
 import type { ExecutionResult } from '../engine/executor.ts';
+import { planTransitionNotices } from '../engine/notifications.ts';
 
 export type TransitionTarget = Exclude<IncidentState, 'OPEN'>;
 
@@ -40,6 +41,8 @@ export interface TransitionInput extends EventAuthor {
   note?: string | undefined;
   /** When given, the transition is refused unless the incident is still at this version. */
   expectedVersion?: number | undefined;
+  /** Done from a notification: who and through which channel, recorded in the event's details. */
+  via?: ActedVia | undefined;
 }
 
 /** The audit event kind written for entering each state. */
@@ -115,7 +118,7 @@ export async function applyTransition(
   change: IndexChange,
 ): Promise<Incident> {
   const now = deps.clock.now();
-  const details: TransitionDetails = {};
+  const details: TransitionDetails = input.via ? { via: input.via } : {};
 
   // Frozen before the state changes, so the incident this returns shows its policy.
   const policy = input.to === IncidentState.ESCALATING ? await freezePolicy(client, deps, locked) : undefined;
@@ -158,6 +161,8 @@ export async function applyTransition(
       tokenId: input.tokenId,
     },
   ]);
+  // Stop-paging notices to everyone paged so far, committed with the transition (issue 11).
+  if (input.to === IncidentState.ACKNOWLEDGED || input.to === IncidentState.RESOLVED) await planTransitionNotices(client, updated, EVENT_KIND_FOR[input.to], now, input.actor ?? null);
   return toIncident(updated);
 }
 

@@ -73,7 +73,7 @@ export interface Config {
     linkKeys: string[];
     /** How long an action link works. */
     linkTtlMs: number;
-    /** Outgoing webhooks are signed with it (Klaxon-Signature); empty: unsigned. */
+    /** Outgoing webhooks are signed with it (Klaxon-Signature); empty: webhooks are not sent (the next method is tried). */
     webhookSecret: string;
     /** smtp:// or smtps:// URL; empty: e-mail is not sent (such notifications fail, and the next method is tried). */
     smtpUrl: string;

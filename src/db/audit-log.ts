@@ -8,7 +8,8 @@ import { type Queryable, run, sql } from './queries.ts';
 
 export interface AuditEntry {
   occurredAt: Date;
-  tokenId: string;
+  /** Null: no token (the CLI; a person acting from a notification, named by actor). */
+  tokenId: string | null;
   actor: string;
   teamId: string | null;
   method: string;

@@ -7,6 +7,7 @@
  */
 import type { Severity } from './incident.ts';
 import type { IncidentState } from './incident-states.ts';
+import type { ChannelKind } from './notifications.ts';
 import type { TargetType } from './policy.ts';
 
 /** A person a level paged, and the target that named them. */
@@ -22,6 +23,19 @@ export interface TransitionDetails {
   scheduled?: { escalation_id: string; level: number; due_at: Date };
   /** Leaving OPEN or ESCALATING (or ending a snooze): the pending escalations cancelled. */
   cancelled_escalations?: string[];
+  /** Done from a notification (a signed link, a Slack button, an SMS reply, a key press): who, through which channel. */
+  via?: ActedVia;
+}
+
+/** A person acting from a message they were sent (issue 11, "Acknowledge from the message"). */
+export interface ActedVia {
+  /** The channel the person acted through (email and teams: the link's confirmation page). */
+  channel: ChannelKind;
+  user_id: string;
+  /** The notification that carried the link, button, code or call; null when the link named none. */
+  notification_id: string | null;
+  /** Slack: the member id of who pressed the button. */
+  slack_user_id?: string;
 }
 
 export interface EventDetails {
@@ -54,6 +68,19 @@ export interface EventDetails {
   snooze_ended: { escalation_id: string };
   /** The last level (and its repeats) executed: nothing more is scheduled. */
   escalation_exhausted: { last_level: number; repeat_cycle: number };
+  /**
+   * Every contact method of a person failed for one page (retries spent or a permanent
+   * refusal on each, fallbacks included): nobody reached them. The escalation was not
+   * held back by it (its next level runs on time); this says the page did not land.
+   */
+  notification_failed: {
+    user_id: string;
+    escalation_id: string | null;
+    level: number | null;
+    /** The last notification of the chain, and each method that was tried, with why it failed. */
+    notification_id: string;
+    failed: { notification_id: string; channel: string; destination: string; reason: string | null }[];
+  };
 }
 
 export type EventKind = keyof EventDetails;
@@ -69,6 +96,7 @@ export const EVENT_KINDS = [
   'snoozed',
   'snooze_ended',
   'escalation_exhausted',
+  'notification_failed',
   'resolved',
   'cancelled',
 ] as const satisfies readonly EventKind[];

@@ -23,6 +23,7 @@ import type { NewEvent } from '../domain/events.ts';
 import type { EscalationRow } from '../db/rows.ts';
 import type { Logger } from '../log/logger.ts';
 import { resolveTargets } from './targets.ts';
+import { planLevelNotifications } from './notifications.ts';
 
 export interface ExecutorDeps {
   clock: Clock;
@@ -235,6 +236,8 @@ export async function executeEscalations(
     });
   });
   await appendEvents(client, events);
+  // The pages' outbox rows commit with the level (issue 11; src/engine/notifications.ts).
+  await planLevelNotifications(client, result.executed, (e) => incidents.get(e.incidentId)?.policy.levels[e.level - 1]?.channels ?? null, now);
   return result;
 }
 

@@ -28,6 +28,7 @@ const deps = createApiDeps({
   metrics: createMetrics({ escalationStats: { pool: runtime.pool, clock: runtime.clock } }),
   rateLimit: config.rateLimit,
   addressRateLimit: config.addressRateLimit,
+  notify: config.notify,
 });
 
 // A first admin token for a fresh deployment, given in the environment (never logged).

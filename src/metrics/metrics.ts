@@ -10,14 +10,15 @@
  * given (the API): one figure per database, not one per worker. When Postgres does
  * not answer, the scrape still succeeds, without their samples.
  *
- * Notification delivery metrics (attempts, failures, latency per channel) come with
- * the notification delivery issue.
+ * Notification delivery metrics: src/metrics/notifications.ts (the notifier's counters
+ * and latency; the outbox gauges, registered here next to the escalation ones).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Clock } from '../clock/clock.ts';
 import { withDeadline } from '../clock/deadline.ts';
 import { type EscalationStats, readEscalationStats } from '../db/escalation-stats.ts';
 import type { Queryable } from '../db/queries.ts';
+import { registerOutboxGauges } from './notifications.ts';
 
 /** Lateness is milliseconds when all is well and seconds when a disk stalls: 1 ms to 60 s. */
 const LATENESS_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -92,6 +93,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     'Audit rows of refused requests given up: the database stayed unreachable past the retries, or the queue was full.',
   );
   if (options.escalationStats) registerEscalationGauges(registry, options.escalationStats);
+  // The outbox's gauges, from the same database, once (src/metrics/notifications.ts).
+  if (options.escalationStats) registerOutboxGauges(registry, options.escalationStats);
 
   return {
     registry,

@@ -16,7 +16,7 @@
  * nothing), and a GET of the link only shows a confirmation page (mail scanners follow
  * links), which is the lead's side (src/api).
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { CHANNEL_KINDS, type ChannelKind } from './channels/channel.ts';
 import { anyEqual } from './channels/signature.ts';
 
@@ -137,4 +137,69 @@ function parseClaims(payload: string): Claims | null {
   if (!CHANNEL_KINDS.includes(c as ChannelKind)) return null;
   if (typeof e !== 'number' || !Number.isSafeInteger(e)) return null;
   return { i, u, a, c: c as ChannelKind, e, ...(n === undefined ? {} : { n }) };
+}
+
+// ---------------------------------------------------------------------------------------
+// From the configuration to links
+
+/**
+ * The keys of NOTIFY_LINK_KEYS (a list of secrets, the first signs): each secret's id is
+ * the first 8 characters of the base64url SHA-256 of the secret, so every process (API,
+ * notifier, CLI) derives the same id from the same secret without an id being configured,
+ * and the id says nothing usable about the secret. A secret listed twice is refused (by
+ * assertActionKeys: the same id twice).
+ */
+export function actionKeysFrom(secrets: readonly string[]): ActionKey[] {
+  return secrets.map((secret) => ({ id: createHash('sha256').update(secret, 'utf8').digest('base64url').slice(0, 8), secret }));
+}
+
+/** What signing and building links needs of config.notify. */
+export interface LinkSettings {
+  publicUrl: string;
+  linkKeys: readonly string[];
+  linkTtlMs: number;
+}
+
+/**
+ * The URL of a signed token: `<PUBLIC_URL>/actions?token=<token>`. The token travels in
+ * the query, not the path: the access log and the audit log record paths, and a token is a
+ * credential for a day. GET shows a confirmation page, POST acts (src/api/endpoints/inbound.ts).
+ */
+export function actionUrl(settings: Pick<LinkSettings, 'publicUrl'>, token: string): string {
+  return `${settings.publicUrl}${INBOUND_PATHS.actions}?token=${token}`;
+}
+
+/** A grant signed with the configured keys and TTL, and its URL (the shape templates take as an ActionLink). */
+export function actionLink(settings: LinkSettings, grant: ActionGrant, now: Date): { url: string; token: string } {
+  const token = signAction(grant, { keys: actionKeysFrom(settings.linkKeys), now, ttlMs: settings.linkTtlMs });
+  return { url: actionUrl(settings, token), token };
+}
+
+/** The paths of the inbound endpoints (src/api/endpoints/inbound.ts), for the URLs given to providers. */
+export const INBOUND_PATHS = {
+  actions: '/actions',
+  slackInteractions: '/integrations/slack/interactions',
+  twilioSms: '/integrations/twilio/sms',
+  twilioStatus: '/integrations/twilio/status',
+  twilioVoice: '/integrations/twilio/voice',
+} as const;
+
+/**
+ * The URLs the Twilio channels hand to the provider for one notification: where the call
+ * fetches its TwiML, where its key press goes, where status callbacks go (the notification
+ * id in the query, so a receipt finds its row even before the SID is recorded). Twilio
+ * signs the URL exactly as given here, and the endpoints verify against PUBLIC_URL + the
+ * path and query they receive.
+ */
+export function twilioUrls(settings: Pick<LinkSettings, 'publicUrl'>): {
+  twiml: (notificationId: string) => string;
+  gather: (notificationId: string) => string;
+  status: (notificationId: string) => string;
+} {
+  const base = settings.publicUrl;
+  return {
+    twiml: (id) => `${base}${INBOUND_PATHS.twilioVoice}/${id}`,
+    gather: (id) => `${base}${INBOUND_PATHS.twilioVoice}/${id}/gather`,
+    status: (id) => `${base}${INBOUND_PATHS.twilioStatus}?notification=${id}`,
+  };
 }

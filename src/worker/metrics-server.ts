@@ -28,7 +28,7 @@ const REFUSALS: Record<Exclude<Gate, 'open'> | 404 | 405, Refusal> = {
     headers: { 'www-authenticate': 'Bearer realm="klaxon"' },
   },
   403: { code: 'insufficient_scope', title: 'Forbidden', detail: 'this token lacks the metrics scope' },
-  404: { code: 'route_not_found', title: 'Not found', detail: 'the worker serves GET /metrics only' },
+  404: { code: 'route_not_found', title: 'Not found', detail: 'this process serves GET /metrics only' },
   405: { code: 'method_not_allowed', title: 'Method not allowed', detail: '/metrics takes GET and HEAD', headers: { allow: 'GET, HEAD' } },
   503: { code: 'database_unavailable', title: 'Service unavailable', detail: 'the token cannot be checked right now', headers: { 'retry-after': '5' } },
 };

@@ -24,6 +24,7 @@ describe('GET /stats', () => {
     expect(res.body).to.deep.equal({
       at: new Date(now).toISOString(),
       escalations: { pending: 7, overdue: 3, oldest_overdue_age_ms: 90_000, quarantined: 0 },
+      notifications: { pending: 0, due: 0, oldest_pending_age_ms: null, by_channel: {} },
       index: { pending: 7, in_flight: 1, complete: true },
     });
   });

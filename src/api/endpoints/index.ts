@@ -5,6 +5,7 @@
  */
 import type { Endpoint } from '../endpoint.ts';
 import { docsEndpoints } from './docs.ts';
+import { inboundEndpoints } from './inbound.ts';
 import { incidentEndpoints } from './incidents.ts';
 import { notificationEndpoints } from './notifications.ts';
 import { operationsEndpoints } from './operations.ts';
@@ -22,4 +23,5 @@ export const ENDPOINTS: readonly Endpoint[] = [
   ...peopleEndpoints,
   ...notificationEndpoints,
   ...tokenEndpoints,
+  ...inboundEndpoints,
 ];

@@ -202,6 +202,11 @@ export function voiceAnswerTwiml(answer: VoiceAnswer): string {
   }
 }
 
+/** The TwiML answering an inbound SMS with one reply message (empty text: no reply at all). */
+export function smsReplyTwiml(text: string): string {
+  return text === '' ? twiml('') : twiml(`<Message>${xml(text)}</Message>`);
+}
+
 function twiml(inner: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?><Response>${inner}</Response>`;
 }

@@ -1,0 +1,79 @@
+/**
+ * The notifier's loop: woken by NOTIFY (no poll in the fast path) when a level commits
+ * its rows, and a stop that lets the send in flight finish and be recorded.
+ */
+import { expect } from 'chai';
+import { createClient } from '../../src/db/pool.ts';
+import type { DeliveryOutcome } from '../../src/notify/channels/channel.ts';
+import { type TestContext, APP_ROLE, createTestContext } from '../support/context.ts';
+import { createUser } from '../support/factories.ts';
+import { waitFor } from '../support/waiting.ts';
+import { workerFor } from '../support/worker.ts';
+import { MIN, notifierFor, openIncident, outbox, scriptedChannel, serviceWith } from './outbox-support.ts';
+
+describe('the notifier loop', () => {
+  let t: TestContext;
+  beforeEach(async () => {
+    t = await createTestContext();
+  });
+  afterEach(() => t.close());
+
+  it('sleeps with nothing due and is woken by the NOTIFY of the transaction that executed a level', async () => {
+    const alice = await createUser(t.pool, 'Alice');
+    await t.pool.query(`UPDATE contact_methods SET disabled_at = now() WHERE user_id = $1 AND kind = 'email'`, [alice]);
+    const inApp = scriptedChannel('in_app');
+    let live = false;
+    const notifier = notifierFor(t, { in_app: inApp }, {
+      // A minute's sleep: only the NOTIFY can wake it within the test.
+      options: { maxSleepMs: 60_000 },
+      listenClient: () => {
+        const client = createClient({ databaseUrl: t.databaseUrl, applicationName: 'klaxon-test-notifier', role: APP_ROLE });
+        client.once('connect', () => setTimeout(() => (live = true), 50));
+        return client;
+      },
+    });
+    notifier.start();
+    try {
+      await openIncident(t, await serviceWith(t, [{ delay: '1m', users: [alice] }]));
+      await waitFor('the listener', () => live);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // its first pass has run and it sleeps
+      t.clock.advance(MIN);
+      await workerFor(t).tick();
+      await waitFor('the in-app notification sent', () => inApp.sent.length === 1, { timeoutMs: 3_000 });
+    } finally {
+      await notifier.stop();
+    }
+    expect((await outbox(t)).map((row) => row.status)).to.deep.equal(['SENT']);
+  });
+
+  it('stop: no new claims; the send in flight finishes and is recorded', async () => {
+    const alice = await createUser(t.pool, 'Alice');
+    await t.pool.query(`UPDATE contact_methods SET disabled_at = now() WHERE user_id = $1 AND kind = 'email'`, [alice]);
+    let finish!: (outcome: DeliveryOutcome) => void;
+    let started = false;
+    const notifier = notifierFor(t, {
+      in_app: {
+        kind: 'in_app',
+        send: () => {
+          started = true;
+          return new Promise<DeliveryOutcome>((resolve) => {
+            finish = resolve;
+          });
+        },
+      },
+    });
+    await openIncident(t, await serviceWith(t, [{ delay: '1m', users: [alice] }]));
+    t.clock.advance(MIN);
+    await workerFor(t).tick();
+    notifier.start();
+    await waitFor('the send started', () => started);
+    const stopping = notifier.stop();
+    let stopped = false;
+    void stopping.then(() => (stopped = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(stopped).to.equal(false);
+    finish({ status: 'sent', providerMessageId: null });
+    await stopping;
+    expect((await outbox(t)).map((row) => row.status)).to.deep.equal(['SENT']);
+  });
+});
