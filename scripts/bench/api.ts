@@ -7,19 +7,21 @@
  * W worker processes alongside (1 by default; 0: the API alone), and an open-loop
  * load: R requests a second for S seconds, each `POST /incidents` with
  * `escalate: true` (open, freeze the policy, schedule level 1, audit row: one
- * transaction), sent on at most C keep-alive connections (64 by default). The API and
- * the workers run the default timetable (5m,15m,60m), so nothing falls due during the
- * run: the workers are idle, as they are most of the time in production, and take
- * their share of the machine. Latency runs from the instant a request was due to be
- * sent to the end of its answer, so a saturated API cannot hide its queue (no
- * coordinated omission). Every 201 was committed before it was answered; the API is
- * stopped (SIGTERM: it writes the queued audit rows of refused requests first) before
- * the audit rows and incidents are counted back from Postgres (audit_rows: those of
- * the 201s, each written in the transaction that created the incident).
+ * transaction), sent on at most C keep-alive connections (64 by default; the client:
+ * scripts/bench/http-client.ts). The API and the workers run the default timetable
+ * (5m,15m,60m), so nothing falls due during the run: the workers are idle, as they
+ * are most of the time in production, and take their share of the machine. Latency
+ * runs from the instant a request was due to be sent to the end of its answer, so a
+ * saturated API cannot hide its queue (no coordinated omission). Every 201 was
+ * committed before it was answered; the API is stopped (SIGTERM: it writes the queued
+ * audit rows of refused requests first) before the audit rows and incidents are
+ * counted back from Postgres (audit_rows: those of the 201s, each written in the
+ * transaction that created the incident). client_cpu_percent: this process' own CPU
+ * while it sends, which the API shares the machine with.
  *
  * stdout gets one JSON line:
  *   {"api","duration_s","workers","connections","sent","statuses","errors","p50_ms","p90_ms","p99_ms","max_ms",
- *    "achieved_per_s","api_cpu_percent","workers_cpu_percent","audit_rows","created"}
+ *    "achieved_per_s","api_cpu_percent","workers_cpu_percent","client_cpu_percent","audit_rows","created"}
  * statuses: answers by HTTP status (0: no answer, the connection failed); errors:
  * refusals by "status code" (the problem's `code`, or for 0 the socket's error code),
  * e.g. {"503 overloaded": 12, "0 ECONNRESET": 3}.
@@ -27,13 +29,13 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { Agent, request } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
 import { generateToken } from '../../src/auth/token-format.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
+import { HttpClient } from './http-client.ts';
 import {
   type Cleanup,
   DATA_DIR,
@@ -121,26 +123,10 @@ function problemCode(body: string): string | undefined {
   }
 }
 
-function send(agent: Agent, baseUrl: string, token: string, body: string, dueAt: number): Promise<Answer> {
-  return new Promise((resolve) => {
-    const req = request(
-      `${baseUrl}/incidents`,
-      { method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          resolve({ status, code: status >= 400 ? problemCode(text) : undefined, latencyMs: performance.now() - dueAt });
-        });
-      },
-    );
-    req.on('error', (error: NodeJS.ErrnoException) =>
-      resolve({ status: 0, code: error.code ?? 'connection_error', latencyMs: performance.now() - dueAt }),
-    );
-    req.end(body);
-  });
+async function send(client: HttpClient, request: Buffer, dueAt: number): Promise<Answer> {
+  const { status, body, code } = await client.send(request);
+  const latencyMs = performance.now() - dueAt;
+  return { status, code: status === 0 ? code : status >= 400 ? problemCode(body) : undefined, latencyMs };
 }
 
 /** Nearest-rank percentile of sorted values. */
@@ -187,14 +173,16 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
     baseUrl,
     cleanup,
   );
-  const agent = new Agent({ keepAlive: true, maxSockets: args.connections });
-  cleanup.add('close the connections', () => Promise.resolve(agent.destroy()));
+  const client = new HttpClient(baseUrl, args.connections);
+  cleanup.add('close the connections', () => Promise.resolve(client.close()));
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 
   const total = Math.round(args.rate * args.durationS);
   const intervalMs = 1000 / args.rate;
   progress(`${total} requests at ${args.rate}/s for ${args.durationS} s on at most ${args.connections} connections, ` +
     `${args.workers} idle worker(s) alongside`);
   const workersCpu = () => workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0);
+  const clientCpuBefore = process.cpuUsage();
   const apiCpuBefore = cpuSeconds(api.child.pid);
   const workersCpuBefore = workersCpu();
   const startedAt = performance.now() + 100;
@@ -203,12 +191,14 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
     const dueAt = startedAt + i * intervalMs;
     const wait = dueAt - performance.now();
     if (wait > 1) await sleep(wait);
-    answers.push(send(agent, baseUrl, token, JSON.stringify({ title: `bench ${i}`, escalate: true }), dueAt));
+    answers.push(send(client, client.request('POST', '/incidents', headers, JSON.stringify({ title: `bench ${i}`, escalate: true })), dueAt));
   }
   const done = await Promise.all(answers);
   const elapsedS = (performance.now() - startedAt) / 1000;
   const apiCpu = cpuSeconds(api.child.pid) - apiCpuBefore;
   const workerCpu = workersCpu() - workersCpuBefore;
+  const clientCpuUsage = process.cpuUsage(clientCpuBefore);
+  const clientCpu = (clientCpuUsage.user + clientCpuUsage.system) / 1e6;
 
   // The audit rows of refused requests are written from a queue: the API writes what
   // is left of it before it exits.
@@ -251,6 +241,7 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
     achieved_per_s: Math.round((statuses['201'] ?? 0) / elapsedS),
     api_cpu_percent: Math.round((apiCpu / elapsedS) * 100),
     workers_cpu_percent: Math.round((workerCpu / elapsedS) * 100),
+    client_cpu_percent: Math.round((clientCpu / elapsedS) * 100),
     audit_rows: counted.audit,
     created: counted.created,
   };
@@ -260,7 +251,8 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
   progress(`code: ${code}; ${describeLoad(loadBefore, loadAfter)}`);
   progress(`${result.achieved_per_s}/s created; latency from the due instant p50 ${result.p50_ms} ms, p90 ${result.p90_ms} ms, ` +
     `p99 ${result.p99_ms} ms, max ${result.max_ms} ms; statuses ${JSON.stringify(statuses)}`);
-  progress(`CPU: API ${result.api_cpu_percent} %, workers ${result.workers_cpu_percent} % in all`);
+  progress(`CPU: API ${result.api_cpu_percent} %, workers ${result.workers_cpu_percent} % in all, ` +
+    `this client ${result.client_cpu_percent} % (it shares the machine)`);
   const agree = counted.audit === created201 && counted.created === created201;
   progress(`${agree ? '' : 'WARNING: '}audit: ${counted.audit} rows of 201s for ${created201} answered 201 and ${counted.created} incidents ` +
     `(${agree ? 'they agree' : 'they differ'}), ${counted.audit_refused} rows of refused requests; ` +

@@ -221,9 +221,18 @@ export async function connectRedis(redisUrl: string, keys: RedisKeys, logger: Lo
 const WORKER_READY_TIMEOUT_MS = 60_000;
 const PROCESS_STOP_TIMEOUT_MS = 20_000;
 
+/**
+ * Extra Node options for the processes the bench starts (workers, the API), split on
+ * spaces, from KLAXON_BENCH_NODE_ARGS: e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to
+ * see where their time goes (NODE_OPTIONS refuses --cpu-prof). Each process writes
+ * its profile when it exits, which the bench's SIGTERM lets it do.
+ */
+const EXTRA_NODE_ARGS = (process.env.KLAXON_BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+
 /** `node --import tsx <script>` from the repository root, each line of its stdout and stderr to `onLine`. */
 export function spawnTsx(script: string, env: NodeJS.ProcessEnv, onLine: (line: string) => void): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [...EXTRA_NODE_ARGS, '--import', 'tsx', script];
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   readLines(child.stdout, onLine);
   readLines(child.stderr, onLine);
   return child;

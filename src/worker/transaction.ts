@@ -20,12 +20,26 @@
  *   never queues behind a session that holds one; any other lock wait is unexpected,
  *   and fails the batch, which is retried, rather than stall the worker.
  *
+ * - `plan_cache_mode` = force_generic_plan. The batch statements take arrays of ids
+ *   (unnest($1::uuid[])); for its first five runs on a connection Postgres plans such
+ *   a statement with the array in hand (a custom plan), and with 500 ids and tables
+ *   without fresh statistics (a storm of new incidents, a fresh database) it chose
+ *   to hash the whole table: the lock, the mark EXECUTED and the incident update
+ *   each scanned all 100,000 rows, 46-72 ms a statement, where 500 probes of the
+ *   primary key take 3-4 ms (EXPLAIN ANALYZE; issue 10, item 9). Every new
+ *   connection paid it five times, which made the first second of a run the latest
+ *   (npm run bench -- --rate 3000: 650 ms at the median, 100-115 ms with this). The
+ *   generic plan, which Postgres itself settles on after those five runs, probes the
+ *   primary keys whatever the tables' size.
+ *
+ * BEGIN and these settings go in one round trip (a simple query of several
+ * statements, which takes no parameters: the values are whole numbers made here).
+ *
  * A session ended while its client was not waiting on a query makes the pg client
  * emit 'error' (an unhandled one would crash the process): it is caught here and
  * becomes the batch's error.
  */
 import type pg from 'pg';
-import { run, sql } from '../db/queries.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 
 export interface TransactionBounds {
@@ -41,6 +55,17 @@ export function boundsForLease(leaseMs: number): TransactionBounds {
     idleInTransactionMs: Math.max(1, Math.floor(leaseMs / 2)),
     lockTimeoutMs: Math.max(1, Math.floor(leaseMs / 4)),
   };
+}
+
+/** BEGIN and the settings of a transaction within `bounds` (see the module comment), as one simple query. */
+export function beginWithin(bounds: TransactionBounds): string {
+  const ms = (value: number) => {
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`a transaction bound must be a whole number of ms, not ${value}`);
+    return `'${value}ms'`;
+  };
+  return `BEGIN; SET LOCAL lock_timeout = ${ms(bounds.lockTimeoutMs)}; ` +
+    `SET LOCAL idle_in_transaction_session_timeout = ${ms(bounds.idleInTransactionMs)}; ` +
+    'SET LOCAL plan_cache_mode = force_generic_plan';
 }
 
 /** SQLSTATEs a transient conflict is reported with: the transaction is simply run again. */
@@ -74,8 +99,7 @@ async function once<T>(pool: pg.Pool, bounds: TransactionBounds, work: (client: 
   client.on('error', onError);
   let broken = false;
   try {
-    await client.query('BEGIN');
-    await run(client, sql('worker-transaction-bounds'), [`${bounds.lockTimeoutMs}ms`, `${bounds.idleInTransactionMs}ms`]);
+    await client.query(beginWithin(bounds));
     const result = await work(client);
     await client.query('COMMIT');
     return result;

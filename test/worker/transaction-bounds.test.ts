@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { createPool } from '../../src/db/pool.ts';
-import { boundsForLease, failedForItsRows, inBoundedTransaction } from '../../src/worker/transaction.ts';
+import { beginWithin, boundsForLease, failedForItsRows, inBoundedTransaction } from '../../src/worker/transaction.ts';
 import { APP_ROLE, type TestContext, createTestContext } from '../support/context.ts';
 
 function pgError(code: string): Error {
@@ -13,6 +13,14 @@ function pgError(code: string): Error {
 }
 
 describe('the worker transaction bounds', () => {
+  it('are whole numbers of milliseconds, written into the BEGIN that opens the transaction', () => {
+    expect(beginWithin({ idleInTransactionMs: 15_000, lockTimeoutMs: 7_500 })).to.equal(
+      "BEGIN; SET LOCAL lock_timeout = '7500ms'; SET LOCAL idle_in_transaction_session_timeout = '15000ms'; SET LOCAL plan_cache_mode = force_generic_plan",
+    );
+    expect(() => beginWithin({ idleInTransactionMs: 1.5, lockTimeoutMs: 1 })).to.throw(RangeError);
+    expect(() => beginWithin({ idleInTransactionMs: 1, lockTimeoutMs: Number.NaN })).to.throw(RangeError);
+  });
+
   it('follow from the lease: idle in a transaction for half of it, a lock wait for a quarter', () => {
     expect(boundsForLease(30_000)).to.deep.equal({ idleInTransactionMs: 15_000, lockTimeoutMs: 7_500 });
     expect(boundsForLease(1_000)).to.deep.equal({ idleInTransactionMs: 500, lockTimeoutMs: 250 });
@@ -52,12 +60,13 @@ describe('the worker transaction bounds', () => {
     it('hold inside the transaction only: the pooled session keeps its defaults afterwards (the API shares none of it)', async () => {
       // One connection, so that "afterwards" is the very session the transaction ran on.
       const pool = createPool({ databaseUrl: t.databaseUrl, applicationName: 'klaxon-test-bounds', role: APP_ROLE, max: 1, logger: t.deps.logger });
-      const settings = `SELECT pg_backend_pid() AS pid, current_setting('idle_in_transaction_session_timeout') AS idle, current_setting('lock_timeout') AS lock`;
+      const settings = `SELECT pg_backend_pid() AS pid, current_setting('idle_in_transaction_session_timeout') AS idle, current_setting('lock_timeout') AS lock,
+                               current_setting('plan_cache_mode') AS plans`;
       try {
         const inside = await inBoundedTransaction(pool, { idleInTransactionMs: 1_500, lockTimeoutMs: 700 }, async (client) => (await client.query(settings)).rows[0] as object);
         const after = (await pool.query(settings)).rows[0] as object;
-        expect(inside).to.deep.include({ idle: '1500ms', lock: '700ms' });
-        expect(after).to.deep.equal({ ...inside, idle: '0', lock: '0' });
+        expect(inside).to.deep.include({ idle: '1500ms', lock: '700ms', plans: 'force_generic_plan' });
+        expect(after).to.deep.equal({ ...inside, idle: '0', lock: '0', plans: 'auto' });
       } finally {
         await pool.end();
       }
