@@ -361,7 +361,8 @@ CREATE TABLE public.incidents (
     CONSTRAINT incidents_state_check CHECK ((state = ANY (ARRAY['OPEN'::text, 'ESCALATING'::text, 'ACKNOWLEDGED'::text, 'RESOLVED'::text, 'CANCELLED'::text]))),
     CONSTRAINT incidents_title_check CHECK (((char_length(title) >= 1) AND (char_length(title) <= 500))),
     CONSTRAINT incidents_version_check CHECK ((version >= 1))
-);
+)
+WITH (fillfactor='80');
 
 CREATE TABLE public.notification_attempts (
     id bigint NOT NULL,
