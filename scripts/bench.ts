@@ -141,7 +141,12 @@ function parseBenchArgs(argv: string[]): Args {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --notify`);
   }
   if (values.api !== undefined) {
-    for (const [flag, given] of [['--rate', values.rate], ['--burst', values.burst], ['--lead', values.lead], ['--grace', values.grace]] as const) {
+    for (const [flag, given] of [
+      ['--rate', values.rate],
+      ['--burst', values.burst],
+      ['--lead', values.lead],
+      ['--grace', values.grace],
+    ] as const) {
       if (given !== undefined) throw new UsageError(`--api excludes ${flag}`);
     }
     if (values.analyze) throw new UsageError('--api excludes --analyze');
@@ -226,11 +231,7 @@ async function seed(pool: pg.Pool, redis: RedisClient, keys: RedisKeys, dueMs: n
   for (let start = 0; start < dueMs.length; start += SEED_BATCH) {
     const batch = dueMs.slice(start, start + SEED_BATCH);
     const incidentIds = batch.map(() => randomUUID());
-    const { rows } = await pool.query<{ id: string; scheduled_at: Date }>(SEED_SQL, [
-      incidentIds,
-      batch.map((ms) => new Date(ms)),
-      createdAt,
-    ]);
+    const { rows } = await pool.query<{ id: string; scheduled_at: Date }>(SEED_SQL, [incidentIds, batch.map((ms) => new Date(ms)), createdAt]);
     await redis.zAdd(
       keys.pending,
       rows.map((row) => ({ score: row.scheduled_at.getTime(), value: row.id })),
@@ -243,9 +244,7 @@ async function seed(pool: pg.Pool, redis: RedisClient, keys: RedisKeys, dueMs: n
 // --- waiting and measuring ------------------------------------------------------------
 
 async function countExecuted(pool: pg.Pool): Promise<number> {
-  const { rows } = await pool.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM escalations WHERE escalation_level = 1 AND status = 'EXECUTED'`,
-  );
+  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM escalations WHERE escalation_level = 1 AND status = 'EXECUTED'`);
   return rows[0]?.n ?? 0;
 }
 
@@ -267,9 +266,7 @@ async function countUnsettled(redis: RedisClient, keys: RedisKeys, deadlineMs: n
  * says so, Postgres is asked, and from then on only Postgres (a row the index lost or
  * quarantined must not end the wait).
  */
-async function waitForExecution(
-  pool: pg.Pool, redis: RedisClient, keys: RedisKeys, clock: PostgresClock, dueMs: number[], graceMs: number,
-): Promise<void> {
+async function waitForExecution(pool: pg.Pool, redis: RedisClient, keys: RedisKeys, clock: PostgresClock, dueMs: number[], graceMs: number): Promise<void> {
   const total = dueMs.length;
   const t0 = dueMs[0] ?? 0;
   const deadline = (dueMs.at(-1) ?? t0) + graceMs;
@@ -290,7 +287,7 @@ async function waitForExecution(
       return;
     }
     if (now >= deadline) {
-      progress(`grace of ${graceMs / 1000} s after the last due time is over: ${total - await countExecuted(pool)} not executed`);
+      progress(`grace of ${graceMs / 1000} s after the last due time is over: ${total - (await countExecuted(pool))} not executed`);
       return;
     }
   }
@@ -438,7 +435,12 @@ async function measureWith(client: pg.PoolClient, t0Ms: number, windowS: number,
     [t0Ms, windowS],
   );
   const { rows: worstBatches } = await client.query<{
-    stamped_s: number; committed_s: number | null; rows: number; oldest_due_s: number; max_commit: number | null; max_pre: number;
+    stamped_s: number;
+    committed_s: number | null;
+    rows: number;
+    oldest_due_s: number;
+    max_commit: number | null;
+    max_pre: number;
   }>(
     `SELECT (extract(epoch FROM min(executed_at))::float8 * 1000 - $1::float8) / 1000 AS stamped_s,
             (extract(epoch FROM min(committed_at))::float8 * 1000 - $1::float8) / 1000 AS committed_s,
@@ -529,8 +531,10 @@ function describeWal(before: WalStats | undefined, after: WalStats | undefined, 
   const average = (ms: number | undefined, count: number | undefined) =>
     ms === undefined || !count ? '' : `, ${(ms / count).toFixed(2)} ms on average (${(ms / 1000).toFixed(1)} s in all)`;
   const timing = syncMs === undefined ? ' (no times: track_wal_io_timing is off)' : '';
-  return `WAL during the run: ${syncs} fsyncs (${(syncs / runS).toFixed(0)}/s)${average(syncMs, syncs)}; ` +
-    `${writes ?? '?'} writes${average(writeMs, writes)}; ${bytes === undefined ? '?' : (bytes / 1e6).toFixed(1)} MB${timing}`;
+  return (
+    `WAL during the run: ${syncs} fsyncs (${(syncs / runS).toFixed(0)}/s)${average(syncMs, syncs)}; ` +
+    `${writes ?? '?'} writes${average(writeMs, writes)}; ${bytes === undefined ? '?' : (bytes / 1e6).toFixed(1)} MB${timing}`
+  );
 }
 
 // --- reporting --------------------------------------------------------------------------
@@ -589,51 +593,64 @@ function describeLateness(l: Lateness): string {
 
 function printSummary(args: BenchArgs, m: Measurement, stats: WorkerStats, timings: Timings, context: Context): void {
   const what =
-    args.burst !== undefined
-      ? `burst of ${args.burst} escalations all due at T0`
-      : `${m.total} escalations due over ${args.durationS} s at ${args.rate}/s`;
+    args.burst !== undefined ? `burst of ${args.burst} escalations all due at T0` : `${m.total} escalations due over ${args.durationS} s at ${args.rate}/s`;
   progress(`---- ${what}, ${args.workers} worker(s)${args.analyze ? ', tables analyzed before T0' : ''}`);
   progress(`code: ${context.code}; ${context.load}`);
-  progress(`executed ${m.executed}/${m.total}, missed ${m.missed}, duplicates ${m.duplicates}` +
-    ` (ids paged twice ${m.duplicateEvents}, surplus level-2 rows ${m.surplusNextLevels})`);
-  progress(`audit: ${m.escalatedEvents} escalated events, ${m.nextLevelsScheduled} level-2 rows scheduled, ` +
-    `${m.nextLevelsExecuted} executed (must be 0)`);
-  progress(context.commitTimestamps
-    ? `lateness ms at commit:  ${describeLateness(m.atCommit)}`
-    : 'lateness ms at commit:  unavailable (track_commit_timestamp is off)');
+  progress(
+    `executed ${m.executed}/${m.total}, missed ${m.missed}, duplicates ${m.duplicates}` +
+      ` (ids paged twice ${m.duplicateEvents}, surplus level-2 rows ${m.surplusNextLevels})`,
+  );
+  progress(`audit: ${m.escalatedEvents} escalated events, ${m.nextLevelsScheduled} level-2 rows scheduled, ` + `${m.nextLevelsExecuted} executed (must be 0)`);
+  progress(
+    context.commitTimestamps
+      ? `lateness ms at commit:  ${describeLateness(m.atCommit)}`
+      : 'lateness ms at commit:  unavailable (track_commit_timestamp is off)',
+  );
   progress(`lateness ms pre-commit: ${describeLateness(m.preCommit)}  (executed_at, stamped before the batch's writes and COMMIT)`);
   if (m.preCommit.min !== null && m.preCommit.min < 0) progress(`WARNING: an escalation executed ${(-m.preCommit.min).toFixed(1)} ms EARLY`);
   if (m.transactions > 0) {
     const s = m.stampToCommit;
-    progress(`${m.transactions} execution transactions, ${(m.executed / m.transactions).toFixed(1)} escalations each on average` +
-      (context.commitTimestamps ? `; stamp to commit ms per transaction: min ${ms(s.min)}  p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  max ${ms(s.max)}` : ''));
+    progress(
+      `${m.transactions} execution transactions, ${(m.executed / m.transactions).toFixed(1)} escalations each on average` +
+        (context.commitTimestamps ? `; stamp to commit ms per transaction: min ${ms(s.min)}  p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  max ${ms(s.max)}` : ''),
+    );
     const x = m.xminCheck;
     const holds = x.otherXmin === 0 && x.noEvent === 0 && x.twoStamps === 0 && x.noCommitTime === 0;
-    progress(`${holds ? '' : 'WARNING: '}xmin check: rows whose escalated event has another xmin ${x.otherXmin}, ` +
-      `without an event ${x.noEvent}; transactions with two stamps ${x.twoStamps}; rows without a commit time ${x.noCommitTime}` +
-      `${holds ? ' (all 0: each row\'s xmin is the transaction that executed it)' : ''}`);
+    progress(
+      `${holds ? '' : 'WARNING: '}xmin check: rows whose escalated event has another xmin ${x.otherXmin}, ` +
+        `without an event ${x.noEvent}; transactions with two stamps ${x.twoStamps}; rows without a commit time ${x.noCommitTime}` +
+        `${holds ? " (all 0: each row's xmin is the transaction that executed it)" : ''}`,
+    );
   }
   progress(context.wal);
   for (const b of m.worstBatches) {
     const committed = b.committedAtS === null ? '' : `, committed ${((b.committedAtS - b.stampedAtS) * 1000).toFixed(1)} ms later`;
     const atCommit = b.maxAtCommit === null ? '' : `${ms(b.maxAtCommit)} ms at commit, `;
-    progress(`  late batch: ${b.rows} rows stamped at T0${formatSigned(b.stampedAtS, 3)} s${committed}, oldest due T0${formatSigned(b.oldestDueS, 3)} s, ` +
-      `waited up to ${atCommit}${ms(b.maxPreCommit)} ms pre-commit`);
+    progress(
+      `  late batch: ${b.rows} rows stamped at T0${formatSigned(b.stampedAtS, 3)} s${committed}, oldest due T0${formatSigned(b.oldestDueS, 3)} s, ` +
+        `waited up to ${atCommit}${ms(b.maxPreCommit)} ms pre-commit`,
+    );
   }
   const slowest = stats.slowTicks.reduce((max, tick) => Math.max(max, tick.tookMs), 0);
-  progress(`workers: ${stats.slowTicks.length} slow-tick warnings${stats.slowTicks.length ? ` (slowest ${slowest} ms)` : ''}, ` +
-    `${stats.warnings} warnings, ${stats.errors} errors in all (log: ${WORKER_LOG})`);
+  progress(
+    `workers: ${stats.slowTicks.length} slow-tick warnings${stats.slowTicks.length ? ` (slowest ${slowest} ms)` : ''}, ` +
+      `${stats.warnings} warnings, ${stats.errors} errors in all (log: ${WORKER_LOG})`,
+  );
   if (m.windows.length > 1) {
     progress('lateness by due time (window from T0: rows, p50/p99/max ms at commit, pre-commit):');
     for (const w of m.windows) {
       const a = w.atCommit;
       const p = w.preCommit;
-      progress(`  +${String(w.startS).padStart(3)} s: ${String(w.rows).padStart(6)}  ` +
-        `${ms(a.p50)}/${ms(a.p99)}/${ms(a.max)}  pre-commit ${ms(p.p50)}/${ms(p.p99)}/${ms(p.max)}`);
+      progress(
+        `  +${String(w.startS).padStart(3)} s: ${String(w.rows).padStart(6)}  ` +
+          `${ms(a.p50)}/${ms(a.p99)}/${ms(a.max)}  pre-commit ${ms(p.p50)}/${ms(p.p99)}/${ms(p.max)}`,
+      );
     }
   }
-  progress(`took ${timings.totalS.toFixed(1)} s: setup ${timings.setupS.toFixed(1)} s, seeding ${timings.seedS.toFixed(1)} s, ` +
-    `run ${timings.runS.toFixed(1)} s, teardown ${timings.teardownS.toFixed(1)} s`);
+  progress(
+    `took ${timings.totalS.toFixed(1)} s: setup ${timings.setupS.toFixed(1)} s, seeding ${timings.seedS.toFixed(1)} s, ` +
+      `run ${timings.runS.toFixed(1)} s, teardown ${timings.teardownS.toFixed(1)} s`,
+  );
 }
 
 // --- the run ------------------------------------------------------------------------------
@@ -672,8 +689,10 @@ async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
   if (args.analyze) await pool.query('ANALYZE incidents, escalations, incident_events');
   const marginMs = t0Ms - clock.now().getTime();
   if (marginMs < 0) {
-    throw new Error(`seeding finished ${Math.round(-marginMs)} ms after T0, so the first escalations were late ` +
-      `before any worker could see them; rerun with a longer --lead (it was ${leadMs / 1000} s)`);
+    throw new Error(
+      `seeding finished ${Math.round(-marginMs)} ms after T0, so the first escalations were late ` +
+        `before any worker could see them; rerun with a longer --lead (it was ${leadMs / 1000} s)`,
+    );
   }
   const seedS = seconds(seedStartedAt);
   progress(`seeded in ${seedS.toFixed(2)} s, ${(marginMs / 1000).toFixed(2)} s before T0`);

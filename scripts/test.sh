@@ -16,7 +16,7 @@ export NODE_ENV=test
 
 failed_checks=0
 echo "== lint" >&2
-npx eslint . || failed_checks=$((failed_checks + 1))
+npm run -s lint || failed_checks=$((failed_checks + 1))   # eslint, then prettier --check
 echo "== type check" >&2
 npx tsc --noEmit || failed_checks=$((failed_checks + 1))
 

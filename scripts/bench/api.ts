@@ -100,7 +100,10 @@ async function startApi(env: NodeJS.ProcessEnv, baseUrl: string, cleanup: Cleanu
   cleanup.add('stop the API', stop);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    const ready = await fetch(`${baseUrl}/healthz`).then((res) => res.ok, () => false);
+    const ready = await fetch(`${baseUrl}/healthz`).then(
+      (res) => res.ok,
+      () => false,
+    );
     if (ready) return { child, exited, stop };
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the API did not start; see ${API_LOG}`);
     await sleep(100);
@@ -179,8 +182,9 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
 
   const total = Math.round(args.rate * args.durationS);
   const intervalMs = 1000 / args.rate;
-  progress(`${total} requests at ${args.rate}/s for ${args.durationS} s on at most ${args.connections} connections, ` +
-    `${args.workers} idle worker(s) alongside`);
+  progress(
+    `${total} requests at ${args.rate}/s for ${args.durationS} s on at most ${args.connections} connections, ` + `${args.workers} idle worker(s) alongside`,
+  );
   const workersCpu = () => workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0);
   const clientCpuBefore = process.cpuUsage();
   const apiCpuBefore = cpuSeconds(api.child.pid);
@@ -249,14 +253,20 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
   const [loadAfter = 0] = loadavg();
   progress(`---- API: ${total} POST /incidents at ${args.rate}/s for ${args.durationS} s, ${args.workers} idle worker(s)`);
   progress(`code: ${code}; ${describeLoad(loadBefore, loadAfter)}`);
-  progress(`${result.achieved_per_s}/s created; latency from the due instant p50 ${result.p50_ms} ms, p90 ${result.p90_ms} ms, ` +
-    `p99 ${result.p99_ms} ms, max ${result.max_ms} ms; statuses ${JSON.stringify(statuses)}`);
-  progress(`CPU: API ${result.api_cpu_percent} %, workers ${result.workers_cpu_percent} % in all, ` +
-    `this client ${result.client_cpu_percent} % (it shares the machine)`);
+  progress(
+    `${result.achieved_per_s}/s created; latency from the due instant p50 ${result.p50_ms} ms, p90 ${result.p90_ms} ms, ` +
+      `p99 ${result.p99_ms} ms, max ${result.max_ms} ms; statuses ${JSON.stringify(statuses)}`,
+  );
+  progress(
+    `CPU: API ${result.api_cpu_percent} %, workers ${result.workers_cpu_percent} % in all, ` +
+      `this client ${result.client_cpu_percent} % (it shares the machine)`,
+  );
   const agree = counted.audit === created201 && counted.created === created201;
-  progress(`${agree ? '' : 'WARNING: '}audit: ${counted.audit} rows of 201s for ${created201} answered 201 and ${counted.created} incidents ` +
-    `(${agree ? 'they agree' : 'they differ'}), ${counted.audit_refused} rows of refused requests; ` +
-    `${counted.pending} escalations pending, ${counted.executed} executed (0: nothing was due)`);
+  progress(
+    `${agree ? '' : 'WARNING: '}audit: ${counted.audit} rows of 201s for ${created201} answered 201 and ${counted.created} incidents ` +
+      `(${agree ? 'they agree' : 'they differ'}), ${counted.audit_refused} rows of refused requests; ` +
+      `${counted.pending} escalations pending, ${counted.executed} executed (0: nothing was due)`,
+  );
   if (args.workers > 0) {
     progress(`workers: ${stats.warnings} warnings, ${stats.errors} errors (log: ${WORKER_LOG}); API log: ${API_LOG}`);
   }

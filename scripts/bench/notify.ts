@@ -199,10 +199,11 @@ async function startHttpSink(channel: 'webhook' | 'sms' | 'slack'): Promise<Sink
         : { SLACK_API_URL: base, SLACK_BOT_TOKEN: `xoxb-bench-${randomBytes(8).toString('hex')}` };
   return Object.assign(sink, {
     env: { ...env, BENCH_SINK_URL: base },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   });
 }
 
@@ -311,7 +312,11 @@ async function seedUsers(pool: pg.Pool, channel: NotifyChannel, count: number, s
     ids.push(...userIds);
     if (channel === 'email') continue;
     const addresses = indexes.map((i) =>
-      channel === 'webhook' ? `${String(sinkUrl)}/hook/${i}` : channel === 'sms' ? `+1555${String(1_000_000 + i).padStart(7, '0')}` : `U${String(i).padStart(6, '0')}`,
+      channel === 'webhook'
+        ? `${String(sinkUrl)}/hook/${i}`
+        : channel === 'sms'
+          ? `+1555${String(1_000_000 + i).padStart(7, '0')}`
+          : `U${String(i).padStart(6, '0')}`,
     );
     // sms must be verified before use; verified_at set here as the verification flow would.
     await pool.query(
@@ -348,8 +353,13 @@ FROM seed s JOIN new_incidents ON new_incidents.id = s.incident_id
 RETURNING id, scheduled_at`;
 
 async function seedIncidents(
-  pool: pg.Pool, redis: Awaited<ReturnType<typeof connectRedis>>, keys: ReturnType<typeof redisKeys>,
-  channel: NotifyChannel, userIds: string[], dueMs: number[], createdAt: Date,
+  pool: pg.Pool,
+  redis: Awaited<ReturnType<typeof connectRedis>>,
+  keys: ReturnType<typeof redisKeys>,
+  channel: NotifyChannel,
+  userIds: string[],
+  dueMs: number[],
+  createdAt: Date,
 ): Promise<void> {
   for (let start = 0; start < dueMs.length; start += SEED_BATCH) {
     const batch = dueMs.slice(start, start + SEED_BATCH);
@@ -360,7 +370,10 @@ async function seedIncidents(
       createdAt,
       channel,
     ]);
-    await redis.zAdd(keys.pending, rows.map((row) => ({ score: row.scheduled_at.getTime(), value: row.id })));
+    await redis.zAdd(
+      keys.pending,
+      rows.map((row) => ({ score: row.scheduled_at.getTime(), value: row.id })),
+    );
   }
   await redis.publish(keys.wakeChannel, String(dueMs[0]));
 }
@@ -446,7 +459,8 @@ function writeRowsCsv(rows: Row[], receivedMs: (row: Row) => number | null, t0Ms
     .map((row) => [row.due_ms, row.commit_ms, row.started_ms, receivedMs(row), row.finished_ms, row.status, row.attempts] as const)
     .sort((x, y) => x[0] - y[0])
     .map(([due, commit, started, received, finished, status, attempts]) =>
-      [at(due), at(commit), at(started), at(received), at(finished), status, attempts].join(','));
+      [at(due), at(commit), at(started), at(received), at(finished), status, attempts].join(','),
+    );
   writeFileSync(NOTIFICATIONS_CSV, `due_ms,commit_ms,started_ms,received_ms,finished_ms,status,attempts\n${lines.join('\n')}\n`);
 }
 
@@ -489,9 +503,15 @@ export async function runNotifyBench(args: NotifyBenchArgs, cleanup: Cleanup): P
 
   const workerStats: WorkerStats = { slowTicks: [], warnings: 0, errors: 0 };
   const notifierStats: NotifierStats = { warnings: 0, errors: 0 };
-  progress(`starting ${args.workers} worker(s) and ${args.notifiers} notifier(s), channel ${args.channel}, ` +
-    `NOTIFY_PROVIDER_PER_SECOND=${providerPerSecond}, sink ${sinkUrl ?? channelEnv.SMTP_URL ?? ''}`);
-  const workers = startWorkers({ count: args.workers, databaseUrl, redisUrl: stack.redisUrl, keyPrefix, escalationLevels: ESCALATION_LEVELS }, workerStats, cleanup);
+  progress(
+    `starting ${args.workers} worker(s) and ${args.notifiers} notifier(s), channel ${args.channel}, ` +
+      `NOTIFY_PROVIDER_PER_SECOND=${providerPerSecond}, sink ${sinkUrl ?? channelEnv.SMTP_URL ?? ''}`,
+  );
+  const workers = startWorkers(
+    { count: args.workers, databaseUrl, redisUrl: stack.redisUrl, keyPrefix, escalationLevels: ESCALATION_LEVELS },
+    workerStats,
+    cleanup,
+  );
   const notifiers = startNotifiers(args.notifiers, notifierEnv, notifierStats, cleanup);
   await waitForWorkers(workers, redis, keys);
   if ((await raceTimeout(Promise.all(notifiers.map((n) => n.ready)), READY_TIMEOUT_MS)) === TIMED_OUT) {
@@ -548,7 +568,9 @@ export async function runNotifyBench(args: NotifyBenchArgs, cleanup: Cleanup): P
   const { rows } = await pool.query<Row>(MEASURE_SQL);
   const counts = await pool.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM notifications GROUP BY status`);
   const byStatus = Object.fromEntries(counts.rows.map((r) => [r.status, r.n])) as Record<string, number>;
-  const { rows: [executed] } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM escalations WHERE escalation_level = 1 AND status = 'EXECUTED'`);
+  const {
+    rows: [executed],
+  } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM escalations WHERE escalation_level = 1 AND status = 'EXECUTED'`);
   await cleanup.run();
   const teardownS = seconds(teardownStartedAt);
 
@@ -592,24 +614,34 @@ export async function runNotifyBench(args: NotifyBenchArgs, cleanup: Cleanup): P
 
   const workerCpu = cpu.slice(0, workers.length).reduce((s, v) => s + v, 0);
   const notifierCpu = cpu.slice(workers.length).reduce((s, v) => s + v, 0);
-  progress(`---- ${total} notifications due over ${args.durationS} s at ${args.rate}/s, channel ${args.channel}, ` +
-    `${args.workers} worker(s), ${args.notifiers} notifier(s), NOTIFY_PROVIDER_PER_SECOND=${providerPerSecond}`);
+  progress(
+    `---- ${total} notifications due over ${args.durationS} s at ${args.rate}/s, channel ${args.channel}, ` +
+      `${args.workers} worker(s), ${args.notifiers} notifier(s), NOTIFY_PROVIDER_PER_SECOND=${providerPerSecond}`,
+  );
   progress(`code: ${code}; ${describeLoad(loadBefore, loadAfter)}`);
-  progress(`escalations executed ${executed?.n ?? 0}/${total}; outbox rows ${rows.length} (${JSON.stringify(byStatus)}); ` +
-    `sink: ${sink.total} requests, ${sink.received.size} distinct keys, duplicates ${duplicates}, missing ${total - keyed}, ` +
-    `unkeyed ${sink.unkeyed}, keys of no notification ${strangers}`);
-  progress(`${otherStamp === 0 && noEvent === 0 && twoEvents === 0 ? '' : 'WARNING: '}xmin check: rows whose committed_at is not their ` +
-    `escalation's executed_at ${otherStamp}, without an escalated event ${noEvent}, with two ${twoEvents}`);
+  progress(
+    `escalations executed ${executed?.n ?? 0}/${total}; outbox rows ${rows.length} (${JSON.stringify(byStatus)}); ` +
+      `sink: ${sink.total} requests, ${sink.received.size} distinct keys, duplicates ${duplicates}, missing ${total - keyed}, ` +
+      `unkeyed ${sink.unkeyed}, keys of no notification ${strangers}`,
+  );
+  progress(
+    `${otherStamp === 0 && noEvent === 0 && twoEvents === 0 ? '' : 'WARNING: '}xmin check: rows whose committed_at is not their ` +
+      `escalation's executed_at ${otherStamp}, without an escalated event ${noEvent}, with two ${twoEvents}`,
+  );
   progress(`commit -> sink received (accepted) ms:   ${describe(a)}`);
   progress(`commit -> attempt finished_at ms:        ${describe(r)}`);
   progress(`  due -> commit (workers) ms:            ${describe(dc)}`);
   progress(`  commit -> attempt started_at ms:       ${describe(dist(commitToStart))}  (wake-up, claim, render, provider rate)`);
   progress(`  attempt started_at -> sink ms:         ${describe(dist(startToSink))}  (the request)`);
   progress(`  due -> sink (end to end) ms:           ${describe(dist(dueToSink))}`);
-  progress(`CPU during the run: workers ${workerCpu.toFixed(1)} s, notifiers ${notifierCpu.toFixed(1)} s over ${runS.toFixed(1)} s; ` +
-    `workers ${workerStats.warnings} warnings ${workerStats.errors} errors (${WORKER_LOG}); ` +
-    `notifiers ${notifierStats.warnings} warnings ${notifierStats.errors} errors (${NOTIFIER_LOG})`);
-  progress(`took ${seconds(startedAt).toFixed(1)} s: setup ${setupS.toFixed(1)} s, seeding ${seedS.toFixed(1)} s, run ${runS.toFixed(1)} s, teardown ${teardownS.toFixed(1)} s`);
+  progress(
+    `CPU during the run: workers ${workerCpu.toFixed(1)} s, notifiers ${notifierCpu.toFixed(1)} s over ${runS.toFixed(1)} s; ` +
+      `workers ${workerStats.warnings} warnings ${workerStats.errors} errors (${WORKER_LOG}); ` +
+      `notifiers ${notifierStats.warnings} warnings ${notifierStats.errors} errors (${NOTIFIER_LOG})`,
+  );
+  progress(
+    `took ${seconds(startedAt).toFixed(1)} s: setup ${setupS.toFixed(1)} s, seeding ${seedS.toFixed(1)} s, run ${runS.toFixed(1)} s, teardown ${teardownS.toFixed(1)} s`,
+  );
 
   const result = {
     notify: args.rate,
@@ -644,7 +676,13 @@ export async function runNotifyBench(args: NotifyBenchArgs, cleanup: Cleanup): P
 
 /** The options of this mode, from scripts/bench.ts's parseArgs values (`notify` is set). */
 export function parseNotifyArgs(values: {
-  notify?: string; duration?: string; workers?: string; notifiers?: string; channel?: string; 'provider-rate'?: string; grace?: string;
+  notify?: string;
+  duration?: string;
+  workers?: string;
+  notifiers?: string;
+  channel?: string;
+  'provider-rate'?: string;
+  grace?: string;
   [other: string]: unknown;
 }): NotifyBenchArgs {
   for (const flag of ['rate', 'burst', 'api', 'connections', 'lead'] as const) {

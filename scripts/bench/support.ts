@@ -142,9 +142,11 @@ export async function startStack(cleanup: Cleanup, { commitTimestamps = false } 
     urls = await launchStack();
     if (await recordsCommitTimestamps(urls.databaseUrl)) return { ...urls, commitTimestamps: true };
   }
-  progress('WARNING: track_commit_timestamp is off on this Postgres (SHOW track_commit_timestamp): the lateness at ' +
-    'commit is unavailable, p50_ms … max_ms are null and only the pre-commit figures are measured. ' +
-    'Turn it on (postgresql.conf or ALTER SYSTEM, and a restart) to get them.');
+  progress(
+    'WARNING: track_commit_timestamp is off on this Postgres (SHOW track_commit_timestamp): the lateness at ' +
+      'commit is unavailable, p50_ms … max_ms are null and only the pre-commit figures are measured. ' +
+      'Turn it on (postgresql.conf or ALTER SYSTEM, and a restart) to get them.',
+  );
   return { ...urls, commitTimestamps: false };
 }
 
@@ -214,7 +216,6 @@ export async function connectRedis(redisUrl: string, keys: RedisKeys, logger: Lo
   });
   return redis;
 }
-
 
 // --- processes as deployed: workers (and the API, scripts/bench/api.ts) -------------------
 
@@ -306,7 +307,9 @@ export function exitOf(child: ChildProcess): Promise<void> {
 export function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return 0;
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
   } catch {
     return 0;
@@ -433,7 +436,6 @@ export function describeLoad(before: number, after: number): string {
   const busy = before > cores / 2 ? ' — the machine was already busy: expect noisy figures' : '';
   return `load average ${before.toFixed(2)} before, ${after.toFixed(2)} after, ${cores} cores${busy}`;
 }
-
 
 /**
  * Runs a benchmark: its arguments parsed (exit 2 with the usage when they are wrong),

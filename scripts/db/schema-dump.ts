@@ -25,7 +25,10 @@ export async function dumpSchema(databaseUrl: string): Promise<string> {
   const lines = stdout
     .split('\n')
     .filter((line) => !line.startsWith('--') && !/^\\(un)?restrict /.test(line) && !/^SET /.test(line) && !line.startsWith('SELECT pg_catalog.set_config('));
-  return `${HEADER}\n${lines.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`;
+  return `${HEADER}\n${lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()}\n`;
 }
 
 export function committedSchema(): string {

@@ -65,9 +65,16 @@ export class Admission {
   private async authenticate(ctx: Koa.Context): Promise<Principal> {
     const authorization = ctx.get('authorization') || undefined;
     if (this.isBlocked(ctx.ip) && !this.deps.authenticator.recentlyAccepted(authorization)) {
-      throw new HttpProblem(429, 'rate_limited', 'Too many requests', 'too many requests without a valid token from this address; retry later', {}, {
-        'Retry-After': String(Math.max(1, Math.ceil(((this.blocked.get(ctx.ip) ?? 0) - this.now()) / 1000))),
-      });
+      throw new HttpProblem(
+        429,
+        'rate_limited',
+        'Too many requests',
+        'too many requests without a valid token from this address; retry later',
+        {},
+        {
+          'Retry-After': String(Math.max(1, Math.ceil(((this.blocked.get(ctx.ip) ?? 0) - this.now()) / 1000))),
+        },
+      );
     }
     try {
       const principal = await this.deps.authenticator.authenticate(authorization);
@@ -78,9 +85,16 @@ export class Admission {
       await this.limitAddress(ctx);
       // RFC 6750: no error attribute when no token was sent at all.
       const missing = error.reason === 'missing';
-      throw new HttpProblem(401, missing ? 'unauthenticated' : 'invalid_token', 'Unauthorized', error.message, {}, {
-        'WWW-Authenticate': missing ? REALM : `${REALM}, error="invalid_token"`,
-      });
+      throw new HttpProblem(
+        401,
+        missing ? 'unauthenticated' : 'invalid_token',
+        'Unauthorized',
+        error.message,
+        {},
+        {
+          'WWW-Authenticate': missing ? REALM : `${REALM}, error="invalid_token"`,
+        },
+      );
     }
   }
 
@@ -106,10 +120,7 @@ export class Admission {
 function insufficientScope(principal: Principal, endpoint: Endpoint): HttpProblem {
   const required = requiredScope(endpoint) ?? 'any';
   const scope = endpoint.scope === 'public' || endpoint.scope === 'any' ? '' : endpoint.scope;
-  const needs =
-    endpoint.teams === 'organisation'
-      ? `an organisation-wide token (of no team) with the "${scope}" scope`
-      : `a token with the "${scope}" scope`;
+  const needs = endpoint.teams === 'organisation' ? `an organisation-wide token (of no team) with the "${scope}" scope` : `a token with the "${scope}" scope`;
   return new HttpProblem(
     403,
     'insufficient_scope',

@@ -63,13 +63,7 @@ type Result<R extends TSchema | undefined> = R extends TSchema ? Static<R> : voi
 const EMPTY = Type.Object({}, { additionalProperties: false });
 type Empty = typeof EMPTY;
 
-export interface EndpointDeclaration<
-  Path extends string,
-  S extends ScopeRule,
-  Q extends TSchema,
-  B extends TSchema,
-  R extends TSchema | undefined,
-> {
+export interface EndpointDeclaration<Path extends string, S extends ScopeRule, Q extends TSchema, B extends TSchema, R extends TSchema | undefined> {
   method: HttpMethod;
   /** As the router reads it: `/incidents/:id/acknowledge`. Matched case-sensitively, without a trailing slash. */
   path: Path;

@@ -134,9 +134,7 @@ function operation(endpoint: Endpoint, components: Components): Json {
     ...security(endpoint),
     operationId: operationId(endpoint),
     ...(params.length > 0 ? { parameters: params } : {}),
-    ...(endpoint.body
-      ? { requestBody: { required: endpoint.bodyRequired, content: { 'application/json': { schema: components.use(endpoint.body) } } } }
-      : {}),
+    ...(endpoint.body ? { requestBody: { required: endpoint.bodyRequired, content: { 'application/json': { schema: components.use(endpoint.body) } } } } : {}),
     responses: responses(endpoint, components),
   };
 }
@@ -164,7 +162,7 @@ export function buildOpenApiDocument(endpoints: readonly Endpoint[]): Json {
           type: 'http',
           scheme: 'bearer',
           description:
-            'An API token (klx_...). Scopes: read, write (implies read), admin (implies all), metrics. x-required-scope on each operation names the one it needs (organisation-admin: an admin token of no team); x-team-rule says whether a team\'s token may call it.',
+            "An API token (klx_...). Scopes: read, write (implies read), admin (implies all), metrics. x-required-scope on each operation names the one it needs (organisation-admin: an admin token of no team); x-team-rule says whether a team's token may call it.",
         },
       },
     },

@@ -93,9 +93,15 @@ function constraintProblem(error: PgError): HttpProblem {
   }
   const usedBy = /on table "(\w+)"$/.exec(error.message)?.[1];
   if (/^update or delete on table/.test(error.message)) {
-    return new HttpProblem(409, 'in_use', 'Still in use', `this ${singular(error.table)} is still used by ${usedBy ?? 'other records'}; remove those references first`, {
-      used_by: usedBy,
-    });
+    return new HttpProblem(
+      409,
+      'in_use',
+      'Still in use',
+      `this ${singular(error.table)} is still used by ${usedBy ?? 'other records'}; remove those references first`,
+      {
+        used_by: usedBy,
+      },
+    );
   }
   return new HttpProblem(422, 'reference_not_found', 'Unknown reference', `a referenced ${usedBy ? singular(usedBy) : 'record'} does not exist`);
 }
@@ -145,9 +151,16 @@ function toProblem(error: unknown): HttpProblem | undefined {
   if (code === '23505' || code === '23503') return constraintProblem(error as PgError);
   const busy = databaseBusy(error);
   if (busy === 'overloaded') {
-    return new HttpProblem(503, 'overloaded', 'Overloaded', 'every database connection of this API process is busy; retry in a second', {}, {
-      'Retry-After': '1',
-    });
+    return new HttpProblem(
+      503,
+      'overloaded',
+      'Overloaded',
+      'every database connection of this API process is busy; retry in a second',
+      {},
+      {
+        'Retry-After': '1',
+      },
+    );
   }
   if (busy === 'unavailable') {
     return new HttpProblem(503, 'database_unavailable', 'Service unavailable', 'the database is unreachable; retry shortly', {}, { 'Retry-After': '5' });

@@ -38,10 +38,9 @@ export class Readiness {
   check(): Promise<ReadinessChecks> {
     const now = this.now();
     if (this.last && now - this.last.at < READINESS_CACHE_MS) return this.last.checks;
-    const checks = Promise.all([
-      probe(() => this.deps.pool.query('SELECT 1')),
-      probe(() => redisCall(this.deps.redis, (redis) => redis.ping())),
-    ]).then(([postgres, redis]) => ({ postgres, redis }));
+    const checks = Promise.all([probe(() => this.deps.pool.query('SELECT 1')), probe(() => redisCall(this.deps.redis, (redis) => redis.ping()))]).then(
+      ([postgres, redis]) => ({ postgres, redis }),
+    );
     this.last = { at: now, checks };
     return checks;
   }

@@ -88,14 +88,22 @@ export function requestLimits(limits: RequestLimits = DEFAULT_REQUEST_LIMITS): K
     }
     // A token where a request id goes would be kept in logs and the audit log: refuse it (and tell).
     if (holdsToken(ctx.get('x-request-id'))) {
-      throw validationProblem('header', [{ field: 'X-Request-Id', rule: 'format', message: 'holds an API token: never send a token anywhere but in Authorization (and revoke this one)' }]);
+      throw validationProblem('header', [
+        { field: 'X-Request-Id', rule: 'format', message: 'holds an API token: never send a token anywhere but in Authorization (and revoke this one)' },
+      ]);
     }
     // rawHeaders alternates names and values; a repeated header counts each time it is sent.
     const headers = ctx.req.rawHeaders.length / 2;
     if (headers > limits.maxHeaders) {
-      throw new HttpProblem(431, 'too_many_headers', 'Request header fields too large', `the request has ${headers} header fields; the limit is ${limits.maxHeaders}`, {
-        limit: limits.maxHeaders,
-      });
+      throw new HttpProblem(
+        431,
+        'too_many_headers',
+        'Request header fields too large',
+        `the request has ${headers} header fields; the limit is ${limits.maxHeaders}`,
+        {
+          limit: limits.maxHeaders,
+        },
+      );
     }
     await next();
   };
@@ -117,9 +125,16 @@ export class InFlight {
   /** Takes a place, or throws the 503; call the returned function when the request is done. */
   enter(): () => void {
     if (this.count >= this.max) {
-      throw new HttpProblem(503, 'overloaded', 'Overloaded', `this API process is serving ${this.max} requests already; retry in a second`, {}, {
-        'Retry-After': '1',
-      });
+      throw new HttpProblem(
+        503,
+        'overloaded',
+        'Overloaded',
+        `this API process is serving ${this.max} requests already; retry in a second`,
+        {},
+        {
+          'Retry-After': '1',
+        },
+      );
     }
     this.count += 1;
     let left = false;

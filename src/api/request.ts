@@ -96,7 +96,12 @@ export async function readJsonBody(ctx: Koa.Context, limitBytes: number): Promis
   if (!hasBody(ctx)) return undefined;
   const encoding = ctx.get('content-encoding').trim().toLowerCase();
   if (encoding !== '' && encoding !== 'identity') {
-    throw new HttpProblem(415, 'unsupported_media_type', 'Unsupported media type', `Content-Encoding "${encoding.slice(0, 40)}" is not supported: send the body uncompressed`);
+    throw new HttpProblem(
+      415,
+      'unsupported_media_type',
+      'Unsupported media type',
+      `Content-Encoding "${encoding.slice(0, 40)}" is not supported: send the body uncompressed`,
+    );
   }
   if (!ctx.is('application/json', 'application/*+json')) {
     throw new HttpProblem(415, 'unsupported_media_type', 'Unsupported media type', 'send the body as application/json');

@@ -54,7 +54,6 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-
 export interface Command {
   name: string;
   aliases?: string[];
@@ -116,10 +115,7 @@ export function parseCommandArgs(command: Command, path: string, argv: string[])
   }
   if (parsed.positionals.length > expected.length) {
     const extra = parsed.positionals.length - expected.length;
-    throw new UsageError(
-      expected.length === 0 ? `takes no arguments (got ${extra})` : `takes only ${expected.join(' ')} (got ${extra} more)`,
-      path,
-    );
+    throw new UsageError(expected.length === 0 ? `takes no arguments (got ${extra})` : `takes only ${expected.join(' ')} (got ${extra} more)`, path);
   }
   return { values, positionals: parsed.positionals };
 }
@@ -133,9 +129,7 @@ function parseArgsMessage(error: unknown): string {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option ${flag ?? ''}`.trim();
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return flag && /argument missing/.test(message)
-        ? `option ${flag} needs a value`
-        : `option ${flag ?? ''} takes no value`.replace('  ', ' ');
+      return flag && /argument missing/.test(message) ? `option ${flag} needs a value` : `option ${flag ?? ''} takes no value`.replace('  ', ' ');
     default:
       return message;
   }

@@ -49,7 +49,15 @@ const quarantined: Command = {
     session.out(
       table(
         ['ESCALATION', 'INCIDENT', 'LEVEL', 'DUE', 'ATTEMPTS', 'QUARANTINED', 'LAST ERROR'],
-        rows.map((row) => [row.escalationId, row.incidentId, String(row.level), when(row.scheduledAt), String(row.attempts), when(row.quarantinedAt), clip(row.lastError, 80)]),
+        rows.map((row) => [
+          row.escalationId,
+          row.incidentId,
+          String(row.level),
+          when(row.scheduledAt),
+          String(row.attempts),
+          when(row.quarantinedAt),
+          clip(row.lastError, 80),
+        ]),
       ),
     );
   },
@@ -60,7 +68,8 @@ const release: Command = {
   summary: 'release a quarantined escalation (or all of them) once the cause is fixed: it runs at once',
   positionals: ['ID'],
   needs: 'database+redis',
-  details: 'ID is an escalation id, or `all` for every quarantined escalation. Released, it goes back to the\n' +
+  details:
+    'ID is an escalation id, or `all` for every quarantined escalation. Released, it goes back to the\n' +
     'workers due now, with a fresh count of attempts. Without Redis the workers find it in Postgres.',
   examples: ['klaxon escalation release 2b1e0f3c-5d4a-4b9e-8c7f-6a5b4c3d2e1f', 'klaxon escalation release all'],
   async run(args, session) {

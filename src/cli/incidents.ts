@@ -18,7 +18,6 @@ import { age, clip, fields, json, line, table, when } from './output.ts';
 const NOTE_MAX = 2000;
 const LIST_MAX = 10_000;
 
-
 function incidentId(args: ParsedArgs, path: string): string {
   const id = args.positionals[0] as string;
   if (!isUuid(id)) throw new UsageError('ID must be an incident id (a UUID)', path);
@@ -32,7 +31,7 @@ const list: Command = {
   options: {
     state: { type: 'string', value: 'STATE', description: `only incidents in this state: ${INCIDENT_STATES.join(', ')}` },
     limit: { type: 'string', value: 'N', description: `at most N incidents (1-${LIST_MAX}; default 50)` },
-    json: { type: 'boolean', description: 'print JSON (the API\'s incident objects)' },
+    json: { type: 'boolean', description: "print JSON (the API's incident objects)" },
   },
   examples: ['klaxon incidents list --state ESCALATING', 'klaxon incidents list --limit 200 --json'],
   async run(args, session) {
@@ -179,9 +178,7 @@ function transition(name: string, aliases: string[], to: TransitionTarget, summa
           : line`incident ${incident.id} "${clip(incident.title, 70)}" is ${incident.state} (version ${incident.version})\n`,
       );
       if (connected.redisProblem) {
-        session.err(
-          line`note: ${connected.redisProblem}; the Redis index was not updated: the worker's reconciler repairs it from Postgres\n`,
-        );
+        session.err(line`note: ${connected.redisProblem}; the Redis index was not updated: the worker's reconciler repairs it from Postgres\n`);
       }
     },
   };

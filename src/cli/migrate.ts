@@ -12,7 +12,8 @@ export const migrateCommand: Command = {
   summary: 'apply the pending database migrations',
   needs: 'nothing',
   options: { json: { type: 'boolean', description: 'print {"applied": [names]} as JSON' } },
-  details: 'Runs as the login of DATABASE_URL as it is (DATABASE_ROLE does not apply). Safe to run while\n' +
+  details:
+    'Runs as the login of DATABASE_URL as it is (DATABASE_ROLE does not apply). Safe to run while\n' +
     'other processes run it too: node-pg-migrate holds an advisory lock.',
   examples: ['klaxon migrate'],
   async run(args, session) {

@@ -23,7 +23,10 @@ const list: Command = {
     'Every type (escalation, acknowledged, resolved, verification, digest) and channel. STATUS is PENDING\n' +
     '(due, or waiting for its next attempt), SENT, FAILED (retries spent, or refused for good), SKIPPED\n' +
     '(the incident moved on, or throttled) or FOLDED (into a digest); WHY says why it failed or was skipped.',
-  examples: ['klaxon notification list --user 2b1e0f3c-5d4a-4b9e-8c7f-6a5b4c3d2e1f', 'klaxon notification list --user 2b1e0f3c-5d4a-4b9e-8c7f-6a5b4c3d2e1f --json'],
+  examples: [
+    'klaxon notification list --user 2b1e0f3c-5d4a-4b9e-8c7f-6a5b4c3d2e1f',
+    'klaxon notification list --user 2b1e0f3c-5d4a-4b9e-8c7f-6a5b4c3d2e1f --json',
+  ],
   async run(args, session) {
     const user = stringOption(args, 'user');
     if (!user || !isUuid(user)) throw new UsageError('--user must be a user id (a UUID)', 'notification list');

@@ -13,7 +13,8 @@ export const statsCommand: Command = {
   summary: 'pending and overdue escalations, and the Redis index counts',
   needs: 'database+redis',
   options: { json: { type: 'boolean', description: 'print the same JSON as GET /stats' } },
-  details: 'Overdue: due and not executed yet (steadily above 0: the workers are down or behind).\n' +
+  details:
+    'Overdue: due and not executed yet (steadily above 0: the workers are down or behind).\n' +
     'Quarantined: PENDING, kept out of batches after their execution failed too often; see\n' +
     '`klaxon escalation quarantined` and `klaxon escalation release`.\n' +
     '"index" is null when REDIS_URL is not set or Redis does not answer.',

@@ -22,7 +22,6 @@ const ISO_DATE_OR_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)
 const NAME_MAX = 200;
 const LIST_PAGE = 100;
 
-
 function scopesOption(text: string | undefined, path: string): Scope[] {
   if (text === undefined) throw new UsageError(`--scopes is required (a comma-separated list of ${SCOPES.join(', ')})`, path);
   const scopes = text

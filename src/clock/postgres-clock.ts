@@ -76,9 +76,7 @@ export class PostgresClock implements Clock {
 
   private async sample(): Promise<OffsetSample> {
     const startedAt = performance.now();
-    const result = await this.pool.query<{ ms: string }>(
-      `SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8::text AS ms`,
-    );
+    const result = await this.pool.query<{ ms: string }>(`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8::text AS ms`);
     const roundTripMs = performance.now() - startedAt;
     const serverMs = Number(result.rows[0]?.ms);
     // The server read its clock, on average, half a round trip before we got the answer.

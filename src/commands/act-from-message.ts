@@ -74,7 +74,13 @@ export async function actFromMessage(deps: CommandDeps, input: MessageActionInpu
       return;
     }
     outcome = { changed: true, actor };
-    return applyTransition(client, deps, locked, { to: TARGET[input.action], actor: user.name, tokenId: null, via: { ...input.via, user_id: user.id } }, change);
+    return applyTransition(
+      client,
+      deps,
+      locked,
+      { to: TARGET[input.action], actor: user.name, tokenId: null, via: { ...input.via, user_id: user.id } },
+      change,
+    );
   });
   if (!outcome) throw new Error('actFromMessage: the transaction ended without an outcome');
   return { ...outcome, incident };
@@ -123,7 +129,11 @@ export async function slackMember(deps: CommandDeps, memberId: string): Promise<
 }
 
 /** The SMS notification a reply's code names, sent to the number the reply comes from; null: none. */
-export async function smsReplyTarget(deps: CommandDeps, code: string, from: string): Promise<{ notificationId: string; incidentId: string; userId: string } | null> {
+export async function smsReplyTarget(
+  deps: CommandDeps,
+  code: string,
+  from: string,
+): Promise<{ notificationId: string; incidentId: string; userId: string } | null> {
   const [row] = await run<{ id: string; incident_id: string; user_id: string }>(deps.pool, sql('notification-by-reply-code'), [code, from]);
   return row ? { notificationId: row.id, incidentId: row.incident_id, userId: row.user_id } : null;
 }
@@ -169,7 +179,8 @@ export async function callFacts(deps: CommandDeps, notificationId: string, diges
   const [row] = await run<CallRow>(deps.pool, sql('notification-for-call'), [notificationId]);
   if (!row) return null;
   const stoppedBy = row.incident_id !== null && row.incident_state !== IncidentState.ESCALATING ? await lastStop(deps.pool, row.incident_id) : null;
-  const [digest = null] = row.type === 'digest' ? await run<NonNullable<CallFacts['digest']>>(deps.pool, sql('notifications-digest-items'), [row.id, digestNamed]) : [];
+  const [digest = null] =
+    row.type === 'digest' ? await run<NonNullable<CallFacts['digest']>>(deps.pool, sql('notifications-digest-items'), [row.id, digestNamed]) : [];
   return { row, stoppedBy, digest };
 }
 

@@ -107,7 +107,9 @@ export async function getContactMethod(db: Queryable, userId: string, methodId: 
 
 export async function createContactMethod(deps: CommandDeps, userId: string, input: NewContactMethod): Promise<ContactMethod> {
   if (input.kind === 'in_app') {
-    throw new InvalidInputError([{ field: 'kind', rule: 'in_app_builtin', message: 'every person has exactly one in_app method, made with them; it cannot be added' }]);
+    throw new InvalidInputError([
+      { field: 'kind', rule: 'in_app_builtin', message: 'every person has exactly one in_app method, made with them; it cannot be added' },
+    ]);
   }
   const issue = addressIssue(input.kind, input.address);
   if (issue) throw new InvalidInputError([issue]);

@@ -16,13 +16,7 @@ import type pg from 'pg';
 import { DURATION_BOUNDS, durationWithin } from '../domain/durations.ts';
 import { ConflictError, InvalidInputError, ReferenceNotFoundError } from '../domain/errors.ts';
 import type { Incident } from '../domain/incident.ts';
-import {
-  IncidentState,
-  InvalidTransitionError,
-  allowedTransitions,
-  assertTransition,
-  isTerminal,
-} from '../domain/incident-states.ts';
+import { IncidentState, InvalidTransitionError, allowedTransitions, assertTransition, isTerminal } from '../domain/incident-states.ts';
 import { followedPolicy } from '../domain/policy.ts';
 import { appendEvents } from '../db/events.ts';
 import { run, sql } from '../db/queries.ts';
@@ -32,7 +26,6 @@ import { executeEscalations } from '../engine/executor.ts';
 import type { CommandDeps } from './deps.ts';
 import { usersByIds } from '../engine/on-call.ts';
 import { type ActionEffects, type EventAuthor, type LockedIncidentInput, actOnIncident, applyTransition, freezePolicy } from './transition-incident.ts';
-
 
 interface ActionInput extends LockedIncidentInput, EventAuthor {
   note?: string | undefined;
@@ -70,10 +63,7 @@ export async function escalateIncident(deps: CommandDeps, input: ActionInput & {
   });
 }
 
-export async function reassignIncident(
-  deps: CommandDeps,
-  input: ActionInput & { userId?: string | undefined; level?: number | undefined },
-): Promise<Incident> {
+export async function reassignIncident(deps: CommandDeps, input: ActionInput & { userId?: string | undefined; level?: number | undefined }): Promise<Incident> {
   return actOnIncident(deps, input, async (client, locked, change) => {
     const now = deps.clock.now();
     if (isTerminal(locked.state)) throw invalidState(locked, 'reassigned', ['OPEN', 'ESCALATING', 'ACKNOWLEDGED']);
@@ -125,11 +115,23 @@ export async function snoozeIncident(deps: CommandDeps, input: ActionInput & { d
 }
 
 /** What an action records about itself (its kind and details; the incident, author and time are added). */
-type ActionRecord = Pick<Extract<NewEvent, { kind: 'escalated_manually' }>, 'kind' | 'details'> | Pick<Extract<NewEvent, { kind: 'reassigned' }>, 'kind' | 'details'> | Pick<Extract<NewEvent, { kind: 'snoozed' }>, 'kind' | 'details'>;
+type ActionRecord =
+  | Pick<Extract<NewEvent, { kind: 'escalated_manually' }>, 'kind' | 'details'>
+  | Pick<Extract<NewEvent, { kind: 'reassigned' }>, 'kind' | 'details'>
+  | Pick<Extract<NewEvent, { kind: 'snoozed' }>, 'kind' | 'details'>;
 
 /** An action's event: by its author, leaving the incident's state as it is. */
 function actionEvent(locked: IncidentRow, record: ActionRecord, author: EventAuthor & { note?: string | undefined }, now: Date): NewEvent {
-  return { ...record, incidentId: locked.id, from: locked.state, to: locked.state, occurredAt: now, actor: author.actor, note: author.note, tokenId: author.tokenId };
+  return {
+    ...record,
+    incidentId: locked.id,
+    from: locked.state,
+    to: locked.state,
+    occurredAt: now,
+    actor: author.actor,
+    note: author.note,
+    tokenId: author.tokenId,
+  };
 }
 
 /** Cancels what is pending, then pages `level` of `cycle` now through the executor, in this transaction. */

@@ -12,26 +12,12 @@ import type pg from 'pg';
 import type { ChannelKind } from '../domain/notifications.ts';
 import { DURATION_BOUNDS, durationWithin } from '../domain/durations.ts';
 import { InUseError, InvalidInputError, NotFoundError, ReferenceNotFoundError, type FieldIssue } from '../domain/errors.ts';
-import {
-  type PolicyLevel,
-  type PolicySnapshot,
-  type PolicyTarget,
-  type TargetType,
-} from '../domain/policy.ts';
+import { type PolicyLevel, type PolicySnapshot, type PolicyTarget, type TargetType } from '../domain/policy.ts';
 import { type TeamScope, canSee, mayRefer } from '../domain/team-scope.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { CommandDeps } from './deps.ts';
-import {
-  type NamePage,
-  type NamePageQuery,
-  assertTeamUnchanged,
-  assertUnique,
-  ownerTeam,
-  pageByName,
-  visibleOrNotFound,
-  written,
-} from './records.ts';
+import { type NamePage, type NamePageQuery, assertTeamUnchanged, assertUnique, ownerTeam, pageByName, visibleOrNotFound, written } from './records.ts';
 import type { Policy } from '../domain/policy.ts';
 
 export interface PolicyInput {
@@ -46,8 +32,6 @@ export interface PolicyInput {
    */
   teamId?: string | null | undefined;
 }
-
-
 
 interface PolicyRow {
   id: string;
@@ -119,7 +103,11 @@ export async function listPolicies(db: Queryable, scope: TeamScope, page: NamePa
     db,
     sql('policies-list'),
     page,
-    (rows) => loadPolicies(db, rows.map((row) => row.id)),
+    (rows) =>
+      loadPolicies(
+        db,
+        rows.map((row) => row.id),
+      ),
     [scope.teamId],
   );
 }
@@ -148,10 +136,7 @@ export async function policySnapshot(db: Queryable, id: string): Promise<PolicyS
 /** Policies with their levels, in the order of `ids`. */
 async function loadPolicies(db: Queryable, ids: string[]): Promise<Policy[]> {
   if (ids.length === 0) return [];
-  const [rows, levelRows] = await Promise.all([
-    run<PolicyRow>(db, sql('policies-by-ids'), [ids]),
-    run<LevelRow>(db, sql('policy-levels-by-policies'), [ids]),
-  ]);
+  const [rows, levelRows] = await Promise.all([run<PolicyRow>(db, sql('policies-by-ids'), [ids]), run<LevelRow>(db, sql('policy-levels-by-policies'), [ids])]);
   const byId = new Map(rows.map((row) => [row.id, row]));
   return ids.flatMap((id) => {
     const row = byId.get(id);
@@ -167,17 +152,19 @@ async function loadPolicies(db: Queryable, ids: string[]): Promise<Policy[]> {
         level.targets.push({ type: levelRow.target_type, id: levelRow.target_id, name: levelRow.target_name ?? '' });
       }
     }
-    return [{
-      id: row.id,
-      name: row.name,
-      description: row.description,
-      repeatCount: row.repeat_count,
-      version: row.version,
-      teamId: row.team_id,
-      levels,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-    }];
+    return [
+      {
+        id: row.id,
+        name: row.name,
+        description: row.description,
+        repeatCount: row.repeat_count,
+        version: row.version,
+        teamId: row.team_id,
+        levels,
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+      },
+    ];
   });
 }
 
@@ -192,7 +179,11 @@ function checkLevels(input: PolicyInput): PolicyLevel[] {
     level.targets.forEach((target, position) => {
       const key = `${target.type}:${target.id.toLowerCase()}`;
       if (seen.has(key)) {
-        issues.push({ field: `levels.${index}.targets.${position}`, rule: 'uniqueTarget', message: `${target.type} ${target.id} is already a target of this level` });
+        issues.push({
+          field: `levels.${index}.targets.${position}`,
+          rule: 'uniqueTarget',
+          message: `${target.type} ${target.id} is already a target of this level`,
+        });
       }
       seen.add(key);
     });
@@ -203,7 +194,6 @@ function checkLevels(input: PolicyInput): PolicyLevel[] {
   if (issues.length > 0) throw new InvalidInputError(issues);
   return levels;
 }
-
 
 /**
  * Every target exists and the policy's team may page it (users are everyone's; a

@@ -5,14 +5,7 @@ import type { IncidentEvent } from '../domain/events.ts';
 import type { Escalation, Incident } from '../domain/incident.ts';
 import type { IncidentState } from '../domain/incident-states.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
-import {
-  type EscalationRow,
-  type EventRow,
-  type IncidentRow,
-  toEscalation,
-  toEvent,
-  toIncident,
-} from '../db/rows.ts';
+import { type EscalationRow, type EventRow, type IncidentRow, toEscalation, toEvent, toIncident } from '../db/rows.ts';
 
 /** An incident the caller's team scope sees; another team's answers as not found. */
 export async function getIncident(db: Queryable, scope: TeamScope, id: string): Promise<Incident> {

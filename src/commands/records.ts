@@ -60,7 +60,11 @@ export async function ownerTeam(db: Queryable, scope: TeamScope, requested: stri
   if (scope.teamId !== null) {
     if (requested === null) {
       throw new TeamNotAllowedError([
-        { field: 'team_id', rule: 'organisation', message: "a team's token makes its own team's records: leave team_id out, or use an organisation-wide token" },
+        {
+          field: 'team_id',
+          rule: 'organisation',
+          message: "a team's token makes its own team's records: leave team_id out, or use an organisation-wide token",
+        },
       ]);
     }
     if (requested !== undefined && requested !== scope.teamId) throw unknownTeam(requested);
@@ -147,9 +151,7 @@ export async function assertExist(
   const found = new Set(usable.map((row) => row.id));
   const missing = refs.filter((ref) => !found.has(ref.id.toLowerCase()));
   if (missing.length > 0) {
-    throw new ReferenceNotFoundError(
-      missing.map(({ field, id }) => ({ field, rule: 'exists', message: `no ${resource} with id ${id}` })),
-    );
+    throw new ReferenceNotFoundError(missing.map(({ field, id }) => ({ field, rule: 'exists', message: `no ${resource} with id ${id}` })));
   }
 }
 

@@ -31,7 +31,6 @@ import type { OverrideRecord, Schedule, UserSummary } from '../domain/schedule.t
 import { type OverrideRow, toOverride } from '../db/rows.ts';
 import { loadSchedules, onCallFor, overridesBetween, usersByIds } from '../engine/on-call.ts';
 
-
 export interface ScheduleInput {
   name: string;
   rotation: Rotation;
@@ -42,13 +41,16 @@ export interface ScheduleInput {
   teamId?: string | null | undefined;
 }
 
-
 export async function listSchedules(db: Queryable, scope: TeamScope, page: NamePageQuery): Promise<NamePage<Schedule>> {
   return pageByName<{ id: string; sort_key: string }, Schedule>(
     db,
     sql('schedules-list'),
     page,
-    (rows) => loadSchedules(db, rows.map((row) => row.id)),
+    (rows) =>
+      loadSchedules(
+        db,
+        rows.map((row) => row.id),
+      ),
     [scope.teamId],
   );
 }
@@ -79,7 +81,13 @@ export async function shiftsOf(
   const overrides = await overridesBetween(db, [id], from, to);
   try {
     const shifts = shiftsBetween(schedule.rotation, overrides, from, to);
-    return { shifts, users: await usersByIds(db, shifts.map((shift) => shift.userId)) };
+    return {
+      shifts,
+      users: await usersByIds(
+        db,
+        shifts.map((shift) => shift.userId),
+      ),
+    };
   } catch (error) {
     if (error instanceof RangeError) {
       throw new InvalidInputError([{ field: 'to', rule: 'range', message: error.message }], 'query');
@@ -97,7 +105,14 @@ export async function createSchedule(deps: CommandDeps, scope: TeamScope, input:
     const r = input.rotation;
     const row = written(
       await run<{ id: string }>(client, sql('schedule-insert'), [
-        input.name, r.timeZone, r.shiftLength, r.shiftUnit, r.handoffTime, r.startDate, deps.clock.now(), teamId,
+        input.name,
+        r.timeZone,
+        r.shiftLength,
+        r.shiftUnit,
+        r.handoffTime,
+        r.startDate,
+        deps.clock.now(),
+        teamId,
       ]),
     );
     await run(client, sql('schedule-members-insert'), [row.id, r.userIds]);
@@ -114,7 +129,14 @@ export async function replaceSchedule(deps: CommandDeps, scope: TeamScope, id: s
     const r = input.rotation;
     await assertUsersExist(client, r.userIds, 'rotation.user_ids');
     const [row] = await run<{ id: string }>(client, sql('schedule-update'), [
-      id, input.name, r.timeZone, r.shiftLength, r.shiftUnit, r.handoffTime, r.startDate, deps.clock.now(),
+      id,
+      input.name,
+      r.timeZone,
+      r.shiftLength,
+      r.shiftUnit,
+      r.handoffTime,
+      r.startDate,
+      deps.clock.now(),
     ]);
     if (!row) throw new NotFoundError('schedule', id);
     await run(client, sql('schedule-members-delete'), [id]);
@@ -165,7 +187,6 @@ export async function removeOverride(deps: CommandDeps, scope: TeamScope, schedu
   });
 }
 
-
 function checkRotation(rotation: Rotation): void {
   const problems = validateRotation(rotation);
   // Postgres dates have no year 0, and a rotation from before 1900 is a typo.
@@ -178,5 +199,10 @@ function checkRotation(rotation: Rotation): void {
 
 /** The users exist (and stay, until the transaction ends: users-existing locks them). */
 async function assertUsersExist(client: pg.PoolClient, ids: readonly string[], field: string): Promise<void> {
-  await assertExist(client, sql('users-existing'), 'user', [...new Set(ids)].map((id) => ({ field, id })));
+  await assertExist(
+    client,
+    sql('users-existing'),
+    'user',
+    [...new Set(ids)].map((id) => ({ field, id })),
+  );
 }

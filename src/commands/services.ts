@@ -11,17 +11,7 @@ import { inTransaction } from '../db/transaction.ts';
 import { type Service, ServiceHasIncidentsError, type Usage } from '../domain/people.ts';
 import type { TeamScope } from '../domain/team-scope.ts';
 import type { CommandDeps } from './deps.ts';
-import {
-  type NamePage,
-  type NamePageQuery,
-  assertExist,
-  assertUnique,
-  ownerTeam,
-  pageByName,
-  visibleOrNotFound,
-  USAGES_NAMED,
-  written,
-} from './records.ts';
+import { type NamePage, type NamePageQuery, assertExist, assertUnique, ownerTeam, pageByName, visibleOrNotFound, USAGES_NAMED, written } from './records.ts';
 
 interface ServiceRow {
   id: string;
@@ -111,7 +101,11 @@ export async function deleteService(deps: CommandDeps, scope: TeamScope, id: str
     await visibleOrNotFound<ServiceRow>(client, sql('services-lock'), scope, 'service', id);
     const incidents = await run<Usage & { total: number }>(client, sql('services-usages'), [id, USAGES_NAMED]);
     const [newest] = incidents;
-    if (newest) throw new ServiceHasIncidentsError(incidents.map(({ kind, id: incidentId, name }) => ({ kind, id: incidentId, name })), newest.total);
+    if (newest)
+      throw new ServiceHasIncidentsError(
+        incidents.map(({ kind, id: incidentId, name }) => ({ kind, id: incidentId, name })),
+        newest.total,
+      );
     await run(client, sql('services-delete'), [id]);
   });
 }

@@ -10,16 +10,7 @@ import type { Team, TeamMember } from '../domain/people.ts';
 import { type TeamScope, canSee } from '../domain/team-scope.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { CommandDeps } from './deps.ts';
-import {
-  type NamePage,
-  type NamePageQuery,
-  assertExist,
-  assertUnique,
-  assertUnused,
-  oneOrNotFound,
-  pageByName,
-  written,
-} from './records.ts';
+import { type NamePage, type NamePageQuery, assertExist, assertUnique, assertUnused, oneOrNotFound, pageByName, written } from './records.ts';
 
 interface TeamRow {
   id: string;

@@ -66,7 +66,8 @@ export async function createToken(deps: CommandDeps, input: NewToken, creator: T
  */
 export async function ensureEnvironmentToken(deps: CommandDeps, token: string): Promise<'created' | 'present' | 'revoked'> {
   const parsed = parseToken(token);
-  if (!parsed) throw new Error('KLAXON_ADMIN_TOKEN is not a klaxon token (klx_<12 characters>_<43 characters>); make one with `npm run -s cli -- token generate`');
+  if (!parsed)
+    throw new Error('KLAXON_ADMIN_TOKEN is not a klaxon token (klx_<12 characters>_<43 characters>); make one with `npm run -s cli -- token generate`');
   const secretHash = hashSecret(parsed.secret);
   const [inserted] = await run<TokenRow>(deps.pool, sql('tokens-insert-if-absent'), [
     parsed.publicId,

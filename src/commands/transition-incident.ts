@@ -127,14 +127,7 @@ export async function applyTransition(
 
   if (policy) {
     const step = firstStep(timetableOf(policy), now, locked.cycle_base);
-    const [row] = await run<EscalationRow>(client, sql('escalation-insert'), [
-      locked.id,
-      step.level,
-      step.repeatCycle,
-      step.dueAt,
-      now,
-      'timetable',
-    ]);
+    const [row] = await run<EscalationRow>(client, sql('escalation-insert'), [locked.id, step.level, step.repeatCycle, step.dueAt, now, 'timetable']);
     if (row) {
       change.add.push({ id: row.id, dueAt: row.scheduled_at });
       details.scheduled = { escalation_id: row.id, level: row.escalation_level, due_at: row.scheduled_at };
@@ -162,7 +155,8 @@ export async function applyTransition(
     },
   ]);
   // Stop-paging notices to everyone paged so far, committed with the transition (issue 11).
-  if (input.to === IncidentState.ACKNOWLEDGED || input.to === IncidentState.RESOLVED) await planTransitionNotices(client, updated, EVENT_KIND_FOR[input.to], now, input.actor ?? null);
+  if (input.to === IncidentState.ACKNOWLEDGED || input.to === IncidentState.RESOLVED)
+    await planTransitionNotices(client, updated, EVENT_KIND_FOR[input.to], now, input.actor ?? null);
   return toIncident(updated);
 }
 

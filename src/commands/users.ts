@@ -7,15 +7,7 @@ import { type Queryable, run, sql } from '../db/queries.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { User } from '../domain/people.ts';
 import type { CommandDeps } from './deps.ts';
-import {
-  type NamePage,
-  type NamePageQuery,
-  assertUnique,
-  assertUnused,
-  oneOrNotFound,
-  pageByName,
-  written,
-} from './records.ts';
+import { type NamePage, type NamePageQuery, assertUnique, assertUnused, oneOrNotFound, pageByName, written } from './records.ts';
 
 interface UserRow {
   id: string;

@@ -141,10 +141,16 @@ function duration() {
 }
 
 function count(max: number) {
-  return { schema: Type.Integer({ minimum: 1, maximum: max }), explain: (value: unknown) => `${shown(String(value))} must be a whole number from 1 to ${max}` } satisfies Kind;
+  return {
+    schema: Type.Integer({ minimum: 1, maximum: max }),
+    explain: (value: unknown) => `${shown(String(value))} must be a whole number from 1 to ${max}`,
+  } satisfies Kind;
 }
 
-const port = { schema: Type.Integer({ minimum: 0, maximum: 65535 }), explain: (value: unknown) => `${shown(String(value))} is not a port (0-65535)` } satisfies Kind;
+const port = {
+  schema: Type.Integer({ minimum: 0, maximum: 65535 }),
+  explain: (value: unknown) => `${shown(String(value))} is not a port (0-65535)`,
+} satisfies Kind;
 
 /** Free text (a secret, an id, a name); empty means "not set" where the setting says so. */
 const text = { schema: Type.String({ maxLength: 4096 }), explain: () => 'must be a string of at most 4096 characters' } satisfies Kind;
@@ -156,7 +162,10 @@ const signingKeys = {
 } satisfies Kind;
 
 function oneOf<const V extends readonly string[]>(values: V) {
-  return { schema: Type.Unsafe<V[number]>({ type: 'string', enum: [...values] }), explain: (value: unknown) => `${shown(String(value))} is not one of ${values.join(', ')}` } satisfies Kind;
+  return {
+    schema: Type.Unsafe<V[number]>({ type: 'string', enum: [...values] }),
+    explain: (value: unknown) => `${shown(String(value))} is not one of ${values.join(', ')}`,
+  } satisfies Kind;
 }
 
 function url(protocols: readonly string[]) {
@@ -289,7 +298,11 @@ const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true });
 ajv.addFormat('duration', { type: 'string', validate: (text) => parseOrUndefined(() => parseDuration(text)) !== undefined });
 ajv.addFormat('size', { type: 'string', validate: (text) => parseOrUndefined(() => parseSize(text)) !== undefined });
 ajv.addFormat('level-delay', { type: 'string', validate: (text) => levelDelayProblem(text) === undefined });
-for (const protocols of [['postgres:', 'postgresql:'], ['redis:', 'rediss:'], ['https:', 'http:']]) {
+for (const protocols of [
+  ['postgres:', 'postgresql:'],
+  ['redis:', 'rediss:'],
+  ['https:', 'http:'],
+]) {
   ajv.addFormat(`url:${protocols.join(',')}`, { type: 'string', validate: (text) => protocols.includes(parseOrUndefined(() => new URL(text).protocol) ?? '') });
 }
 const validateSettings = ajv.compile(

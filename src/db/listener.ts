@@ -70,7 +70,7 @@ export class ChannelListener {
   }
 
   private async run(): Promise<void> {
-    for (let failures = 0; !this.closed; ) {
+    for (let failures = 0; !this.closed;) {
       const client = this.options.connect();
       this.client = client;
       // Set before connecting: an error on a client without a listener would crash the process.

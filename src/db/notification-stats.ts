@@ -19,7 +19,9 @@ export interface NotificationStats {
 }
 
 export async function readNotificationStats(db: Queryable, now: Date): Promise<NotificationStats> {
-  const [row] = await run<{ pending: number; due: number; oldest_due: Date | null; by_channel: Record<string, ChannelTally> }>(db, sql('notifications-stats'), [now]);
+  const [row] = await run<{ pending: number; due: number; oldest_due: Date | null; by_channel: Record<string, ChannelTally> }>(db, sql('notifications-stats'), [
+    now,
+  ]);
   return {
     pending: row?.pending ?? 0,
     due: row?.due ?? 0,

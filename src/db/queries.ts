@@ -25,11 +25,7 @@ export function sql(name: string): NamedQuery {
 
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
-export async function run<R extends pg.QueryResultRow>(
-  db: Queryable,
-  query: NamedQuery,
-  values: unknown[],
-): Promise<R[]> {
+export async function run<R extends pg.QueryResultRow>(db: Queryable, query: NamedQuery, values: unknown[]): Promise<R[]> {
   const result = await db.query<R>({ name: query.name, text: query.text, values });
   return result.rows;
 }

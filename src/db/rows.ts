@@ -2,14 +2,7 @@
 import type { EventKind, IncidentEvent } from '../domain/events.ts';
 import type { Scope } from '../domain/scopes.ts';
 import type { ApiToken } from '../domain/tokens.ts';
-import type {
-  Assignee,
-  Escalation,
-  EscalationStatus,
-  EscalationTrigger,
-  Incident,
-  Severity,
-} from '../domain/incident.ts';
+import type { Assignee, Escalation, EscalationStatus, EscalationTrigger, Incident, Severity } from '../domain/incident.ts';
 import type { IncidentState } from '../domain/incident-states.ts';
 import { snapshotFromJson } from '../domain/policy.ts';
 import type { OverrideRecord, Schedule, ShiftUnit } from '../domain/schedule.ts';
@@ -169,7 +162,6 @@ export interface OverrideRow {
   ends_at: Date;
   created_at: Date;
 }
-
 
 export function toSchedule(row: ScheduleRow): Schedule {
   return {

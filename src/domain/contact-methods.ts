@@ -60,8 +60,7 @@ const SLACK_MEMBER = /^[UW][A-Z0-9]{2,20}$/;
  * ajv-formats' "fast" e-mail shape (what the users endpoint checks `email` with), so a
  * person's own address and their e-mail methods follow one rule.
  */
-const EMAIL =
-  /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
+const EMAIL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 export const MAX_ADDRESS_LENGTH = 2048;
 export const MAX_EMAIL_LENGTH = 320;
@@ -87,7 +86,9 @@ export function addressIssue(kind: ChannelKind, address: string, field = 'addres
     case 'voice':
       return E164.test(address) ? null : issue('e164', 'must be an E.164 phone number: + and 7 to 15 digits, such as +4915112345678');
     case 'slack':
-      return SLACK_MEMBER.test(address) ? null : issue('slack_member_id', 'must be a Slack member id: U or W and 2 to 20 upper-case letters or digits, such as U024BE7LH');
+      return SLACK_MEMBER.test(address)
+        ? null
+        : issue('slack_member_id', 'must be a Slack member id: U or W and 2 to 20 upper-case letters or digits, such as U024BE7LH');
     case 'teams':
     case 'webhook':
       return urlIssue(address, issue);

@@ -69,7 +69,12 @@ export function durationWithin(text: string, limits: DurationBounds): { ok: true
 
 /** The shortest way to write a duration: `5m`, `90s`, `250ms`. */
 export function formatDuration(ms: number): string {
-  for (const [unit, factor] of [['d', DAY], ['h', HOUR], ['m', MINUTE], ['s', SECOND]] as const) {
+  for (const [unit, factor] of [
+    ['d', DAY],
+    ['h', HOUR],
+    ['m', MINUTE],
+    ['s', SECOND],
+  ] as const) {
     if (ms >= factor && ms % factor === 0) return `${ms / factor}${unit}`;
   }
   return `${ms}ms`;

@@ -12,14 +12,20 @@ export abstract class DomainError extends Error {
 
 export class NotFoundError extends DomainError {
   readonly code = 'not_found';
-  constructor(readonly resource: string, readonly id: string) {
+  constructor(
+    readonly resource: string,
+    readonly id: string,
+  ) {
     super(`${resource} ${id} does not exist`);
   }
 }
 
 export class VersionConflictError extends DomainError {
   readonly code = 'version_conflict';
-  constructor(readonly expected: number, readonly actual: number) {
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+  ) {
     super(`the incident is at version ${actual}, not the expected ${expected}; read it again and retry`);
   }
 }
@@ -70,10 +76,7 @@ export class InUseError extends DomainError {
     readonly resource: string,
     readonly usedBy: { kind: string; id: string; name: string }[],
   ) {
-    super(
-      `this ${resource} is still used by ${usedBy.map((u) => `${u.kind} "${u.name}"`).join(', ')}; ` +
-        'change or remove those first',
-    );
+    super(`this ${resource} is still used by ${usedBy.map((u) => `${u.kind} "${u.name}"`).join(', ')}; ` + 'change or remove those first');
   }
 }
 

@@ -33,12 +33,7 @@ export type ExecutionDecision =
    */
   | { kind: 'execute'; next: NextStep; resumes: boolean };
 
-export function decideExecution(
-  escalation: ClaimedEscalation,
-  incident: IncidentAtExecution,
-  now: Date,
-  timetable: Timetable,
-): ExecutionDecision {
+export function decideExecution(escalation: ClaimedEscalation, incident: IncidentAtExecution, now: Date, timetable: Timetable): ExecutionDecision {
   if (escalation.status !== 'PENDING') return { kind: 'skip', reason: 'not_pending' };
   if (escalation.scheduledAt.getTime() > now.getTime()) return { kind: 'requeue', dueAt: escalation.scheduledAt };
   // The next level's window starts now, at this execution, not at this level's due

@@ -56,7 +56,11 @@ export interface Usage {
 
 /** Another record already has this value in a field that must be unique: 409 already_exists. */
 export class AlreadyExistsError extends ConflictError {
-  constructor(resource: string, readonly field: string, value: string) {
+  constructor(
+    resource: string,
+    readonly field: string,
+    value: string,
+  ) {
     super('already_exists', `another ${resource} already has the ${field} ${JSON.stringify(value)} (compared case-insensitively)`, {
       field,
     });
@@ -65,7 +69,10 @@ export class AlreadyExistsError extends ConflictError {
 
 /** A service with incidents: incidents are kept for the audit trail, so the service stays too. */
 export class ServiceHasIncidentsError extends InUseError {
-  constructor(usedBy: Usage[], readonly incidentCount: number) {
+  constructor(
+    usedBy: Usage[],
+    readonly incidentCount: number,
+  ) {
     super('service', usedBy);
     this.message =
       `this service has ${incidentCount} incident${incidentCount === 1 ? '' : 's'}, and incidents are never deleted ` +

@@ -71,7 +71,7 @@ interface SnapshotJson {
   name: string;
   version: number;
   repeat_count: number;
-    // channels: absent in snapshots frozen before notifications existed.
+  // channels: absent in snapshots frozen before notifications existed.
   levels: { delay_ms: number; targets: PolicyTarget[]; channels?: ChannelKind[] | null }[];
 }
 

@@ -148,11 +148,7 @@ export function shiftsBetween(rotation: Rotation, overrides: readonly Override[]
     while (next < rotationPieces.length && (rotationPieces[next] as Piece).to <= a) next += 1;
     const override = winnerAt(relevant, a);
     const piece = rotationPieces[next];
-    const owner = override
-      ? { userId: override.userId, overridden: true }
-      : piece && piece.from <= a
-        ? { userId: piece.userId, overridden: false }
-        : null;
+    const owner = override ? { userId: override.userId, overridden: true } : piece && piece.from <= a ? { userId: piece.userId, overridden: false } : null;
     if (!owner) continue;
     const last = shifts.at(-1);
     if (last && last.to.getTime() === a && last.userId === owner.userId && last.overridden === owner.overridden) {

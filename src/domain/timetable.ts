@@ -34,12 +34,7 @@ export function firstStep(timetable: Timetable, now: Date, repeatCycle = 0): Sch
  * after the last one level 1 of the next cycle while repeats remain (counted from
  * `cycleBase`, the cycle the escalation started or restarted in), or exhausted.
  */
-export function nextStep(
-  timetable: Timetable,
-  executed: { level: number; repeatCycle: number },
-  executedAt: Date,
-  cycleBase = 0,
-): NextStep {
+export function nextStep(timetable: Timetable, executed: { level: number; repeatCycle: number }, executedAt: Date, cycleBase = 0): NextStep {
   let level = executed.level + 1;
   let repeatCycle = executed.repeatCycle;
   if (level > levelCount(timetable)) {

@@ -100,7 +100,11 @@ export async function executeEscalations(
   for (const { incident_id: id } of rows) {
     const incident = locked.get(id);
     if (incident && !incidents.has(id)) {
-      incidents.set(id, { state: incident.state, cycleBase: incident.cycle_base, policy: followedPolicy(incident.policy_snapshot, deps.timetable.levelDelaysMs) });
+      incidents.set(id, {
+        state: incident.state,
+        cycleBase: incident.cycle_base,
+        policy: followedPolicy(incident.policy_snapshot, deps.timetable.levelDelaysMs),
+      });
     }
   }
 
@@ -131,11 +135,7 @@ export async function executeEscalations(
 
   const toExecute = decided.filter(({ decision }) => decision.kind === 'execute');
   if (toExecute.length === 0) return result;
-  const marked = new Set(
-    (await run<{ id: string }>(client, sql('escalations-mark-executed'), [toExecute.map(({ row }) => row.id), now])).map(
-      (row) => row.id,
-    ),
-  );
+  const marked = new Set((await run<{ id: string }>(client, sql('escalations-mark-executed'), [toExecute.map(({ row }) => row.id), now])).map((row) => row.id));
   const executed = toExecute.filter(({ row }) => marked.has(row.id));
   result.skipped.push(...toExecute.filter(({ row }) => !marked.has(row.id)).map(({ row }) => row.id));
   if (executed.length === 0) return result;
@@ -143,11 +143,7 @@ export async function executeEscalations(
   // A snooze ended: those incidents go back to ESCALATING before the page.
   const resumed = executed.filter(({ decision }) => decision.kind === 'execute' && decision.resumes);
   if (resumed.length > 0) {
-    await run(client, sql('incidents-resume-from-snooze'), [
-      resumed.map(({ row }) => row.incident_id),
-      resumed.map(({ row }) => row.repeat_cycle),
-      now,
-    ]);
+    await run(client, sql('incidents-resume-from-snooze'), [resumed.map(({ row }) => row.incident_id), resumed.map(({ row }) => row.repeat_cycle), now]);
   }
 
   // Schedule what follows each execution (idempotent on incident, cycle, level).
@@ -190,7 +186,14 @@ export async function executeEscalations(
   executed.forEach(({ row, decision }, i) => {
     const resumes = decision.kind === 'execute' && decision.resumes;
     if (resumes) {
-      events.push({ incidentId: row.incident_id, kind: 'snooze_ended', from: 'ACKNOWLEDGED', to: 'ESCALATING', occurredAt: now, details: { escalation_id: row.id } });
+      events.push({
+        incidentId: row.incident_id,
+        kind: 'snooze_ended',
+        from: 'ACKNOWLEDGED',
+        to: 'ESCALATING',
+        occurredAt: now,
+        details: { escalation_id: row.id },
+      });
     }
     const next = nextOf.get(row.incident_id);
     const pagedUsers = paged[i] ?? [];

@@ -35,7 +35,11 @@ export async function onCallFor(db: Queryable, scheduleIds: string[], at: Date):
   return new Map(
     schedules.map((schedule) => [
       schedule.id,
-      onCallAt(schedule.rotation, overrides.filter((o) => o.scheduleId === schedule.id), at),
+      onCallAt(
+        schedule.rotation,
+        overrides.filter((o) => o.scheduleId === schedule.id),
+        at,
+      ),
     ]),
   );
 }

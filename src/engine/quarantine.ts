@@ -52,14 +52,7 @@ export async function recordExecutionFailure(db: Queryable, escalationId: string
     retry_at: Date;
     quarantined_at: Date | null;
     newly_quarantined: boolean;
-  }>(db, sql('escalation-failure-record'), [
-    escalationId,
-    describeError(error),
-    now,
-    MAX_EXECUTION_ATTEMPTS,
-    ATTEMPT_BACKOFF.baseMs,
-    ATTEMPT_BACKOFF.capMs,
-  ]);
+  }>(db, sql('escalation-failure-record'), [escalationId, describeError(error), now, MAX_EXECUTION_ATTEMPTS, ATTEMPT_BACKOFF.baseMs, ATTEMPT_BACKOFF.capMs]);
   if (!row) return null; // the escalation does not exist
   return {
     escalationId: row.escalation_id,

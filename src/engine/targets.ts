@@ -9,11 +9,7 @@ import type { PolicyTarget } from '../domain/policy.ts';
 import { onCallFor, usersByIds } from './on-call.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 
-export async function resolveTargets(
-  db: Queryable,
-  targetLists: readonly (readonly PolicyTarget[])[],
-  at: Date,
-): Promise<Assignee[][]> {
+export async function resolveTargets(db: Queryable, targetLists: readonly (readonly PolicyTarget[])[], at: Date): Promise<Assignee[][]> {
   const all = targetLists.flat();
   const idsOf = (type: PolicyTarget['type']) => [...new Set(all.filter((t) => t.type === type).map((t) => t.id))];
 

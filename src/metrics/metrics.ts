@@ -65,10 +65,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const counter = (name: string, help: string) => new Counter({ name, help, registers: [registry] });
   const executed = counter('klaxon_escalations_executed_total', 'Escalations executed (a level paged).');
-  const cancelled = counter(
-    'klaxon_escalations_cancelled_total',
-    'Due escalations cancelled at execution because their incident no longer escalates.',
-  );
+  const cancelled = counter('klaxon_escalations_cancelled_total', 'Due escalations cancelled at execution because their incident no longer escalates.');
   const exhausted = counter('klaxon_escalations_exhausted_total', 'Incidents whose escalation timetable ran out.');
   const reconcilerRuns = new Counter({
     name: 'klaxon_reconciler_runs_total',
@@ -80,7 +77,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     'klaxon_escalation_execution_failures_total',
     'Failed attempts at executing one escalation on its own, after its batch failed because of its rows.',
   );
-  const quarantined = counter('klaxon_escalations_quarantined_total', 'Escalations quarantined: their execution failed too often, they are kept out of batches.');
+  const quarantined = counter(
+    'klaxon_escalations_quarantined_total',
+    'Escalations quarantined: their execution failed too often, they are kept out of batches.',
+  );
   const httpDuration = new Histogram({
     name: 'klaxon_http_request_duration_seconds',
     help: 'HTTP request duration, by method, route template and status.',

@@ -35,7 +35,14 @@ export function channelsFromConfig(notify: Config['notify'], clock: Clock): Chan
   const { twilio } = notify;
   if (twilio.accountSid && twilio.authToken && twilio.fromNumber) {
     const urls = twilioUrls(notify);
-    const options = { accountSid: twilio.accountSid, authToken: twilio.authToken, from: twilio.fromNumber, clock, baseUrl: twilio.baseUrl, statusCallbackUrl: urls.status };
+    const options = {
+      accountSid: twilio.accountSid,
+      authToken: twilio.authToken,
+      from: twilio.fromNumber,
+      clock,
+      baseUrl: twilio.baseUrl,
+      statusCallbackUrl: urls.status,
+    };
     set.sms = createTwilioSmsChannel(options);
     set.voice = createTwilioVoiceChannel({ ...options, gatherActionUrl: urls.gather, twimlUrl: urls.twiml });
   }

@@ -62,7 +62,10 @@ export function assertActionKeys(keys: readonly ActionKey[]): void {
   }
 }
 
-export function signAction(grant: ActionGrant, { keys, now, ttlMs = DEFAULT_ACTION_TTL_MS }: { keys: readonly ActionKey[]; now: Date; ttlMs?: number }): string {
+export function signAction(
+  grant: ActionGrant,
+  { keys, now, ttlMs = DEFAULT_ACTION_TTL_MS }: { keys: readonly ActionKey[]; now: Date; ttlMs?: number },
+): string {
   assertActionKeys(keys);
   const key = keys[0] as ActionKey;
   const claims: Claims = {

@@ -126,7 +126,14 @@ export function contextOf(settings: LinkSettings, row: ClaimedRow, now: Date, di
         state: incident.state,
         url: incidentUrl(settings.publicUrl, incident.id),
       }));
-      return { type: 'digest', recipient, occurredAt, incidents: named, moreCount: Math.max(0, items.total - named.length), listUrl: `${settings.publicUrl}/incidents` };
+      return {
+        type: 'digest',
+        recipient,
+        occurredAt,
+        incidents: named,
+        moreCount: Math.max(0, items.total - named.length),
+        listUrl: `${settings.publicUrl}/incidents`,
+      };
     }
   }
 }

@@ -227,7 +227,10 @@ function digestSummary(c: DigestContext): Summary {
     headline: `${total} incidents are paging you`,
     lead: `Too many pages at once for one message each: ${[...lines, more].filter(Boolean).join('; ')}.`,
     facts: [],
-    actions: [{ label: 'Open the list', url: c.listUrl }, ...c.incidents.map((incident) => ({ label: plain(incident.title, 60), url: incident.url }))].slice(0, 6),
+    actions: [{ label: 'Open the list', url: c.listUrl }, ...c.incidents.map((incident) => ({ label: plain(incident.title, 60), url: incident.url }))].slice(
+      0,
+      6,
+    ),
     url: c.listUrl,
     sms: first
       ? fit(`klaxon: ${total} incidents paging you, e.g. ${first.severity.toUpperCase()}: `, first.title, `; ${more || 'and others'}. ${c.listUrl}`)
@@ -340,7 +343,14 @@ export interface WebhookIncident {
 
 function webhook(c: NotificationContext): WebhookMessage {
   const occurred_at = c.occurredAt.toISOString();
-  const incident = (i: IncidentSummary): WebhookIncident => ({ id: i.id, title: i.title, severity: i.severity, service: i.serviceName, state: i.state, url: i.url });
+  const incident = (i: IncidentSummary): WebhookIncident => ({
+    id: i.id,
+    title: i.title,
+    severity: i.severity,
+    service: i.serviceName,
+    state: i.state,
+    url: i.url,
+  });
   let body: WebhookBody;
   switch (c.type) {
     case 'escalation':
@@ -388,7 +398,12 @@ export function plain(text: string, max: number): string {
 function cap(text: string, max: number): string {
   if (max <= 0) return '';
   const points = [...text];
-  return points.length <= max ? text : `${points.slice(0, max - 1).join('').trimEnd()}…`;
+  return points.length <= max
+    ? text
+    : `${points
+        .slice(0, max - 1)
+        .join('')
+        .trimEnd()}…`;
 }
 
 /** `before + title + after` within SMS_MAX characters (UTF-16 units, what the carrier counts), the title cut to fit. */

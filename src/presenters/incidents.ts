@@ -109,7 +109,10 @@ export const EventView = Type.Object(
     actor: Nullable(Type.String()),
     note: Nullable(Type.String()),
     occurred_at: Instant(),
-    details: Type.Unsafe<Record<string, unknown>>({ type: 'object', description: 'What the kind of event adds (the levels paged, the escalations cancelled, ...)' }),
+    details: Type.Unsafe<Record<string, unknown>>({
+      type: 'object',
+      description: 'What the kind of event adds (the levels paged, the escalations cancelled, ...)',
+    }),
   },
   { title: 'Event' },
 );

@@ -18,7 +18,11 @@ export const StatsView = Type.Object({
       oldest_pending_age_ms: Nullable(Type.Integer({ description: 'How long the oldest due, unsent one has been due; null when none is' })),
       by_channel: Type.Record(
         Type.String(),
-        Type.Object({ sent: Type.Integer(), failed: Type.Integer(), skipped: Type.Integer({ description: 'Skipped (the incident moved on, throttled) or folded into a digest' }) }),
+        Type.Object({
+          sent: Type.Integer(),
+          failed: Type.Integer(),
+          skipped: Type.Integer({ description: 'Skipped (the incident moved on, throttled) or folded into a digest' }),
+        }),
         { description: 'Settled notifications per channel (email, sms, voice, slack, teams, webhook, in_app)' },
       ),
     },
@@ -26,7 +30,11 @@ export const StatsView = Type.Object({
   ),
   index: Nullable(
     Type.Object(
-      { pending: Type.Integer(), in_flight: Type.Integer(), complete: Type.Boolean({ description: 'false after Redis lost its data, until a worker rebuilds it' }) },
+      {
+        pending: Type.Integer(),
+        in_flight: Type.Integer(),
+        complete: Type.Boolean({ description: 'false after Redis lost its data, until a worker rebuilds it' }),
+      },
       { description: 'The Redis index; null while Redis is down' },
     ),
   ),

@@ -66,11 +66,7 @@ export function emissionIntervalMs(policy: RateLimitPolicy): number {
  * TAT (undefined: never seen, or forgotten), and the TAT to store (unchanged when
  * refused). The Lua script does the same arithmetic; keep them in step.
  */
-export function gcra(
-  storedTat: number | undefined,
-  now: number,
-  policy: RateLimitPolicy,
-): { decision: RateLimitDecision; tat: number } {
+export function gcra(storedTat: number | undefined, now: number, policy: RateLimitPolicy): { decision: RateLimitDecision; tat: number } {
   const interval = emissionIntervalMs(policy);
   const capacity = policy.burst * interval;
   const tat = Math.max(storedTat ?? now, now);

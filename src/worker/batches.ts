@@ -65,7 +65,8 @@ export class BatchRunner {
     });
     this.stalls = new EpisodeLog(deps.logger, {
       level: 'warn',
-      started: 'this worker stalled inside a transaction past its bound and Postgres ended it: its claims go to another worker, its late commit changes nothing',
+      started:
+        'this worker stalled inside a transaction past its bound and Postgres ended it: its claims go to another worker, its late commit changes nothing',
       ended: 'no more stalled transactions',
     });
   }
@@ -179,7 +180,8 @@ export class BatchRunner {
       const [only] = ids;
       if (ids.length === 1 && only !== undefined) {
         const recorded = await recordExecutionFailure(client, only, error, this.deps.clock.now());
-        if (recorded === null) apart.result.skipped.push(only); // it does not exist
+        if (recorded === null)
+          apart.result.skipped.push(only); // it does not exist
         else apart.failed.push(recorded);
         this.failing.record({ error, escalation_id: only });
         this.deps.logger.debug('an escalation failed on its own', { escalation_id: only, attempts: recorded?.attempts, error });
@@ -191,7 +193,13 @@ export class BatchRunner {
 
   private interrupted(outcome: BatchOutcome, error: unknown, ids: string[]): void {
     const stalled = sqlState(error) === STALLED_SQLSTATE;
-    if (stalled) this.stalls.record({ error, escalation_ids: ids.length <= 20 ? ids : undefined, rows: ids.length, idle_in_transaction_ms: this.bounds.idleInTransactionMs });
+    if (stalled)
+      this.stalls.record({
+        error,
+        escalation_ids: ids.length <= 20 ? ids : undefined,
+        rows: ids.length,
+        idle_in_transaction_ms: this.bounds.idleInTransactionMs,
+      });
     outcome.interruption ??= { error, stalled };
     outcome.untried.push(...ids);
   }
@@ -208,12 +216,15 @@ export class BatchRunner {
     this.knownFailing.delete(id);
     if (recorded.newlyQuarantined) {
       this.deps.metrics?.recordQuarantined();
-      this.deps.logger.error('quarantined an escalation whose execution keeps failing: it stays PENDING, out of every batch, until released (klaxon escalation release)', {
-        escalation_id: id,
-        incident_id: recorded.incidentId,
-        attempts: recorded.attempts,
-        error: recorded.lastError,
-      });
+      this.deps.logger.error(
+        'quarantined an escalation whose execution keeps failing: it stays PENDING, out of every batch, until released (klaxon escalation release)',
+        {
+          escalation_id: id,
+          incident_id: recorded.incidentId,
+          attempts: recorded.attempts,
+          error: recorded.lastError,
+        },
+      );
     }
   }
 

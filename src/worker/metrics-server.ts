@@ -52,13 +52,7 @@ async function gate(authenticator: Authenticator, authorization: string | undefi
 }
 
 /** Listens on `port` (0: an ephemeral one, for tests) and resolves once listening. */
-export async function startMetricsServer(
-  metrics: Metrics,
-  port: number,
-  host: string,
-  logger: Logger,
-  authenticator: Authenticator,
-): Promise<Server> {
+export async function startMetricsServer(metrics: Metrics, port: number, host: string, logger: Logger, authenticator: Authenticator): Promise<Server> {
   const serve = (res: ServerResponse) =>
     metrics.registry.metrics().then(
       (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),

@@ -47,7 +47,12 @@ export class RedisMode {
     this.reconciler = new Reconciler(deps.pool, this.queue, deps.logger, deps.options.reconcilePageSize, deps.clock);
     this.trust = new IndexTrust({
       reconcileIntervalMs: deps.options.reconcileIntervalMs,
-      onChange: (from, to) => deps.logger.debug('trust in the Redis index changed', { from: from.state, to: to.state, ...('suspicion' in to ? { reason: to.suspicion.reason } : {}) }),
+      onChange: (from, to) =>
+        deps.logger.debug('trust in the Redis index changed', {
+          from: from.state,
+          to: to.state,
+          ...('suspicion' in to ? { reason: to.suspicion.reason } : {}),
+        }),
     });
     this.rebuildsFailing = new EpisodeLog(
       deps.logger,

@@ -63,9 +63,11 @@ export function beginWithin(bounds: TransactionBounds): string {
     if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`a transaction bound must be a whole number of ms, not ${value}`);
     return `'${value}ms'`;
   };
-  return `BEGIN; SET LOCAL lock_timeout = ${ms(bounds.lockTimeoutMs)}; ` +
+  return (
+    `BEGIN; SET LOCAL lock_timeout = ${ms(bounds.lockTimeoutMs)}; ` +
     `SET LOCAL idle_in_transaction_session_timeout = ${ms(bounds.idleInTransactionMs)}; ` +
-    'SET LOCAL plan_cache_mode = force_generic_plan';
+    'SET LOCAL plan_cache_mode = force_generic_plan'
+  );
 }
 
 /** SQLSTATEs a transient conflict is reported with: the transaction is simply run again. */

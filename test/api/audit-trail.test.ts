@@ -37,7 +37,9 @@ describe('the audit row of a write', () => {
   it('is written in the transaction of the change: the same transaction id', async () => {
     const opened = await t.api.post('/incidents', { title: 'one transaction' });
     expect(opened.status).to.equal(201);
-    const { rows: [row] } = await t.ownerPool.query<{ incident: string; audit: string }>(
+    const {
+      rows: [row],
+    } = await t.ownerPool.query<{ incident: string; audit: string }>(
       `SELECT i.xmin::text AS incident, a.xmin::text AS audit
        FROM incidents i, audit_log a WHERE i.id = $1 AND a.request_id = $2`,
       [opened.body.id, opened.headers.get('x-request-id')],
@@ -100,7 +102,9 @@ describe('the audit row of a write', () => {
     const stored = JSON.stringify(await rows());
     expect(stored).to.not.include(secret);
     expect(stored).to.include(`/incidents/${token.slice(0, 17)}[redacted]/acknowledge`);
-    const { rows: incident } = await t.ownerPool.query('SELECT title, e.note FROM incidents i JOIN incident_events e ON e.incident_id = i.id WHERE i.id = $1', [inBody.body.id]);
+    const { rows: incident } = await t.ownerPool.query('SELECT title, e.note FROM incidents i JOIN incident_events e ON e.incident_id = i.id WHERE i.id = $1', [
+      inBody.body.id,
+    ]);
     expect(JSON.stringify(incident)).to.not.include(secret);
     expect(JSON.stringify(incident)).to.include(`${token.slice(0, 17)}[redacted]`);
     expect(JSON.stringify(t.logs.slice(logsBefore))).to.not.include(secret);

@@ -220,7 +220,10 @@ describe('authentication and scopes', () => {
       for (const [body, field, status] of cases) {
         const res = await t.api.post('/tokens', body);
         expect(res.status, JSON.stringify(body)).to.equal(status);
-        expect((res.body.errors as { field: string }[]).map((e) => e.field), JSON.stringify(body)).to.include(field);
+        expect(
+          (res.body.errors as { field: string }[]).map((e) => e.field),
+          JSON.stringify(body),
+        ).to.include(field);
       }
     });
 
@@ -283,7 +286,11 @@ describe('authentication and scopes', () => {
       const res = await t.api.as(adminA).post('/tokens', { name: 'org-wide?', scopes: ['read'], team_id: null });
       expect(res.status, res.text).to.equal(422);
       expect(res.body.code).to.equal('team_not_allowed');
-      expect(res.body.errors).to.deep.include({ field: 'team_id', rule: 'organisation', message: "a team's token makes its own team's records: leave team_id out, or use an organisation-wide token" });
+      expect(res.body.errors).to.deep.include({
+        field: 'team_id',
+        rule: 'organisation',
+        message: "a team's token makes its own team's records: leave team_id out, or use an organisation-wide token",
+      });
       expect((await t.ownerPool.query('SELECT count(*) AS n FROM api_tokens')).rows[0]).to.deep.equal(before);
     });
 

@@ -28,7 +28,8 @@ describe('bad input: a clear 4xx problem, and stored data unchanged', () => {
     expect(res.status).to.equal(status);
     expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
     expect(problem.code).to.equal(code);
-    if (fieldError) expect(problem.errors).to.deep.include.members([{ ...fieldError, message: problem.errors?.find((e) => e.field === fieldError.field)?.message }]);
+    if (fieldError)
+      expect(problem.errors).to.deep.include.members([{ ...fieldError, message: problem.errors?.find((e) => e.field === fieldError.field)?.message }]);
     expect(await storedState(t.pool)).to.deep.equal(before);
     return problem;
   }

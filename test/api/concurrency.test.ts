@@ -31,11 +31,7 @@ describe('concurrent transitions on one incident', () => {
       winners[ack.status === 200 ? 'acknowledge' : 'resolve'] += 1;
 
       const events = (await t.pool.query(`SELECT kind FROM incident_events WHERE incident_id = $1 ORDER BY id`, [id])).rows;
-      expect(events.map((e: { kind: string }) => e.kind)).to.deep.equal([
-        'opened',
-        'escalation_started',
-        ack.status === 200 ? 'acknowledged' : 'resolved',
-      ]);
+      expect(events.map((e: { kind: string }) => e.kind)).to.deep.equal(['opened', 'escalation_started', ack.status === 200 ? 'acknowledged' : 'resolved']);
     }
     expect(winners.acknowledge + winners.resolve).to.equal(ROUNDS);
   });

@@ -36,7 +36,11 @@ async function expectRefused(
   expect(res.status, res.text).to.equal(status);
   expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
   expect(problem.code, res.text).to.equal(code);
-  if (fieldError) expect(problem.errors?.map(({ field, rule }) => ({ field, rule })), res.text).to.deep.include(fieldError);
+  if (fieldError)
+    expect(
+      problem.errors?.map(({ field, rule }) => ({ field, rule })),
+      res.text,
+    ).to.deep.include(fieldError);
   const after = await notificationState(t.pool);
   for (const table of Object.keys(before) as (keyof typeof before)[]) expect(JSON.stringify(after[table]), table).to.equal(JSON.stringify(before[table]));
   return problem;
@@ -92,7 +96,11 @@ describe('contact methods API', () => {
     it('POST adds a method last, with its Location; GET reads it; kinds other than sms and voice are verified at once', async () => {
       // Made through the API: its default methods' ages come from the test clock, like the new ones'.
       const user = String((await t.api.post('/users', { name: 'Adder', email: 'adder@example.com' })).body.id);
-      const res = await t.api.post<Method>(`/users/${user}/contact-methods`, { kind: 'webhook', address: 'https://hooks.example.com/k?x=1', label: 'pager hook' });
+      const res = await t.api.post<Method>(`/users/${user}/contact-methods`, {
+        kind: 'webhook',
+        address: 'https://hooks.example.com/k?x=1',
+        label: 'pager hook',
+      });
       expect(res.status, res.text).to.equal(201);
       expect(res.headers.get('location')).to.equal(`/users/${user}/contact-methods/${res.body.id}`);
       expect(res.body).to.deep.include({
@@ -177,7 +185,12 @@ describe('contact methods API', () => {
     it('the same kind and address twice, in any letter case: 409 already_exists naming address', async () => {
       const user = await createUser(t.pool, 'Twin');
       await add(user, { kind: 'email', address: 'twin@example.com' });
-      const problem = await expectRefused(t, () => t.api.post(`/users/${user}/contact-methods`, { kind: 'email', address: 'TWIN@example.com' }), 409, 'already_exists');
+      const problem = await expectRefused(
+        t,
+        () => t.api.post(`/users/${user}/contact-methods`, { kind: 'email', address: 'TWIN@example.com' }),
+        409,
+        'already_exists',
+      );
       expect(problem.field).to.equal('address');
       const other = await add(user, { kind: 'email', address: 'other@example.com' });
       await expectRefused(t, () => patch(t.api, `/users/${user}/contact-methods/${other.id}`, { address: 'Twin@Example.com' }), 409, 'already_exists');
@@ -191,7 +204,12 @@ describe('contact methods API', () => {
       await expectRefused(t, () => patch(t.api, `/users/${bob}/contact-methods/${adaInApp?.id}`, { label: 'x' }), 404, 'not_found');
       await expectRefused(t, () => t.api.get(`/users/${bob}/contact-methods/00000000-0000-4000-8000-000000000000`), 404, 'not_found');
       await expectRefused(t, () => t.api.get('/users/00000000-0000-4000-8000-000000000000/contact-methods'), 404, 'not_found');
-      await expectRefused(t, () => t.api.post('/users/00000000-0000-4000-8000-000000000000/contact-methods', { kind: 'sms', address: '+14155550123' }), 404, 'not_found');
+      await expectRefused(
+        t,
+        () => t.api.post('/users/00000000-0000-4000-8000-000000000000/contact-methods', { kind: 'sms', address: '+14155550123' }),
+        404,
+        'not_found',
+      );
     });
   });
 
@@ -302,7 +320,14 @@ describe('contact methods API', () => {
     const verification = (user: string, id: string) => `/users/${user}/contact-methods/${id}/verification`;
     /** The code the outbox row carries (what the notifier sends). */
     async function sentCodes(methodId: string) {
-      const rows = await t.pool.query<{ payload: { code: string }; idempotency_key: string; channel: string; destination: string; status: string; due_at: Date }>(
+      const rows = await t.pool.query<{
+        payload: { code: string };
+        idempotency_key: string;
+        channel: string;
+        destination: string;
+        status: string;
+        due_at: Date;
+      }>(
         `SELECT payload, idempotency_key, channel, destination, status, due_at FROM notifications
           WHERE contact_method_id = $1 AND type = 'verification' ORDER BY created_at`,
         [methodId],

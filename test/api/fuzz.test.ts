@@ -86,7 +86,10 @@ function operationsOf(doc: Schema): Operation[] {
 /** encodeURIComponent, and `'` too: fetch would encode it in a query, tripling a target of quotes past MAX_TARGET_CHARS. */
 const enc = (text: string) => encodeURIComponent(text).replace(/'/g, '%27');
 const isoInstant = fc
-  .tuple(fc.date({ min: new Date('2025-01-01T00:00:00Z'), max: new Date('2027-12-31T00:00:00Z'), noInvalidDate: true }), fc.constantFrom('Z', '+02:00', '-05:30', '+00:00'))
+  .tuple(
+    fc.date({ min: new Date('2025-01-01T00:00:00Z'), max: new Date('2027-12-31T00:00:00Z'), noInvalidDate: true }),
+    fc.constantFrom('Z', '+02:00', '-05:30', '+00:00'),
+  )
   .map(([date, offset]) => date.toISOString().replace('Z', offset));
 
 /**
@@ -112,7 +115,26 @@ const EDGE_INSTANTS = [
 ];
 
 /** Integers as a query string may spell them, most of which are no decimal integer (each was taken once). */
-const TRICKY_INTEGERS = ['Infinity', '-Infinity', '1e999', '1e2', '0x10', '0b1', '0o7', ' 5', '5 ', '+5', '-0', '-1', '1.0', '1.5', '007', '9'.repeat(20), 'NaN', ''];
+const TRICKY_INTEGERS = [
+  'Infinity',
+  '-Infinity',
+  '1e999',
+  '1e2',
+  '0x10',
+  '0b1',
+  '0o7',
+  ' 5',
+  '5 ',
+  '+5',
+  '-0',
+  '-1',
+  '1.0',
+  '1.5',
+  '007',
+  '9'.repeat(20),
+  'NaN',
+  '',
+];
 
 /** Mostly `usual`, sometimes `edge`: values past the bounds the code checks beyond the schema. */
 function mostly<T>(usual: fc.Arbitrary<T>, edge: fc.Arbitrary<T>): fc.Arbitrary<T> {
@@ -127,10 +149,12 @@ function mostly<T>(usual: fc.Arbitrary<T>, edge: fc.Arbitrary<T>): fc.Arbitrary<
 function hintsFor(ids: Ids): SchemaArbitraryOptions {
   const all = Object.values(ids).flat();
   const known = (kind: keyof Ids) => mostly(fc.constantFrom(...ids[kind]), fc.oneof(fc.constantFrom(...all), fc.uuid()));
-  const target = fc.oneof(
-    ...(['user', 'team', 'schedule'] as const).map((type) => known(`${type}s`).map((id) => ({ type, id }))),
+  const target = fc.oneof(...(['user', 'team', 'schedule'] as const).map((type) => known(`${type}s`).map((id) => ({ type, id }))));
+  const someId = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...all) },
+    { weight: 1, arbitrary: fc.uuid() },
+    { weight: 1, arbitrary: fc.constantFrom(...all).map((id) => id.toUpperCase()) },
   );
-  const someId = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...all) }, { weight: 1, arbitrary: fc.uuid() }, { weight: 1, arbitrary: fc.constantFrom(...all).map((id) => id.toUpperCase()) });
   const cursorKey = fc.oneof(fc.string({ maxLength: 20 }), junkString);
   return {
     patterns: {
@@ -144,7 +168,17 @@ function hintsFor(ids: Ids): SchemaArbitraryOptions {
         fc.date({ min: new Date('1970-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((date) => date.toISOString().slice(0, 10)),
         fc.constantFrom('2026-02-29', '2028-02-29', '2026-02-30', '2026-13-01', '0000-01-01', '1969-12-31', '1970-01-01', '9999-12-31', '10000-01-01'),
       ),
-      'time-zone': fc.constantFrom('UTC', 'Europe/Berlin', 'america/new_york', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Etc/GMT+12', 'Mars/Olympus', '+01:00', ''),
+      'time-zone': fc.constantFrom(
+        'UTC',
+        'Europe/Berlin',
+        'america/new_york',
+        'Asia/Kolkata',
+        'Australia/Lord_Howe',
+        'Etc/GMT+12',
+        'Mars/Olympus',
+        '+01:00',
+        '',
+      ),
       e164: fc.oneof(fc.stringMatching(/^\+[1-9][0-9]{6,14}$/), fc.constantFrom('+0123456789', '4915112345678', '+49 151')),
       email: fc.oneof(fc.emailAddress(), fc.constantFrom('ada@localhost', 'a@b', '@example.com', 'ada@@example.com')),
     },
@@ -167,7 +201,8 @@ function hintsFor(ids: Ids): SchemaArbitraryOptions {
         fc.tuple(fc.oneof(isoInstant, fc.constantFrom(...EDGE_INSTANTS)), someId).map(([at, id]) => Buffer.from(`${at}|${id}`).toString('base64url')),
         fc.tuple(junkValue, junkValue).map((pair) => Buffer.from(toJsonText(pair)).toString('base64url')),
         // Cursors a client could forge from the two shapes: odd JSON, odd text around the bar.
-        fc.constantFrom('["\\ud800","00000000-0000-4000-8000-000000000000"]', '["a"]', '{"key":"a"}', '"a"', 'null', '[1,2]', '|', '||', 'x|y|z')
+        fc
+          .constantFrom('["\\ud800","00000000-0000-4000-8000-000000000000"]', '["a"]', '{"key":"a"}', '"a"', 'null', '[1,2]', '|', '||', 'x|y|z')
           .map((text) => Buffer.from(text).toString('base64url')),
         fc.constantFrom('!!!', '====', 'a', '%00', '\u0000'),
       ),
@@ -205,17 +240,29 @@ function queryValue(name: string, schema: Schema, hints: SchemaArbitraryOptions)
 function queryString(op: Operation, hints: SchemaArbitraryOptions): fc.Arbitrary<string> {
   const inQuery = op.parameters.filter((p) => p.in === 'query');
   const params = fc.tuple(
-    ...inQuery.map((p) => fc.option(queryValue(p.name, p.schema, hints).map((value) => `${p.name}=${value}`), { freq: p.required ? 12 : 2 })),
+    ...inQuery.map((p) =>
+      fc.option(
+        queryValue(p.name, p.schema, hints).map((value) => `${p.name}=${value}`),
+        { freq: p.required ? 12 : 2 },
+      ),
+    ),
   );
   const names = inQuery.map((p) => p.name);
   const extra = fc.oneof(
-    fc.tuple(fc.constantFrom(...names, 'sort', 'q', '__proto__', 'constructor', 'prototype', '__proto__[x]', 'limit[]', 'a[b]'), fc.constantFrom('1', 'x', '')).map(([name, value]) => `${name}=${value}`),
+    fc
+      .tuple(fc.constantFrom(...names, 'sort', 'q', '__proto__', 'constructor', 'prototype', '__proto__[x]', 'limit[]', 'a[b]'), fc.constantFrom('1', 'x', ''))
+      .map(([name, value]) => `${name}=${value}`),
     fc.constantFrom(...names, 'flag', '=', '&&', '=x'),
     junkString.map((value) => `${enc(value)}=${enc(value)}`),
   );
   return fc.oneof(
     { weight: 8, arbitrary: params.map((parts) => parts.filter((part): part is string => part !== null).join('&')) },
-    { weight: 2, arbitrary: fc.tuple(params, fc.array(extra, { minLength: 1, maxLength: 4 })).map(([parts, extras]) => [...parts.filter((part) => part !== null), ...extras].join('&')) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(params, fc.array(extra, { minLength: 1, maxLength: 4 }))
+        .map(([parts, extras]) => [...parts.filter((part) => part !== null), ...extras].join('&')),
+    },
     { weight: 1, arbitrary: fc.integer({ min: 30, max: 60 }).map((n) => Array.from({ length: n }, (_, i) => `p${i}=${i}`).join('&')) },
   );
 }
@@ -239,7 +286,22 @@ const WRONG_CONTENT_TYPES = [
   '*/*',
 ];
 
-const NOT_JSON = ['{', '}', '{"title": "x",}', "{'title': 'x'}", '{"a":1}{"a":2}', 'undefined', 'NaN', '\u0000', '\ufeff{}', '{"title": "\\ud800"}', '[1,2', '"unterminated', 'nul', '{"a":01}'];
+const NOT_JSON = [
+  '{',
+  '}',
+  '{"title": "x",}',
+  "{'title': 'x'}",
+  '{"a":1}{"a":2}',
+  'undefined',
+  'NaN',
+  '\u0000',
+  '\ufeff{}',
+  '{"title": "\\ud800"}',
+  '[1,2',
+  '"unterminated',
+  'nul',
+  '{"a":01}',
+];
 
 /** A body for this operation: mostly JSON from its schema (valid or broken), sometimes not JSON at all. */
 function requestBody(op: Operation, hints: SchemaArbitraryOptions): fc.Arbitrary<EncodedBody> {
@@ -248,7 +310,12 @@ function requestBody(op: Operation, hints: SchemaArbitraryOptions): fc.Arbitrary
   const others: fc.WeightedArbitrary<EncodedBody>[] = [
     { weight: 3, arbitrary: fc.constant({}) },
     { weight: 3, arbitrary: fc.constantFrom(...NOT_JSON).map((body) => ({ body, contentType: 'application/json' })) },
-    { weight: 3, arbitrary: fc.tuple(validValue(schema, hints), fc.constantFrom(...WRONG_CONTENT_TYPES, undefined)).map(([value, contentType]) => ({ body: toJsonText(value), contentType })) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(validValue(schema, hints), fc.constantFrom(...WRONG_CONTENT_TYPES, undefined))
+        .map(([value, contentType]) => ({ body: toJsonText(value), contentType })),
+    },
     { weight: 3, arbitrary: junkValue.map(json) },
     { weight: 3, arbitrary: fc.constantFrom(' ', '', '\n\t').map((body) => ({ body, contentType: 'application/json' })) },
     { weight: 1, arbitrary: fc.constant({ body: `{"title": "${'x'.repeat(OVERSIZED_BODY_BYTES)}"}`, contentType: 'application/json' }) },
@@ -265,7 +332,15 @@ const extraHeaders: fc.Arbitrary<Record<string, string>> = fc.oneof(
   { weight: 3, arbitrary: printable.map((value) => ({ 'x-request-id': value })) },
   { weight: 3, arbitrary: fc.constantFrom('text/html', 'application/xml', '*/*', 'application/problem+json', 'image/png').map((accept) => ({ accept })) },
   { weight: 3, arbitrary: fc.constantFrom('gzip', 'br', 'identity', 'x-unknown').map((encoding) => ({ 'content-encoding': encoding })) },
-  { weight: 3, arbitrary: fc.oneof(fc.constantFrom('Bearer', 'Bearer ', 'Basic YTpi', 'bearer x', 'Bearer \u00ff'), printable.map((token) => `Bearer ${token}`)).map((authorization) => ({ authorization })) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .oneof(
+        fc.constantFrom('Bearer', 'Bearer ', 'Basic YTpi', 'bearer x', 'Bearer \u00ff'),
+        printable.map((token) => `Bearer ${token}`),
+      )
+      .map((authorization) => ({ authorization })),
+  },
 );
 
 function fillPath(op: Operation, ids: Ids): fc.Arbitrary<string> {
@@ -281,37 +356,54 @@ function fillPath(op: Operation, ids: Ids): fc.Arbitrary<string> {
 }
 
 function requestFor(op: Operation, ids: Ids, hints: SchemaArbitraryOptions): fc.Arbitrary<FuzzRequest> {
-  return fc.record({ path: fillPath(op, ids), query: queryString(op, hints), body: requestBody(op, hints), headers: extraHeaders }).map(({ path, query, body, headers }) => ({
-    method: op.method,
-    target: cap(`${path}${query ? `?${query}` : ''}`),
-    // fetch refuses a body on GET and HEAD.
-    body: op.method === 'GET' ? undefined : body.body,
-    headers: { ...headers, ...(body.contentType && op.method !== 'GET' ? { 'content-type': body.contentType } : {}) },
-    operation: `${op.method} ${op.path}`,
-  }));
+  return fc
+    .record({ path: fillPath(op, ids), query: queryString(op, hints), body: requestBody(op, hints), headers: extraHeaders })
+    .map(({ path, query, body, headers }) => ({
+      method: op.method,
+      target: cap(`${path}${query ? `?${query}` : ''}`),
+      // fetch refuses a body on GET and HEAD.
+      body: op.method === 'GET' ? undefined : body.body,
+      headers: { ...headers, ...(body.contentType && op.method !== 'GET' ? { 'content-type': body.contentType } : {}) },
+      operation: `${op.method} ${op.path}`,
+    }));
 }
 
 /** Requests off the map: a real path with a method it lacks, or a path that does not exist. */
 function offRoad(operations: Operation[], ids: Ids): fc.Arbitrary<FuzzRequest> {
   const methods = fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD');
   const wrongMethod = fc.oneof(
-    ...operations.map((op) => fc.tuple(fillPath(op, ids), methods).map(([target, method]): FuzzRequest => ({ method, target: cap(target), headers: {}, operation: `${method} ${op.path} (any method)` }))),
+    ...operations.map((op) =>
+      fc
+        .tuple(fillPath(op, ids), methods)
+        .map(([target, method]): FuzzRequest => ({ method, target: cap(target), headers: {}, operation: `${method} ${op.path} (any method)` })),
+    ),
   );
   const unknownPath = fc
-    .array(fc.oneof(junkString.map(enc), fc.constantFrom('incidents', 'users', 'v1', 'admin', '', '.well-known', ...ids.incidents)), { minLength: 1, maxLength: 4 })
+    .array(fc.oneof(junkString.map(enc), fc.constantFrom('incidents', 'users', 'v1', 'admin', '', '.well-known', ...ids.incidents)), {
+      minLength: 1,
+      maxLength: 4,
+    })
     .map((segments): FuzzRequest => ({ method: 'GET', target: cap(`/${segments.join('/')}`), headers: {}, operation: 'GET (unknown path)' }));
   // A real path in another shape: letter case, a trailing or doubled slash, a percent-encoded letter.
   const reshaped = fc.oneof(
     ...operations.map((op) =>
       fc
-        .tuple(fillPath(op, ids), fc.constantFrom<(path: string) => string>(
-          (path) => path.toUpperCase(),
-          (path) => path.replace(/\/(\w)/, (_, c: string) => `/${c.toUpperCase()}`),
-          (path) => `${path}/`,
-          (path) => path.replace('/', '//'),
-          (path) => path.replace(/\/([a-z])/, (_, c: string) => `/%${c.charCodeAt(0).toString(16)}`),
-        ))
-        .map(([path, reshape]): FuzzRequest => ({ method: op.method, target: cap(reshape(path)), headers: {}, operation: `${op.method} ${op.path} (reshaped)` })),
+        .tuple(
+          fillPath(op, ids),
+          fc.constantFrom<(path: string) => string>(
+            (path) => path.toUpperCase(),
+            (path) => path.replace(/\/(\w)/, (_, c: string) => `/${c.toUpperCase()}`),
+            (path) => `${path}/`,
+            (path) => path.replace('/', '//'),
+            (path) => path.replace(/\/([a-z])/, (_, c: string) => `/%${c.charCodeAt(0).toString(16)}`),
+          ),
+        )
+        .map(([path, reshape]): FuzzRequest => ({
+          method: op.method,
+          target: cap(reshape(path)),
+          headers: {},
+          operation: `${op.method} ${op.path} (reshaped)`,
+        })),
     ),
   );
   return fc.oneof(wrongMethod, unknownPath, reshaped);
@@ -355,7 +447,13 @@ describe('fuzzing the API from its OpenAPI document', function () {
         name: 'Payments',
         repeat_count: 1,
         levels: [
-          { delay: '5m', targets: [{ type: 'schedule', id: schedules[0] }, { type: 'team', id: teams[0] }] },
+          {
+            delay: '5m',
+            targets: [
+              { type: 'schedule', id: schedules[0] },
+              { type: 'team', id: teams[0] },
+            ],
+          },
           { delay: '15m', targets: [{ type: 'user', id: barbara }] },
         ],
       }),

@@ -39,7 +39,12 @@ describe('request logging', () => {
     expect(requestId).to.match(/^[0-9a-f-]{36}$/);
     const lines = t.logs.filter((line) => line.request_id === requestId);
     expect(lines.map((line) => line.message)).to.include('request');
-    expect(lines.find((line) => line.message === 'request')).to.include({ method: 'POST', route: '/incidents', status: 201, client_request_id: 'trace-abc-123' });
+    expect(lines.find((line) => line.message === 'request')).to.include({
+      method: 'POST',
+      route: '/incidents',
+      status: 201,
+      client_request_id: 'trace-abc-123',
+    });
     expect(t.logs.some((line) => line.request_id === 'trace-abc-123')).to.equal(false);
   });
 

@@ -8,7 +8,17 @@ import { type ActionGrant, actionKeysFrom, actionLink, actionUrl, signAction } f
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { createUser } from '../support/factories.ts';
 import { incidentIn } from '../support/fixtures.ts';
-import { CURRENT_SECRET, type InboundServer, PREVIOUS_SECRET, addContactMethod, addNotification, eventsOf, startInbound, stateOf, tokenlessAuditRows } from '../support/inbound.ts';
+import {
+  CURRENT_SECRET,
+  type InboundServer,
+  PREVIOUS_SECRET,
+  addContactMethod,
+  addNotification,
+  eventsOf,
+  startInbound,
+  stateOf,
+  tokenlessAuditRows,
+} from '../support/inbound.ts';
 
 const HOUR = 60 * 60_000;
 const HTML = { accept: 'text/html,application/xhtml+xml' };
@@ -37,7 +47,9 @@ describe('action links: GET /actions shows, POST /actions acts', () => {
   it('builds <PUBLIC_URL>/actions?token=<token>, with key ids derived from the secrets (stable across processes)', () => {
     const keys = actionKeysFrom([CURRENT_SECRET, PREVIOUS_SECRET]);
     expect(keys.map((key) => key.id)).to.deep.equal(actionKeysFrom([CURRENT_SECRET, PREVIOUS_SECRET]).map((key) => key.id));
-    expect(keys[0]?.id).to.match(/^[A-Za-z0-9_-]{8}$/).and.not.equal(keys[1]?.id);
+    expect(keys[0]?.id)
+      .to.match(/^[A-Za-z0-9_-]{8}$/)
+      .and.not.equal(keys[1]?.id);
     const { url, token } = link({ incidentId: alice, userId: alice, action: 'acknowledge', channel: 'email' });
     expect(url).to.equal(`${inbound.url}/actions?token=${token}`);
     expect(actionUrl({ publicUrl: 'https://klaxon.example' }, token)).to.equal(`https://klaxon.example/actions?token=${token}`);
@@ -68,7 +80,13 @@ describe('action links: GET /actions shows, POST /actions acts', () => {
   it('POST acknowledges as the person, once: the event and the audit row say who and through which channel; again says who already did', async () => {
     const incident = await incidentIn(t.api, 'ESCALATING', 'payments failing');
     const method = await addContactMethod(t, alice, 'teams', 'https://teams.example/hook');
-    const notification = await addNotification(t, { incidentId: incident, userId: alice, contactMethodId: method, channel: 'teams', destination: 'https://teams.example/hook' });
+    const notification = await addNotification(t, {
+      incidentId: incident,
+      userId: alice,
+      contactMethodId: method,
+      channel: 'teams',
+      destination: 'https://teams.example/hook',
+    });
     const { url } = link({ incidentId: incident, userId: alice, action: 'acknowledge', channel: 'teams', notificationId: notification });
     const before = (await tokenlessAuditRows(t)).length;
 
@@ -139,7 +157,10 @@ describe('action links: GET /actions shows, POST /actions acts', () => {
     const strangerKey = signAction(grant, { keys: [{ id: keyId, secret: 'a-stranger-secret-0123456789abcdef0123456789' }], now: t.clock.now() });
     const retired = link(grant, { secrets: ['a-retired-secret-0123456789abcdef0123456789ab'] }).token;
     for (const forged of [swapped, strangerKey, retired, 'not.a.token', 'x']) {
-      for (const res of [await inbound.api.raw('GET', `/actions?token=${forged}`, { headers: HTML }), await press(`${inbound.url}/actions?token=${forged}`, { accept: 'application/json' })]) {
+      for (const res of [
+        await inbound.api.raw('GET', `/actions?token=${forged}`, { headers: HTML }),
+        await press(`${inbound.url}/actions?token=${forged}`, { accept: 'application/json' }),
+      ]) {
         expect(res.status, forged).to.equal(404);
         expect(res.text, forged).to.not.include('signature').and.not.include('key');
       }

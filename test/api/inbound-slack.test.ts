@@ -13,7 +13,16 @@ import { type SlackStandIn, startSlackStandIn } from '../support/standins/slack.
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { createUser } from '../support/factories.ts';
 import { incidentIn } from '../support/fixtures.ts';
-import { CURRENT_SECRET, type InboundServer, addContactMethod, addNotification, eventsOf, startInbound, stateOf, tokenlessAuditRows } from '../support/inbound.ts';
+import {
+  CURRENT_SECRET,
+  type InboundServer,
+  addContactMethod,
+  addNotification,
+  eventsOf,
+  startInbound,
+  stateOf,
+  tokenlessAuditRows,
+} from '../support/inbound.ts';
 
 const ALICE_SLACK = 'U0ALICE01';
 const BOB_SLACK = 'U0BOB0001';
@@ -48,11 +57,14 @@ describe('Slack interactions: POST /integrations/slack/interactions', () => {
   const nowSeconds = () => Math.floor(t.clock.now().getTime() / 1000);
 
   /** An incident paging Alice on Slack: the page posted to the stand-in, as the notifier would. */
-  async function pagedOnSlack(title = 'checkout 5xx'): Promise<{ incident: string; notification: string; channel: string; ts: string; tokens: Record<'acknowledge' | 'resolve', string> }> {
+  async function pagedOnSlack(
+    title = 'checkout 5xx',
+  ): Promise<{ incident: string; notification: string; channel: string; ts: string; tokens: Record<'acknowledge' | 'resolve', string> }> {
     const incident = await incidentIn(t.api, 'ESCALATING', title);
     const method = (await t.pool.query<{ id: string }>(`SELECT id FROM contact_methods WHERE user_id = $1 AND kind = 'slack'`, [alice])).rows[0]?.id ?? '';
     const notification = await addNotification(t, { incidentId: incident, userId: alice, contactMethodId: method, channel: 'slack', destination: ALICE_SLACK });
-    const grant = (action: 'acknowledge' | 'resolve') => actionLink(inbound.settings, { incidentId: incident, userId: alice, action, channel: 'slack', notificationId: notification }, t.clock.now());
+    const grant = (action: 'acknowledge' | 'resolve') =>
+      actionLink(inbound.settings, { incidentId: incident, userId: alice, action, channel: 'slack', notificationId: notification }, t.clock.now());
     const acknowledge = grant('acknowledge');
     const resolve = grant('resolve');
     const message = render('slack', {
@@ -68,7 +80,10 @@ describe('Slack interactions: POST /integrations/slack/interactions', () => {
       replyCode: null,
     });
     const channel = createSlackChannel({ botToken: slack.botToken, clock: t.clock, apiBaseUrl: slack.apiBaseUrl });
-    const sent = await channel.send({ notificationId: notification, idempotencyKey: notification, destination: 'D0ALICE01', message }, new AbortController().signal);
+    const sent = await channel.send(
+      { notificationId: notification, idempotencyKey: notification, destination: 'D0ALICE01', message },
+      new AbortController().signal,
+    );
     if (sent.status !== 'sent' || !sent.providerMessageId) throw new Error(`the stand-in refused the page: ${JSON.stringify(sent)}`);
     const ref = parseSlackMessageId(sent.providerMessageId);
     return { incident, notification, channel: ref?.channel ?? '', ts: ref?.ts ?? '', tokens: { acknowledge: acknowledge.token, resolve: resolve.token } };
@@ -76,11 +91,20 @@ describe('Slack interactions: POST /integrations/slack/interactions', () => {
 
   const responses = () => slack.server.requests.filter((request) => request.path.endsWith('/response'));
   const buttonValues = (message: { blocks: unknown[] }) =>
-    JSON.stringify(message.blocks).match(/"value":"([^"]+)"/g)?.map((match) => match.slice(9, -1)) ?? [];
+    JSON.stringify(message.blocks)
+      .match(/"value":"([^"]+)"/g)
+      ?.map((match) => match.slice(9, -1)) ?? [];
 
   it('acts as the member who pressed, updates the message in place to show who acted, and offers Resolve', async () => {
     const page = await pagedOnSlack();
-    const res = await slack.pressButton(interactions, { userId: ALICE_SLACK, actionId: SLACK_ACTION_IDS.acknowledge, value: page.tokens.acknowledge, channel: page.channel, messageTs: page.ts, timestamp: nowSeconds() });
+    const res = await slack.pressButton(interactions, {
+      userId: ALICE_SLACK,
+      actionId: SLACK_ACTION_IDS.acknowledge,
+      value: page.tokens.acknowledge,
+      channel: page.channel,
+      messageTs: page.ts,
+      timestamp: nowSeconds(),
+    });
     expect(res.status).to.equal(200);
     expect(await res.json()).to.deep.equal({ ok: true });
     expect(await stateOf(t, page.incident)).to.equal('ACKNOWLEDGED');
@@ -103,7 +127,14 @@ describe('Slack interactions: POST /integrations/slack/interactions', () => {
 
     // Pressing again changes nothing and tells only the presser who already acted.
     const before = responses().length;
-    const again = await slack.pressButton(interactions, { userId: ALICE_SLACK, actionId: SLACK_ACTION_IDS.acknowledge, value: page.tokens.acknowledge, channel: page.channel, messageTs: page.ts, timestamp: nowSeconds() });
+    const again = await slack.pressButton(interactions, {
+      userId: ALICE_SLACK,
+      actionId: SLACK_ACTION_IDS.acknowledge,
+      value: page.tokens.acknowledge,
+      channel: page.channel,
+      messageTs: page.ts,
+      timestamp: nowSeconds(),
+    });
     expect(again.status).to.equal(200);
     expect(responses()).to.have.lengthOf(before + 1);
     const ephemeral = JSON.parse(responses().at(-1)?.body ?? '{}') as Record<string, unknown>;
@@ -112,7 +143,14 @@ describe('Slack interactions: POST /integrations/slack/interactions', () => {
     expect(await eventsOf(t, page.incident, 'acknowledged')).to.have.lengthOf(1);
 
     // The updated message's Resolve button resolves.
-    const resolved = await slack.pressButton(interactions, { userId: ALICE_SLACK, actionId: SLACK_ACTION_IDS.resolve, value: resolveToken ?? '', channel: page.channel, messageTs: page.ts, timestamp: nowSeconds() });
+    const resolved = await slack.pressButton(interactions, {
+      userId: ALICE_SLACK,
+      actionId: SLACK_ACTION_IDS.resolve,
+      value: resolveToken ?? '',
+      channel: page.channel,
+      messageTs: page.ts,
+      timestamp: nowSeconds(),
+    });
     expect(resolved.status).to.equal(200);
     expect(await stateOf(t, page.incident)).to.equal('RESOLVED');
     expect(posted?.updates.at(-1)?.text).to.include('Resolved');
@@ -120,7 +158,14 @@ describe('Slack interactions: POST /integrations/slack/interactions', () => {
 
   it('acts as whoever pressed when they are a known person (a page in a shared channel), not as the one it was sent to', async () => {
     const page = await pagedOnSlack();
-    await slack.pressButton(interactions, { userId: BOB_SLACK, actionId: SLACK_ACTION_IDS.acknowledge, value: page.tokens.acknowledge, channel: page.channel, messageTs: page.ts, timestamp: nowSeconds() });
+    await slack.pressButton(interactions, {
+      userId: BOB_SLACK,
+      actionId: SLACK_ACTION_IDS.acknowledge,
+      value: page.tokens.acknowledge,
+      channel: page.channel,
+      messageTs: page.ts,
+      timestamp: nowSeconds(),
+    });
     const [event] = await eventsOf(t, page.incident, 'acknowledged');
     expect(event?.actor).to.equal('Bob');
     expect(event?.details.via).to.deep.include({ user_id: bob, slack_user_id: BOB_SLACK });
@@ -130,7 +175,14 @@ describe('Slack interactions: POST /integrations/slack/interactions', () => {
   it('refuses a member who is nobody in klaxon, with a message only they see, and changes nothing', async () => {
     const page = await pagedOnSlack();
     const before = responses().length;
-    const res = await slack.pressButton(interactions, { userId: 'U0STRANGER', actionId: SLACK_ACTION_IDS.acknowledge, value: page.tokens.acknowledge, channel: page.channel, messageTs: page.ts, timestamp: nowSeconds() });
+    const res = await slack.pressButton(interactions, {
+      userId: 'U0STRANGER',
+      actionId: SLACK_ACTION_IDS.acknowledge,
+      value: page.tokens.acknowledge,
+      channel: page.channel,
+      messageTs: page.ts,
+      timestamp: nowSeconds(),
+    });
     expect(res.status).to.equal(200);
     expect(await stateOf(t, page.incident)).to.equal('ESCALATING');
     expect(responses()).to.have.lengthOf(before + 1);
@@ -165,17 +217,39 @@ describe('Slack interactions: POST /integrations/slack/interactions', () => {
     const page = await pagedOnSlack();
     const before = responses().length;
     // The resolve token on the Acknowledge button: refused (a token is good for its own action only).
-    await slack.pressButton(interactions, { userId: ALICE_SLACK, actionId: SLACK_ACTION_IDS.acknowledge, value: page.tokens.resolve, channel: page.channel, messageTs: page.ts, timestamp: nowSeconds() });
-    await slack.pressButton(interactions, { userId: ALICE_SLACK, actionId: SLACK_ACTION_IDS.acknowledge, value: `${page.tokens.acknowledge}x`, channel: page.channel, messageTs: page.ts, timestamp: nowSeconds() });
+    await slack.pressButton(interactions, {
+      userId: ALICE_SLACK,
+      actionId: SLACK_ACTION_IDS.acknowledge,
+      value: page.tokens.resolve,
+      channel: page.channel,
+      messageTs: page.ts,
+      timestamp: nowSeconds(),
+    });
+    await slack.pressButton(interactions, {
+      userId: ALICE_SLACK,
+      actionId: SLACK_ACTION_IDS.acknowledge,
+      value: `${page.tokens.acknowledge}x`,
+      channel: page.channel,
+      messageTs: page.ts,
+      timestamp: nowSeconds(),
+    });
     expect(responses()).to.have.lengthOf(before + 2);
-    for (const request of responses().slice(before)) expect((JSON.parse(request.body) as { text: string }).text).to.equal('This button does not work. Open klaxon to act on the incident.');
+    for (const request of responses().slice(before))
+      expect((JSON.parse(request.body) as { text: string }).text).to.equal('This button does not work. Open klaxon to act on the incident.');
     expect(await stateOf(t, page.incident)).to.equal('ESCALATING');
   });
 
   it('replaces the message through response_url when chat.update cannot (the bot did not post it)', async () => {
     const page = await pagedOnSlack();
     const before = responses().length;
-    await slack.pressButton(interactions, { userId: ALICE_SLACK, actionId: SLACK_ACTION_IDS.acknowledge, value: page.tokens.acknowledge, channel: 'C0ELSEWHERE', messageTs: '1.000001', timestamp: nowSeconds() });
+    await slack.pressButton(interactions, {
+      userId: ALICE_SLACK,
+      actionId: SLACK_ACTION_IDS.acknowledge,
+      value: page.tokens.acknowledge,
+      channel: 'C0ELSEWHERE',
+      messageTs: '1.000001',
+      timestamp: nowSeconds(),
+    });
     expect(await stateOf(t, page.incident)).to.equal('ACKNOWLEDGED');
     expect(responses()).to.have.lengthOf(before + 1);
     const replaced = JSON.parse(responses().at(-1)?.body ?? '{}') as Record<string, unknown>;

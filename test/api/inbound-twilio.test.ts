@@ -12,7 +12,16 @@ import { twilioUrls } from '../../src/notify/links.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { createUser } from '../support/factories.ts';
 import { incidentIn } from '../support/fixtures.ts';
-import { CURRENT_SECRET, type InboundServer, addContactMethod, addNotification, eventsOf, startInbound, stateOf, tokenlessAuditRows } from '../support/inbound.ts';
+import {
+  CURRENT_SECRET,
+  type InboundServer,
+  addContactMethod,
+  addNotification,
+  eventsOf,
+  startInbound,
+  stateOf,
+  tokenlessAuditRows,
+} from '../support/inbound.ts';
 
 const ALICE_PHONE = '+15550001111';
 const BOB_PHONE = '+15550002222';
@@ -46,7 +55,14 @@ describe('Twilio callbacks: SMS replies, key presses, delivery receipts', () => 
   const smsUrl = () => `${inbound.url}/integrations/twilio/sms`;
   const smsPage = async (code: string) => {
     const incident = await incidentIn(t.api, 'ESCALATING', `disk full ${code}`);
-    const notification = await addNotification(t, { incidentId: incident, userId: alice, contactMethodId: aliceSms, channel: 'sms', destination: ALICE_PHONE, replyCode: code });
+    const notification = await addNotification(t, {
+      incidentId: incident,
+      userId: alice,
+      contactMethodId: aliceSms,
+      channel: 'sms',
+      destination: ALICE_PHONE,
+      replyCode: code,
+    });
     return { incident, notification };
   };
   /** The one <Message> of a TwiML answer. */
@@ -67,7 +83,10 @@ describe('Twilio callbacks: SMS replies, key presses, delivery receipts', () => 
     const [event] = await eventsOf(t, incident, 'acknowledged');
     expect(event?.actor).to.equal('Alice');
     expect(event?.details.via).to.deep.equal({ channel: 'sms', user_id: alice, notification_id: notification });
-    expect((await tokenlessAuditRows(t)).at(-1)).to.deep.include({ route: '/integrations/twilio/sms', actor: `user ${alice} via sms (notification ${notification}): Alice` });
+    expect((await tokenlessAuditRows(t)).at(-1)).to.deep.include({
+      route: '/integrations/twilio/sms',
+      actor: `user ${alice} via sms (notification ${notification}): Alice`,
+    });
     // The same reply again (Twilio retries, people resend): nothing changes, and it says so.
     const again = await messageOf(await twilio.sendInboundSms(smsUrl(), { from: ALICE_PHONE, to: OUR_NUMBER, body: 'ACK 4821' }));
     expect(again).to.match(/^klaxon: &quot;disk full 4821&quot;: Already acknowledged by Alice at /);
@@ -95,7 +114,10 @@ describe('Twilio callbacks: SMS replies, key presses, delivery receipts', () => 
       // Signed for the status URL, sent to the SMS one.
       await fetch(smsUrl(), {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signatureFor(`${inbound.url}/integrations/twilio/status`, params) },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-twilio-signature': signatureFor(`${inbound.url}/integrations/twilio/status`, params),
+        },
         body: new URLSearchParams(params).toString(),
       }),
       await fetch(smsUrl(), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params).toString() }),
@@ -109,7 +131,9 @@ describe('Twilio callbacks: SMS replies, key presses, delivery receipts', () => 
 
   /** Twilio's scheme, written here once more: base64 HMAC-SHA1 of the URL and the sorted name+value pairs. */
   function signatureFor(url: string, params: Record<string, string>): string {
-    const data = Object.keys(params).sort().reduce((text, name) => text + name + params[name], url);
+    const data = Object.keys(params)
+      .sort()
+      .reduce((text, name) => text + name + params[name], url);
     return createHmac('sha1', twilio.authToken).update(data).digest('base64');
   }
 
@@ -117,21 +141,35 @@ describe('Twilio callbacks: SMS replies, key presses, delivery receipts', () => 
     const call = (sid: string): PlacedCall => ({ sid, to: ALICE_PHONE, from: OUR_NUMBER, twiml: null, url: null, statusCallback: null, idempotencyKey: null });
     const voicePage = async (sid: string) => {
       const incident = await incidentIn(t.api, 'ESCALATING', 'db primary down');
-      const notification = await addNotification(t, { incidentId: incident, userId: alice, contactMethodId: aliceVoice, channel: 'voice', destination: ALICE_PHONE, providerMessageId: sid });
+      const notification = await addNotification(t, {
+        incidentId: incident,
+        userId: alice,
+        contactMethodId: aliceVoice,
+        channel: 'voice',
+        destination: ALICE_PHONE,
+        providerMessageId: sid,
+      });
       return { incident, notification };
     };
 
     it('answers the call with the page as it is now and a menu whose key presses come back to the gather URL', async () => {
       const { incident, notification } = await voicePage('CA0000000000000000000000000000aa01');
       const urls = twilioUrls(inbound.settings);
-      const res = await twilio.postSigned(urls.twiml(notification), { CallSid: 'CA0000000000000000000000000000aa01', CallStatus: 'in-progress', From: OUR_NUMBER, To: ALICE_PHONE });
+      const res = await twilio.postSigned(urls.twiml(notification), {
+        CallSid: 'CA0000000000000000000000000000aa01',
+        CallStatus: 'in-progress',
+        From: OUR_NUMBER,
+        To: ALICE_PHONE,
+      });
       expect(res.status).to.equal(200);
       const twiml = await res.text();
       expect(twiml).to.include(`<Gather numDigits="1" action="${urls.gather(notification)}" method="POST"`);
       expect(twiml).to.include('db primary down').and.include('Press 1 to acknowledge. Press 2 to resolve.');
       // Once acknowledged, a call answered later says so instead of paging.
       await t.api.post(`/incidents/${incident}/acknowledge`, { actor: 'Carol' });
-      const later = await (await twilio.postSigned(urls.twiml(notification), { CallSid: 'CA0000000000000000000000000000aa01', CallStatus: 'in-progress' })).text();
+      const later = await (
+        await twilio.postSigned(urls.twiml(notification), { CallSid: 'CA0000000000000000000000000000aa01', CallStatus: 'in-progress' })
+      ).text();
       expect(later).to.not.include('<Gather');
       expect(later).to.include('Already acknowledged by Carol.');
     });
@@ -159,18 +197,25 @@ describe('Twilio callbacks: SMS replies, key presses, delivery receipts', () => 
          VALUES ('test:verify-call', 'verification', $1, $2, 'voice', $3, 'SENT', now(), now(), $4, now(), now()) RETURNING id`,
         [alice, aliceVoice, ALICE_PHONE, JSON.stringify({ code: '482913', expires_at: new Date(t.clock.now().getTime() + 10 * 60_000).toISOString() })],
       );
-      const res = await twilio.postSigned(twilioUrls(inbound.settings).twiml(rows[0]?.id ?? ''), { CallSid: 'CA0000000000000000000000000000bb01', CallStatus: 'in-progress' });
+      const res = await twilio.postSigned(twilioUrls(inbound.settings).twiml(rows[0]?.id ?? ''), {
+        CallSid: 'CA0000000000000000000000000000bb01',
+        CallStatus: 'in-progress',
+      });
       const twiml = await res.text();
       expect(twiml).to.include('Your klaxon verification code is 4, 8, 2, 9, 1, 3.').and.not.include('<Gather');
       // Its key presses act on nothing.
       const gather = twilioUrls(inbound.settings).gather(rows[0]?.id ?? '');
-      expect(await (await twilio.sendKeyPress(gather, call('CA0000000000000000000000000000bb01'), '1')).text()).to.include('This call cannot act on any incident.');
+      expect(await (await twilio.sendKeyPress(gather, call('CA0000000000000000000000000000bb01'), '1')).text()).to.include(
+        'This call cannot act on any incident.',
+      );
     });
 
     it('refuses a key press from another call than the one placed for the notification, and a bad signature', async () => {
       const { incident, notification } = await voicePage('CA0000000000000000000000000000aa03');
       const gather = twilioUrls(inbound.settings).gather(notification);
-      expect(await (await twilio.sendKeyPress(gather, call('CA0000000000000000000000000000ffff'), '1')).text()).to.include('This call cannot act on any incident.');
+      expect(await (await twilio.sendKeyPress(gather, call('CA0000000000000000000000000000ffff'), '1')).text()).to.include(
+        'This call cannot act on any incident.',
+      );
       expect((await twilio.sendKeyPress(gather, call('CA0000000000000000000000000000aa03'), '1', { signWith: 'another-auth-token' })).status).to.equal(403);
       expect(await stateOf(t, incident)).to.equal('ESCALATING');
     });
@@ -179,11 +224,14 @@ describe('Twilio callbacks: SMS replies, key presses, delivery receipts', () => 
   describe('delivery receipts', () => {
     const sms = (sid: string): SentSms => ({ sid, to: ALICE_PHONE, from: OUR_NUMBER, body: 'page', statusCallback: null, idempotencyKey: null });
     const receiptsOf = async (sid: string) =>
-      (await t.pool.query<{ notification_id: string | null; status: string; details: Record<string, unknown> }>(
-        'SELECT notification_id, status, details FROM notification_receipts WHERE provider_message_id = $1 ORDER BY id',
-        [sid],
-      )).rows;
-    const deliveredAt = async (id: string) => (await t.pool.query<{ delivered_at: Date | null }>('SELECT delivered_at FROM notifications WHERE id = $1', [id])).rows[0]?.delivered_at ?? null;
+      (
+        await t.pool.query<{ notification_id: string | null; status: string; details: Record<string, unknown> }>(
+          'SELECT notification_id, status, details FROM notification_receipts WHERE provider_message_id = $1 ORDER BY id',
+          [sid],
+        )
+      ).rows;
+    const deliveredAt = async (id: string) =>
+      (await t.pool.query<{ delivered_at: Date | null }>('SELECT delivered_at FROM notifications WHERE id = $1', [id])).rows[0]?.delivered_at ?? null;
 
     it('records each status callback as a receipt, and the first delivery on the notification', async () => {
       const { notification } = await smsPage('7001');

@@ -33,7 +33,7 @@ describe('GET /metrics (API)', () => {
     expect(res.text).to.include('process_cpu_user_seconds_total');
   });
 
-  it('reports pending and overdue escalations, and the age of the oldest overdue one, at the clock\'s now', async () => {
+  it("reports pending and overdue escalations, and the age of the oldest overdue one, at the clock's now", async () => {
     const now = t.clock.now().getTime();
     await seedDueEscalations(t, 2, new Date(now - 90_000));
     await seedDueEscalations(t, 1, new Date(now - 1_000));

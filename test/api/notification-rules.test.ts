@@ -27,7 +27,11 @@ describe('notification rules API', () => {
     const res = await send();
     expect(res.status, res.text).to.equal(status);
     expect((res.body as Problem).code, res.text).to.equal(code);
-    if (fieldError) expect((res.body as Problem).errors?.map(({ field, rule }) => ({ field, rule })), res.text).to.deep.include(fieldError);
+    if (fieldError)
+      expect(
+        (res.body as Problem).errors?.map(({ field, rule }) => ({ field, rule })),
+        res.text,
+      ).to.deep.include(fieldError);
     expect(await stored(t.pool)).to.equal(before);
     return res.body as Problem;
   }

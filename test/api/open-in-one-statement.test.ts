@@ -154,7 +154,10 @@ describe('opening an incident in one statement', () => {
     const carol = await createUser(t.pool, 'Carol');
     const policy = await t.api.post<Json>('/escalation-policies', {
       name: 'payments',
-      levels: [{ delay: '2m', targets: [{ type: 'user', id: carol }] }, { delay: '10m', targets: [{ type: 'user', id: carol }] }],
+      levels: [
+        { delay: '2m', targets: [{ type: 'user', id: carol }] },
+        { delay: '10m', targets: [{ type: 'user', id: carol }] },
+      ],
     });
     expect(policy.status, JSON.stringify(policy.body)).to.equal(201);
     const service = await t.api.post<Json>('/services', { name: 'checkout', escalation_policy_id: policy.body.id });

@@ -34,7 +34,11 @@ function appRoutes(t: TestContext): string[] {
 
 function documentedRoutes(doc: Doc): string[] {
   return Object.entries(doc.paths)
-    .flatMap(([path, item]) => Object.keys(item).filter((key) => HTTP_METHODS.includes(key)).map((method) => `${method.toUpperCase()} ${path}`))
+    .flatMap(([path, item]) =>
+      Object.keys(item)
+        .filter((key) => HTTP_METHODS.includes(key))
+        .map((method) => `${method.toUpperCase()} ${path}`),
+    )
     .sort();
 }
 
@@ -99,7 +103,10 @@ describe('OpenAPI document', () => {
         const inPath = ((op.parameters as Json[] | undefined) ?? []).filter((p) => p.in === 'path');
         expect(inPath, where).to.deep.equal(ids.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } })));
         const statuses = Object.keys(op.responses as Json);
-        expect(statuses.filter((s) => /^2/.test(s)), where).to.have.lengthOf(1);
+        expect(
+          statuses.filter((s) => /^2/.test(s)),
+          where,
+        ).to.have.lengthOf(1);
         expect(statuses, where).to.include('500');
       }
     }
@@ -173,7 +180,15 @@ describe('OpenAPI document', () => {
     );
     const policy = await t.api.post<Json>('/escalation-policies', {
       name: 'Payments',
-      levels: [{ delay: '5m', targets: [{ type: 'schedule', id: scheduleId }, { type: 'team', id: team.body.id }] }],
+      levels: [
+        {
+          delay: '5m',
+          targets: [
+            { type: 'schedule', id: scheduleId },
+            { type: 'team', id: team.body.id },
+          ],
+        },
+      ],
     });
     check(policy, '/escalation-policies', 'post');
     const service = await t.api.post<Json>('/services', { name: 'checkout', escalation_policy_id: policy.body.id });

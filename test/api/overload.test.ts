@@ -38,7 +38,14 @@ describe('overload and outage answers', () => {
   const lines = (from: number, prefix: string) => t.logs.slice(from).filter((line) => String(line.message).startsWith(prefix));
 
   it('every connection busy: 503 overloaded with Retry-After 1, one log line for the lot, and answers again once one is free', async () => {
-    const pool = createPool({ databaseUrl: t.databaseUrl, applicationName: 'klaxon-test-busy', role: APP_ROLE, max: 1, connectionTimeoutMs: 50, logger: t.deps.logger });
+    const pool = createPool({
+      databaseUrl: t.databaseUrl,
+      applicationName: 'klaxon-test-busy',
+      role: APP_ROLE,
+      max: 1,
+      connectionTimeoutMs: 50,
+      logger: t.deps.logger,
+    });
     const held = await pool.connect();
     const logsFrom = t.logs.length;
     try {
@@ -60,7 +67,14 @@ describe('overload and outage answers', () => {
   });
 
   it('past the requests it serves at once: 503 overloaded at once, before any lookup; /healthz always answers', async () => {
-    const pool = createPool({ databaseUrl: t.databaseUrl, applicationName: 'klaxon-test-shed', role: APP_ROLE, max: 1, connectionTimeoutMs: 5_000, logger: t.deps.logger });
+    const pool = createPool({
+      databaseUrl: t.databaseUrl,
+      applicationName: 'klaxon-test-shed',
+      role: APP_ROLE,
+      max: 1,
+      connectionTimeoutMs: 5_000,
+      logger: t.deps.logger,
+    });
     const held = await pool.connect();
     try {
       await withPool(

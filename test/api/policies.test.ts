@@ -26,7 +26,13 @@ describe('escalation policies API', () => {
     repeat_count: 1,
     levels: [
       { delay: '5m', targets: [{ type: 'schedule', id: schedule }] },
-      { delay: '15m', targets: [{ type: 'user', id: bob }, { type: 'team', id: team }] },
+      {
+        delay: '15m',
+        targets: [
+          { type: 'user', id: bob },
+          { type: 'team', id: team },
+        ],
+      },
     ],
   });
 
@@ -42,7 +48,10 @@ describe('escalation policies API', () => {
         level: 2,
         delay: '15m',
         delay_ms: 900_000,
-        targets: [{ type: 'user', id: bob, name: 'Bob' }, { type: 'team', id: team, name: 'Payments' }],
+        targets: [
+          { type: 'user', id: bob, name: 'Bob' },
+          { type: 'team', id: team, name: 'Payments' },
+        ],
         channels: null,
       },
     ]);
@@ -78,14 +87,66 @@ describe('escalation policies API', () => {
     ['a level without targets', (b) => ({ ...b, levels: [{ delay: '5m', targets: [] }] }), 400, 'levels.0.targets', 'minItems'],
     ['a delay under a second', (b) => ({ ...b, levels: [{ delay: '500ms', targets: [{ type: 'user', id: alice }] }] }), 400, 'levels.0.delay', 'range'],
     ['a delay over a week', (b) => ({ ...b, levels: [{ delay: '8d', targets: [{ type: 'user', id: alice }] }] }), 400, 'levels.0.delay', 'range'],
-    ['a delay that is not a duration', (b) => ({ ...b, levels: [{ delay: '5 minutes', targets: [{ type: 'user', id: alice }] }] }), 400, 'levels.0.delay', 'pattern'],
-    ['the same target twice in a level', (b) => ({ ...b, levels: [{ delay: '5m', targets: [{ type: 'user', id: alice }, { type: 'user', id: alice.toUpperCase() }] }] }), 400, 'levels.0.targets.1', 'uniqueTarget'],
-    ['a target user that does not exist', (b) => ({ ...b, levels: [{ delay: '5m', targets: [{ type: 'user', id: alice }, { type: 'user', id: MISSING }] }] }), 422, 'levels.0.targets.1.id', 'exists'],
-    ['a target schedule that does not exist', (b) => ({ ...b, levels: [{ delay: '5m', targets: [{ type: 'schedule', id: MISSING }] }] }), 422, 'levels.0.targets.0.id', 'exists'],
+    [
+      'a delay that is not a duration',
+      (b) => ({ ...b, levels: [{ delay: '5 minutes', targets: [{ type: 'user', id: alice }] }] }),
+      400,
+      'levels.0.delay',
+      'pattern',
+    ],
+    [
+      'the same target twice in a level',
+      (b) => ({
+        ...b,
+        levels: [
+          {
+            delay: '5m',
+            targets: [
+              { type: 'user', id: alice },
+              { type: 'user', id: alice.toUpperCase() },
+            ],
+          },
+        ],
+      }),
+      400,
+      'levels.0.targets.1',
+      'uniqueTarget',
+    ],
+    [
+      'a target user that does not exist',
+      (b) => ({
+        ...b,
+        levels: [
+          {
+            delay: '5m',
+            targets: [
+              { type: 'user', id: alice },
+              { type: 'user', id: MISSING },
+            ],
+          },
+        ],
+      }),
+      422,
+      'levels.0.targets.1.id',
+      'exists',
+    ],
+    [
+      'a target schedule that does not exist',
+      (b) => ({ ...b, levels: [{ delay: '5m', targets: [{ type: 'schedule', id: MISSING }] }] }),
+      422,
+      'levels.0.targets.0.id',
+      'exists',
+    ],
     ['an unknown target type', (b) => ({ ...b, levels: [{ delay: '5m', targets: [{ type: 'pager', id: alice }] }] }), 400, 'levels.0.targets.0.type', 'enum'],
     ['a malformed target id', (b) => ({ ...b, levels: [{ delay: '5m', targets: [{ type: 'user', id: 'alice' }] }] }), 400, 'levels.0.targets.0.id', 'format'],
     ['more than 20 repeats', (b) => ({ ...b, repeat_count: 21 }), 400, 'repeat_count', 'maximum'],
-    ['more than 20 levels', (b) => ({ ...b, levels: Array.from({ length: 21 }, () => ({ delay: '1m', targets: [{ type: 'user', id: alice }] })) }), 400, 'levels', 'maxItems'],
+    [
+      'more than 20 levels',
+      (b) => ({ ...b, levels: Array.from({ length: 21 }, () => ({ delay: '1m', targets: [{ type: 'user', id: alice }] })) }),
+      400,
+      'levels',
+      'maxItems',
+    ],
     ['no name', (b) => ({ ...b, name: undefined }), 400, 'name', 'required'],
     ['an unknown field', (b) => ({ ...b, escalate_after: '5m' }), 400, 'escalate_after', 'additionalProperties'],
   ];

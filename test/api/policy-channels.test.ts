@@ -28,13 +28,16 @@ describe('escalation policy levels: channels and delay 0s', () => {
   const levelsOf = (res: { body: Json }) => (res.body.levels as Level[]).map(({ level, delay, delay_ms, channels }) => ({ level, delay, delay_ms, channels }));
 
   it('creates levels with channels, none and null, and a first level at 0s; reads them back the same', async () => {
-    const res = await t.api.post('/escalation-policies', body([
-      { delay: '0s', channels: ['in_app', 'slack'] },
-      { delay: '5m', channels: ['email'] },
-      { delay: '10m', channels: ['sms', 'voice'] },
-      { delay: '15m' },
-      { delay: '20m', channels: null },
-    ]));
+    const res = await t.api.post(
+      '/escalation-policies',
+      body([
+        { delay: '0s', channels: ['in_app', 'slack'] },
+        { delay: '5m', channels: ['email'] },
+        { delay: '10m', channels: ['sms', 'voice'] },
+        { delay: '15m' },
+        { delay: '20m', channels: null },
+      ]),
+    );
     expect(res.status, res.text).to.equal(201);
     expect(levelsOf(res)).to.deep.equal([
       { level: 1, delay: '0s', delay_ms: 0, channels: ['in_app', 'slack'] },
@@ -60,7 +63,10 @@ describe('escalation policy levels: channels and delay 0s', () => {
     const created = await t.api.post('/escalation-policies', body([{ delay: '1m', channels: ['email'] }]));
     const id = String(created.body.id);
     const replace = (levels: Json[]) =>
-      t.api.raw('PUT', `/escalation-policies/${id}`, { body: JSON.stringify({ name: created.body.name, levels }), headers: { 'content-type': 'application/json' } });
+      t.api.raw('PUT', `/escalation-policies/${id}`, {
+        body: JSON.stringify({ name: created.body.name, levels }),
+        headers: { 'content-type': 'application/json' },
+      });
     const first = await replace([{ delay: '0s', targets: [{ type: 'user', id: alice }], channels: ['voice'] }]);
     expect(first.status, first.text).to.equal(200);
     expect(first.body.version).to.equal(2);
@@ -71,7 +77,10 @@ describe('escalation policy levels: channels and delay 0s', () => {
 
   it('an incident that escalates under the policy freezes the channels in its snapshot', async () => {
     const created = await t.api.post('/escalation-policies', body([{ delay: '0s', channels: ['in_app'] }]));
-    const service = await t.pool.query<{ id: string }>('INSERT INTO services (name, escalation_policy_id) VALUES ($1, $2) RETURNING id', [`svc ${serial}`, created.body.id]);
+    const service = await t.pool.query<{ id: string }>('INSERT INTO services (name, escalation_policy_id) VALUES ($1, $2) RETURNING id', [
+      `svc ${serial}`,
+      created.body.id,
+    ]);
     const incident = await t.api.post('/incidents', { title: 'frozen', service_id: service.rows[0]?.id, escalate: true });
     expect(incident.status, incident.text).to.equal(201);
     const snapshot = await t.pool.query<{ policy_snapshot: { levels: Json[] } }>('SELECT policy_snapshot FROM incidents WHERE id = $1', [incident.body.id]);

@@ -179,7 +179,15 @@ describe('requests at and past the edges, on every endpoint', function () {
   });
 
   it('instants outside 1970-9999, offsets past ±14:00 and impossible days are a 400, in bodies and queries', async () => {
-    const bad = ['1969-12-31T23:59:59Z', '0000-01-01T00:00:00Z', '10000-01-01T00:00:00Z', '2026-03-01T09:00:00+14:01', '2026-03-01T09:00:00-15:00', '2026-02-30T00:00:00Z', '2026-03-01T24:00:00Z'];
+    const bad = [
+      '1969-12-31T23:59:59Z',
+      '0000-01-01T00:00:00Z',
+      '10000-01-01T00:00:00Z',
+      '2026-03-01T09:00:00+14:01',
+      '2026-03-01T09:00:00-15:00',
+      '2026-02-30T00:00:00Z',
+      '2026-03-01T24:00:00Z',
+    ];
     const before = await storedState(t.pool);
     for (const at of bad) {
       expect400(await t.api.post('/tokens', { name: 'edge', scopes: ['read'], expires_at: at }), 'expires_at', 'format');
@@ -195,7 +203,10 @@ describe('requests at and past the edges, on every endpoint', function () {
 
   it('a body that is not UTF-8 is a 400 invalid_body, not stored as U+FFFD', async () => {
     const before = await storedState(t.pool);
-    for (const bytes of [Buffer.from([0x7b, 0x22, 0x74, 0x69, 0x74, 0x6c, 0x65, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), Buffer.from('{"title":"\xc3"}', 'latin1')]) {
+    for (const bytes of [
+      Buffer.from([0x7b, 0x22, 0x74, 0x69, 0x74, 0x6c, 0x65, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+      Buffer.from('{"title":"\xc3"}', 'latin1'),
+    ]) {
       const res = await fetch(`${t.api.baseUrl}/incidents`, {
         method: 'POST',
         body: bytes,
@@ -224,12 +235,18 @@ describe('requests at and past the edges, on every endpoint', function () {
   it('a compressed body (any Content-Encoding but identity) is a 415, stored nowhere', async () => {
     const before = await storedState(t.pool);
     for (const encoding of ['gzip', 'br', 'deflate', 'x-unknown', 'identity, gzip']) {
-      const res = await t.api.raw('POST', '/incidents', { body: '{"title":"x"}', headers: { 'content-type': 'application/json', 'content-encoding': encoding } });
+      const res = await t.api.raw('POST', '/incidents', {
+        body: '{"title":"x"}',
+        headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+      });
       expect(res.status, encoding).to.equal(415);
       expect((res.body as Problem).code).to.equal('unsupported_media_type');
     }
     expect(await storedState(t.pool)).to.deep.equal(before);
-    const identity = await t.api.raw('POST', '/incidents', { body: '{"title":"x"}', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' } });
+    const identity = await t.api.raw('POST', '/incidents', {
+      body: '{"title":"x"}',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'identity' },
+    });
     expect(identity.status).to.equal(201);
   });
 

@@ -164,7 +164,14 @@ describe('schedules API', () => {
       t.clock.advance(60_000);
       const replacement = {
         name: 'Renamed rotation',
-        rotation: { user_ids: [carol(), alice()], shift_length: 12, shift_unit: 'hours', handoff_time: '21:30', time_zone: 'Asia/Tokyo', start_date: '2026-05-01' },
+        rotation: {
+          user_ids: [carol(), alice()],
+          shift_length: 12,
+          shift_unit: 'hours',
+          handoff_time: '21:30',
+          time_zone: 'Asia/Tokyo',
+          start_date: '2026-05-01',
+        },
       };
       const res = await put<ScheduleJson>(`/schedules/${schedule.id}`, replacement);
       expect(res.status, res.text).to.equal(200);
@@ -205,7 +212,12 @@ describe('schedules API', () => {
     });
   });
 
-  describeListing('/schedules', () => t, ['delta', 'Alpha', 'charlie', 'Bravo', 'echo', 'Foxtrot', 'golf'], (name) => newSchedule({}, name));
+  describeListing(
+    '/schedules',
+    () => t,
+    ['delta', 'Alpha', 'charlie', 'Bravo', 'echo', 'Foxtrot', 'golf'],
+    (name) => newSchedule({}, name),
+  );
 
   describe('who is on call: a weekly Berlin rotation handing off Mondays at 09:00 local time', () => {
     let id: string;
@@ -252,7 +264,10 @@ describe('schedules API', () => {
     });
 
     it('an unencoded + in ?at is a blank in a query string: 400 naming at (a client must send %2B)', async () => {
-      await expectRefused(t.pool, () => t.api.get(`/schedules/${id}/on-call?at=2026-03-30T09:00:00+02:00`), 400, 'validation_failed', { field: 'at', rule: 'format' });
+      await expectRefused(t.pool, () => t.api.get(`/schedules/${id}/on-call?at=2026-03-30T09:00:00+02:00`), 400, 'validation_failed', {
+        field: 'at',
+        rule: 'format',
+      });
     });
   });
 
@@ -295,8 +310,14 @@ describe('schedules API', () => {
     });
 
     it('a window that ends where it starts, or before, is a 400 naming to', async () => {
-      for (const [from, to] of [['2026-04-01T00:00:00Z', '2026-04-01T00:00:00Z'], ['2026-04-02T00:00:00Z', '2026-04-01T00:00:00Z']]) {
-        await expectRefused(t.pool, () => t.api.get(`/schedules/${weekly}/shifts?from=${from}&to=${to}`), 400, 'validation_failed', { field: 'to', rule: 'range' });
+      for (const [from, to] of [
+        ['2026-04-01T00:00:00Z', '2026-04-01T00:00:00Z'],
+        ['2026-04-02T00:00:00Z', '2026-04-01T00:00:00Z'],
+      ]) {
+        await expectRefused(t.pool, () => t.api.get(`/schedules/${weekly}/shifts?from=${from}&to=${to}`), 400, 'validation_failed', {
+          field: 'to',
+          rule: 'range',
+        });
       }
     });
 
@@ -321,7 +342,9 @@ describe('schedules API', () => {
       );
       expect(problem.detail).to.include('10000 shifts');
       // 10,000 shifts exactly is still an answer.
-      const res = await t.api.get<ShiftsJson>(`/schedules/${hourly.id}/shifts?from=2026-01-01T08:00:00Z&to=${new Date(Date.parse('2026-01-01T08:00:00Z') + 10_000 * HOUR_MS).toISOString()}`);
+      const res = await t.api.get<ShiftsJson>(
+        `/schedules/${hourly.id}/shifts?from=2026-01-01T08:00:00Z&to=${new Date(Date.parse('2026-01-01T08:00:00Z') + 10_000 * HOUR_MS).toISOString()}`,
+      );
       expect(res.status, res.text).to.equal(200);
       expect(res.body.items).to.have.length(10_000);
     });
@@ -499,12 +522,16 @@ describe('schedules API', () => {
 
   describe('refused schedules: the problem names the field and rule, and nothing stored changes', () => {
     type Mutation = (body: ReturnType<typeof validBody>) => unknown;
-    const withRotation = (changes: Record<string, unknown>): Mutation => (b) => ({ ...b, rotation: { ...b.rotation, ...changes } });
-    const without = (field: keyof RotationJson): Mutation => (b) => {
-      const rotation: Partial<RotationJson> = { ...b.rotation };
-      delete rotation[field];
-      return { ...b, rotation };
-    };
+    const withRotation =
+      (changes: Record<string, unknown>): Mutation =>
+      (b) => ({ ...b, rotation: { ...b.rotation, ...changes } });
+    const without =
+      (field: keyof RotationJson): Mutation =>
+      (b) => {
+        const rotation: Partial<RotationJson> = { ...b.rotation };
+        delete rotation[field];
+        return { ...b, rotation };
+      };
     const cases: [name: string, mutate: Mutation, status: number, field: string, rule: string, mentions?: string][] = [
       ['no name', (b) => ({ rotation: b.rotation }), 400, 'name', 'required'],
       ['a blank name', (b) => ({ ...b, name: '   ' }), 400, 'name', 'pattern'],
@@ -553,7 +580,10 @@ describe('schedules API', () => {
 
     it('POST and PUT without a body: 400 naming (body)', async () => {
       const { id } = await newSchedule();
-      for (const [method, path] of [['POST', '/schedules'], ['PUT', `/schedules/${id}`]] as const) {
+      for (const [method, path] of [
+        ['POST', '/schedules'],
+        ['PUT', `/schedules/${id}`],
+      ] as const) {
         await expectRefused(t.pool, () => t.api.raw(method, path, {}), 400, 'validation_failed', { field: '(body)', rule: 'required' });
       }
     });
@@ -580,7 +610,13 @@ describe('schedules API', () => {
     });
     for (const [name, body, status, field, rule] of cases) {
       it(`an override with ${name}: ${status} naming ${field} (${rule})`, async () => {
-        await expectRefused(t.pool, () => t.api.post(`/schedules/${id}/overrides`, body()), status, status === 422 ? 'reference_not_found' : 'validation_failed', { field, rule });
+        await expectRefused(
+          t.pool,
+          () => t.api.post(`/schedules/${id}/overrides`, body()),
+          status,
+          status === 422 ? 'reference_not_found' : 'validation_failed',
+          { field, rule },
+        );
         expect(await whoIsOnCall(id, '2026-04-01T12:00:00Z')).to.equal('Bob');
       });
     }
@@ -664,7 +700,13 @@ describe('schedules API', () => {
         name: 'Checkout escalation',
         levels: [
           { delay: '5m', targets: [{ type: 'schedule', id: schedule.id }] },
-          { delay: '15m', targets: [{ type: 'schedule', id: schedule.id }, { type: 'user', id: dave() }] },
+          {
+            delay: '15m',
+            targets: [
+              { type: 'schedule', id: schedule.id },
+              { type: 'user', id: dave() },
+            ],
+          },
         ],
       });
       expect(policy.status, policy.text).to.equal(201);
@@ -723,7 +765,10 @@ describe('schedules API', () => {
 
     // luxon accepts the year 0000, Postgres' date type has no year 0.
     it('start_date "0000-01-01" is 400 naming the start date, not 500', async () => {
-      await expectRefused(t.pool, () => t.api.post('/schedules', validBody({ start_date: '0000-01-01' })), 400, 'validation_failed', { field: 'rotation.start_date', rule: 'format' });
+      await expectRefused(t.pool, () => t.api.post('/schedules', validBody({ start_date: '0000-01-01' })), 400, 'validation_failed', {
+        field: 'rotation.start_date',
+        rule: 'format',
+      });
     });
   });
 });

@@ -87,7 +87,13 @@ describe('services API', () => {
   });
 
   describe('unique names, known policies, incidents', () => {
-    itKeepsUnique('/services', 'name', () => t, (name) => ({ name }), (word) => word);
+    itKeepsUnique(
+      '/services',
+      'name',
+      () => t,
+      (name) => ({ name }),
+      (word) => word,
+    );
 
     it('an unknown escalation_policy_id: 422 reference_not_found naming the field and id', async () => {
       const problem = await expectRefused(
@@ -96,9 +102,7 @@ describe('services API', () => {
         422,
         'reference_not_found',
       );
-      expect(problem.errors).to.deep.equal([
-        { field: 'escalation_policy_id', rule: 'exists', message: `no escalation policy with id ${UNKNOWN_ID}` },
-      ]);
+      expect(problem.errors).to.deep.equal([{ field: 'escalation_policy_id', rule: 'exists', message: `no escalation policy with id ${UNKNOWN_ID}` }]);
       const service = await newService();
       await expectRefused(t.pool, () => patch(t.api, `/services/${service.id}`, { escalation_policy_id: UNKNOWN_ID }), 422, 'reference_not_found');
     });
@@ -126,7 +130,12 @@ describe('services API', () => {
     });
   });
 
-  describeListing('/services', () => t, ['delta', 'Alpha', 'charlie', 'Bravo', 'echo', 'Foxtrot', 'golf'], (name) => newService({ name }));
+  describeListing(
+    '/services',
+    () => t,
+    ['delta', 'Alpha', 'charlie', 'Bravo', 'echo', 'Foxtrot', 'golf'],
+    (name) => newService({ name }),
+  );
 
   describe('bad bodies: 400 naming the field and rule, nothing stored', () => {
     const createCases: BodyCase[] = [

@@ -62,7 +62,9 @@ describe('team scoping of escalation policies and schedules', () => {
         const seenByA = await idsSeenBy(asA);
         expect(seenByA).to.include(ofA.id).and.not.include(ofB.id).and.not.include(orgWide.id);
         expect((await allPages(asA, resource, 2)).items.every((item) => item.team_id === teamA)).to.equal(true);
-        expect(await idsSeenBy(asB)).to.include(ofB.id).and.not.include(ofA.id);
+        expect(await idsSeenBy(asB))
+          .to.include(ofB.id)
+          .and.not.include(ofA.id);
         expect(await idsSeenBy(t.api)).to.include.members([ofA.id, ofB.id, orgWide.id]);
       });
 
@@ -126,7 +128,12 @@ describe('team scoping of escalation policies and schedules', () => {
         expect(kept.status, kept.text).to.equal(200);
         expect(kept.body.team_id).to.equal(teamA);
         expect((await put(asA, `${resource}/${ofA.id}`, body({ team_id: teamA }))).body.team_id).to.equal(teamA);
-        for (const [api, teamId] of [[asA, teamB], [asA, null], [t.api, teamB], [t.api, null]] as const) {
+        for (const [api, teamId] of [
+          [asA, teamB],
+          [asA, null],
+          [t.api, teamB],
+          [t.api, null],
+        ] as const) {
           await expectRefused(t.pool, () => put(api, `${resource}/${ofA.id}`, body({ team_id: teamId })), 400, 'validation_failed', {
             field: 'team_id',
             rule: 'immutable',
@@ -191,7 +198,11 @@ describe('team scoping of escalation policies and schedules', () => {
       const policy = await make(
         asA,
         '/escalation-policies',
-        targeting([{ type: 'user', id: bob }, { type: 'schedule', id: scheduleOfA.id }, { type: 'team', id: teamA }]),
+        targeting([
+          { type: 'user', id: bob },
+          { type: 'schedule', id: scheduleOfA.id },
+          { type: 'team', id: teamA },
+        ]),
       );
       expect(policy.team_id).to.equal(teamA);
       const levels = policy.levels as { targets: Json[] }[];
@@ -229,9 +240,16 @@ describe('team scoping of escalation policies and schedules', () => {
       });
     });
 
-    it('an organisation-wide policy pages any team and any team\'s schedule', async () => {
+    it("an organisation-wide policy pages any team and any team's schedule", async () => {
       const scheduleOfB = await make(asB, '/schedules', scheduleBody());
-      const policy = await make(t.api, '/escalation-policies', targeting([{ type: 'schedule', id: scheduleOfB.id }, { type: 'team', id: teamA }]));
+      const policy = await make(
+        t.api,
+        '/escalation-policies',
+        targeting([
+          { type: 'schedule', id: scheduleOfB.id },
+          { type: 'team', id: teamA },
+        ]),
+      );
       expect(policy.team_id).to.equal(null);
     });
   });

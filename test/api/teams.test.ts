@@ -80,7 +80,10 @@ describe('teams API', () => {
       expect(res.body.members).to.deep.equal([users[3], users[1]]);
       expect(res.body).to.include({ name: team.name, updated_at: t.clock.now().toISOString(), created_at: team.created_at });
       const rows = await t.pool.query('SELECT user_id, position FROM team_members WHERE team_id = $1 ORDER BY position', [team.id]);
-      expect(rows.rows).to.deep.equal([{ user_id: users[3]?.id, position: 0 }, { user_id: users[1]?.id, position: 1 }]);
+      expect(rows.rows).to.deep.equal([
+        { user_id: users[3]?.id, position: 0 },
+        { user_id: users[1]?.id, position: 1 },
+      ]);
     });
 
     it('PATCH with member_ids [] empties the team', async () => {
@@ -101,7 +104,13 @@ describe('teams API', () => {
   });
 
   describe('unique names and known members', () => {
-    itKeepsUnique('/teams', 'name', () => t, (name) => ({ name }), (word) => word);
+    itKeepsUnique(
+      '/teams',
+      'name',
+      () => t,
+      (name) => ({ name }),
+      (word) => word,
+    );
 
     it('POST with unknown member ids: 422 reference_not_found naming each missing id', async () => {
       const missing = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
@@ -133,7 +142,12 @@ describe('teams API', () => {
     });
   });
 
-  describeListing('/teams', () => t, ['delta', 'Alpha', 'charlie', 'Bravo', 'echo', 'Foxtrot', 'golf'], (name) => newTeam({ name, member_ids: ids(0) }));
+  describeListing(
+    '/teams',
+    () => t,
+    ['delta', 'Alpha', 'charlie', 'Bravo', 'echo', 'Foxtrot', 'golf'],
+    (name) => newTeam({ name, member_ids: ids(0) }),
+  );
 
   it('a listed team carries its members, in order', async () => {
     const team = await newTeam({ member_ids: ids(3, 0) });
@@ -175,6 +189,11 @@ describe('teams API', () => {
       ['a member id that is not a UUID', { member_ids: ['x'] }, 'member_ids.0', 'format'],
       ['an unknown field', { description: 'x' }, 'description', 'additionalProperties'],
     ];
-    itRefusesBadBodies('/teams', () => t, { create: createCases, edit: editCases }, () => newTeam({ member_ids: ids(0) }));
+    itRefusesBadBodies(
+      '/teams',
+      () => t,
+      { create: createCases, edit: editCases },
+      () => newTeam({ member_ids: ids(0) }),
+    );
   });
 });

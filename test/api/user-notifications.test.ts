@@ -47,8 +47,18 @@ describe("a person's notifications (in-app)", () => {
       `INSERT INTO notifications (idempotency_key, type, incident_id, user_id, contact_method_id, channel, destination, status,
                                   due_at, next_attempt_at, created_at, sent_at, finished_at, level)
        VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $8, $8, $9, $9, $10) RETURNING id`,
-      [`test:${serial}`, fields.type ?? 'escalation', fields.incident === undefined ? orgIncident : fields.incident, user, methods[channel === 'in_app' ? 'in_app' : 'email'], channel,
-        sent ? 'SENT' : 'PENDING', fields.at, sent ? fields.at : null, (fields.type ?? 'escalation') === 'escalation' ? 1 : null],
+      [
+        `test:${serial}`,
+        fields.type ?? 'escalation',
+        fields.incident === undefined ? orgIncident : fields.incident,
+        user,
+        methods[channel === 'in_app' ? 'in_app' : 'email'],
+        channel,
+        sent ? 'SENT' : 'PENDING',
+        fields.at,
+        sent ? fields.at : null,
+        (fields.type ?? 'escalation') === 'escalation' ? 1 : null,
+      ],
     );
     return String(res.rows[0]?.id);
   }
@@ -92,7 +102,13 @@ describe("a person's notifications (in-app)", () => {
   });
 
   it('a malformed cursor or limit: 400 naming it', async () => {
-    for (const [query, field] of [['cursor=nope', 'cursor'], ['limit=0', 'limit'], ['limit=201', 'limit'], ['limit=NaN', 'limit'], ['since=1', 'since']] as const) {
+    for (const [query, field] of [
+      ['cursor=nope', 'cursor'],
+      ['limit=0', 'limit'],
+      ['limit=201', 'limit'],
+      ['limit=NaN', 'limit'],
+      ['since=1', 'since'],
+    ] as const) {
       const res = await t.api.get(`/users/${user}/notifications?${query}`);
       expect(res.status, query).to.equal(400);
       expect((res.body.errors as { field: string }[])[0]?.field, query).to.equal(field);

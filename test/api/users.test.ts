@@ -98,10 +98,21 @@ describe('users API', () => {
     itRefusesUnknownAndMalformedIds('/users', 'user', () => t);
   });
 
-  itKeepsUnique('/users', 'email', () => t, (email) => ({ name: 'Someone', email }), (word) => `${word}@example.com`);
+  itKeepsUnique(
+    '/users',
+    'email',
+    () => t,
+    (email) => ({ name: 'Someone', email }),
+    (word) => `${word}@example.com`,
+  );
 
   // Two users may share a name: the id breaks the tie.
-  describeListing('/users', () => t, ['bob', 'Alice', 'carol', 'Bob', 'alice', 'Dave', 'eve'], (name) => newUser({ name }));
+  describeListing(
+    '/users',
+    () => t,
+    ['bob', 'Alice', 'carol', 'Bob', 'alice', 'Dave', 'eve'],
+    (name) => newUser({ name }),
+  );
 
   describe('bad bodies: 400 naming the field and rule, nothing stored', () => {
     const createCases: BodyCase[] = [

@@ -71,7 +71,7 @@ describe('authentication while Postgres is unreachable', () => {
       for (const token of [revokedElsewhere, revokedHere, expiring, kept]) expect(await outcome(authenticator, token)).to.equal('accepted');
 
       // Another process revokes one: this one learns it at its next lookup, and forgets it.
-      await t.pool.query("UPDATE api_tokens SET revoked_at = $2 WHERE public_id = $1", [revokedElsewhere.slice(4, 16), t.clock.now()]);
+      await t.pool.query('UPDATE api_tokens SET revoked_at = $2 WHERE public_id = $1', [revokedElsewhere.slice(4, 16), t.clock.now()]);
       expect(await outcome(authenticator, revokedElsewhere)).to.include('revoked');
       // This process revokes one (DELETE /tokens/:id does this after the revocation commits).
       const { rows } = await t.pool.query<{ id: string }>('SELECT id FROM api_tokens WHERE public_id = $1', [revokedHere.slice(4, 16)]);

@@ -70,8 +70,7 @@ describe('the klaxon CLI', () => {
     const team = await t.api.post('/teams', { name: 'payments' });
     expect(team.status, team.text).to.equal(201);
     const teamId = team.body.id as string;
-    const make = (name: string, teamOf: string | null) =>
-      createToken(t.deps, { name, scopes: ['read'], teamId: teamOf, expiresAt: null }, { via: 'test' });
+    const make = (name: string, teamOf: string | null) => createToken(t.deps, { name, scopes: ['read'], teamId: teamOf, expiresAt: null }, { via: 'test' });
     const [teamToken, other] = [await make('payments bot', teamId), await make('org bot', null)];
     const [human, json, byTeam] = await Promise.all([
       cli(t, ['token', 'list']),
@@ -149,7 +148,9 @@ describe('the klaxon CLI', () => {
 
     const shown = await cli(t, ['incident', 'show', id]);
     expect(shown.code, shown.stderr).to.equal(0);
-    expect(shown.stdout).to.match(/^state\s+ACKNOWLEDGED \(version 3\)$/m).and.match(new RegExp(`acknowledged\\s+ESCALATING\\s+ACKNOWLEDGED\\s+${ACTOR}`));
+    expect(shown.stdout)
+      .to.match(/^state\s+ACKNOWLEDGED \(version 3\)$/m)
+      .and.match(new RegExp(`acknowledged\\s+ESCALATING\\s+ACKNOWLEDGED\\s+${ACTOR}`));
   });
 
   it('incident resolve without Redis still resolves, and says the reconciler repairs the index', async () => {
@@ -167,9 +168,7 @@ describe('the klaxon CLI', () => {
     const result = await cli(t, ['incident', 'ack', id]);
     expect(result.code).to.equal(1);
     expect(result.stdout).to.equal('');
-    expect(result.stderr).to.equal(
-      'klaxon: cannot move an incident from RESOLVED to ACKNOWLEDGED; allowed from RESOLVED: none (terminal state)\n',
-    );
+    expect(result.stderr).to.equal('klaxon: cannot move an incident from RESOLVED to ACKNOWLEDGED; allowed from RESOLVED: none (terminal state)\n');
   });
 
   it('an unknown incident is one line and exit 1, not a stack trace', async () => {
@@ -197,11 +196,7 @@ describe('the klaxon CLI', () => {
   });
 
   it('--help works on every level and exits 0', async () => {
-    const results = await Promise.all(
-      [['--help'], ['token', '--help'], ['incident', 'ack', '-h']].map((args) =>
-        cli(t, args, { DATABASE_URL: '' }),
-      ),
-    );
+    const results = await Promise.all([['--help'], ['token', '--help'], ['incident', 'ack', '-h']].map((args) => cli(t, args, { DATABASE_URL: '' })));
     for (const result of results) {
       expect(result.code, result.stderr).to.equal(0);
       expect(result.stdout).to.include('Usage: klaxon');
@@ -228,7 +223,10 @@ describe('klaxon stats', () => {
     await seedDueEscalations(t, 1, new Date(Date.now() + 3_600_000));
     const [human, json] = await Promise.all([cli(t, ['stats']), cli(t, ['stats', '--json'])]);
     expect(human.code, human.stderr).to.equal(0);
-    expect(human.stdout).to.match(/^pending\s+3$/m).and.match(/^overdue\s+2$/m).and.match(/^oldest overdue\s+1m \d+s ago$/m);
+    expect(human.stdout)
+      .to.match(/^pending\s+3$/m)
+      .and.match(/^overdue\s+2$/m)
+      .and.match(/^oldest overdue\s+1m \d+s ago$/m);
     expect(human.stdout).to.match(/^index pending\s+3$/m);
     expect(json.code, json.stderr).to.equal(0);
     const body = JSON.parse(json.stdout) as { escalations: Json; index: Json };

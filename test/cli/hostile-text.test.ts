@@ -97,7 +97,11 @@ describe('the klaxon CLI on stored text that would drive a terminal', () => {
     const paged = [{ user_id: userId, name: USER, via: { type: 'user', id: userId } }];
     const now = t.clock.now();
     await run(t.pool, sql('incident-set-assignees'), [incidentId, JSON.stringify(paged), now]);
-    await t.pool.query(`INSERT INTO incident_events (incident_id, kind, occurred_at, details) VALUES ($1, 'escalated', $2, $3)`, [incidentId, now, JSON.stringify({ level: 1, paged })]);
+    await t.pool.query(`INSERT INTO incident_events (incident_id, kind, occurred_at, details) VALUES ($1, 'escalated', $2, $3)`, [
+      incidentId,
+      now,
+      JSON.stringify({ level: 1, paged }),
+    ]);
     const token = await createToken(t.deps, { name: TOKEN_NAME, scopes: ['read'], teamId: null, expiresAt: null }, { via: 'test' });
     tokenId = token.record.id;
   });
@@ -108,7 +112,9 @@ describe('the klaxon CLI on stored text that would drive a terminal', () => {
     expect(human.code, human.stderr).to.equal(0);
     const rows = human.stdout.split('\n').filter((row) => row.startsWith(incidentId));
     expect(rows).to.have.length(1);
-    expect(rows[0]).to.match(/ESCALATING\s+critical\s+0\s+\S+ \S+\s+/).and.satisfy((row: string) => row.endsWith(`  ${TITLE_SHOWN}`));
+    expect(rows[0])
+      .to.match(/ESCALATING\s+critical\s+0\s+\S+ \S+\s+/)
+      .and.satisfy((row: string) => row.endsWith(`  ${TITLE_SHOWN}`));
     expect(human.stdout.trimEnd().split('\n')).to.have.length(2);
 
     expect(json.code, json.stderr).to.equal(0);
@@ -128,7 +134,9 @@ describe('the klaxon CLI on stored text that would drive a terminal', () => {
       .and.include(`level 1; paged ${USER_SHOWN}`);
     const eventRows = human.stdout.slice(human.stdout.indexOf('\nEvents\n')).trim().split('\n').slice(2);
     expect(eventRows).to.have.length(3); // opened, escalation started, escalated: one line each
-    expect(eventRows[0]).to.match(/opened\s+-\s+OPEN\s+/).and.include(`${ACTOR_SHOWN}  "${NOTE_SHOWN}"`);
+    expect(eventRows[0])
+      .to.match(/opened\s+-\s+OPEN\s+/)
+      .and.include(`${ACTOR_SHOWN}  "${NOTE_SHOWN}"`);
 
     expect(json.code, json.stderr).to.equal(0);
     const shown = JSON.parse(json.stdout) as Json & { events: Json[]; policy: Json; assignees: Json[] };

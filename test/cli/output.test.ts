@@ -31,7 +31,11 @@ function unprintable(text: string): string {
 const NASTY: readonly { what: string; input: string; shown: string }[] = [
   { what: 'CSI colour (ESC [31m)', input: '\x1b[31mred\x1b[0m', shown: String.raw`\x1b[31mred\x1b[0m` },
   { what: 'OSC 52 clipboard write', input: '\x1b]52;c;cm0gLXJmIH4=\x07', shown: String.raw`\x1b]52;c;cm0gLXJmIH4=\x07` },
-  { what: 'OSC 8 hyperlink', input: '\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\', shown: String.raw`\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\` },
+  {
+    what: 'OSC 8 hyperlink',
+    input: '\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\',
+    shown: String.raw`\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\`,
+  },
   { what: 'C1 CSI (U+009B)', input: '\u009b2J', shown: String.raw`\u009b2J` },
   { what: 'C1 OSC and ST', input: '\u009d0;title\u009c', shown: String.raw`\u009d0;title\u009c` },
   { what: 'BEL', input: 'ding\x07', shown: String.raw`ding\x07` },
@@ -136,9 +140,7 @@ describe('CLI output escaping', () => {
   describe('line', () => {
     it('escapes the values put into it, not its own text', () => {
       const title = 'db\x1b]0;owned\x07\nfake line';
-      expect(line`incident "${title}" is ${'OPEN'} (version ${3})\n`).to.equal(
-        `incident "${String.raw`db\x1b]0;owned\x07\nfake line`}" is OPEN (version 3)\n`,
-      );
+      expect(line`incident "${title}" is ${'OPEN'} (version ${3})\n`).to.equal(`incident "${String.raw`db\x1b]0;owned\x07\nfake line`}" is OPEN (version 3)\n`);
     });
   });
 

@@ -223,7 +223,10 @@ describe(`the application acts as ${APP_ROLE}, which may only append to the audi
         const text = readFileSync(new URL(file, dir), 'utf8');
         const parameters = Math.max(0, ...[...text.matchAll(/\$(\d+)/g)].map((match) => Number(match[1])));
         try {
-          await t.pool.query(`EXPLAIN ${text}`, Array.from({ length: parameters }, () => null));
+          await t.pool.query(
+            `EXPLAIN ${text}`,
+            Array.from({ length: parameters }, () => null),
+          );
         } catch (error) {
           refused.push(`${file}: ${(error as Error).message}`);
         }
@@ -313,8 +316,7 @@ describe(`the application acts as ${APP_ROLE}, which may only append to the audi
   });
 
   describe('revoking a token', () => {
-    const newToken = async () =>
-      (await createToken(t.deps, { name: 'to revoke', scopes: ['read'], teamId: null, expiresAt: null }, { via: 'test' })).record.id;
+    const newToken = async () => (await createToken(t.deps, { name: 'to revoke', scopes: ['read'], teamId: null, expiresAt: null }, { via: 'test' })).record.id;
     const revokeNow = (id: string) => t.pool.query(`UPDATE api_tokens SET revoked_at = clock_timestamp() WHERE id = $1`, [id]);
 
     it('is dated now: a future time is refused (23514), so a token cannot stay valid until a later date', async () => {
@@ -327,7 +329,11 @@ describe(`the application acts as ${APP_ROLE}, which may only append to the audi
 
     it("may be dated in the past (the application's clock here), as the application does", async () => {
       const id = await newToken();
-      await t.pool.query(readFileSync(new URL('../../src/db/queries/tokens-revoke.sql', import.meta.url), 'utf8'), [id, t.clock.now(), 'klaxon_test_revocations']);
+      await t.pool.query(readFileSync(new URL('../../src/db/queries/tokens-revoke.sql', import.meta.url), 'utf8'), [
+        id,
+        t.clock.now(),
+        'klaxon_test_revocations',
+      ]);
       const { rows } = await t.pool.query<{ revoked_at: Date }>(`SELECT revoked_at FROM api_tokens WHERE id = $1`, [id]);
       expect(rows[0]?.revoked_at.toISOString()).to.equal(t.clock.now().toISOString());
     });
@@ -390,12 +396,24 @@ describe(`the application acts as ${APP_ROLE}, which may only append to the audi
       const client = await t.ownerPool.connect();
       try {
         await client.query('BEGIN');
-        const generated = ['api_tokens_guard_identity', 'api_tokens_guard_revocation', 'escalations_guard_identity', 'escalations_guard_status', 'incidents_guard_identity', 'incidents_guard_terminal'];
+        const generated = [
+          'api_tokens_guard_identity',
+          'api_tokens_guard_revocation',
+          'escalations_guard_identity',
+          'escalations_guard_status',
+          'incidents_guard_identity',
+          'incidents_guard_terminal',
+        ];
         expect(await triggersOn(client)).to.deep.equal(generated);
         const refused = await refusal(client);
         expect(refused).to.equal('escalation <id>: what was scheduled cannot be rewritten');
         await client.query(down);
-        expect(await triggersOn(client)).to.deep.equal(['api_tokens_guard_update', 'escalations_guard_update', 'incidents_guard_identity', 'incidents_guard_terminal']);
+        expect(await triggersOn(client)).to.deep.equal([
+          'api_tokens_guard_update',
+          'escalations_guard_update',
+          'incidents_guard_identity',
+          'incidents_guard_terminal',
+        ]);
         expect(await refusal(client)).to.equal(refused);
         await client.query(up);
         expect(await triggersOn(client)).to.deep.equal(generated);

@@ -83,7 +83,7 @@ describe('the database guards the audit trail', () => {
     }
   });
 
-  it("refuses changing what a token is or may do, column by column", async () => {
+  it('refuses changing what a token is or may do, column by column', async () => {
     const token = await createToken(t.deps, { name: 'fixed', scopes: ['read'], teamId: null, expiresAt: null }, { via: 'test' });
     const id = token.record.id;
     const rewrites = [
@@ -117,7 +117,10 @@ describe('the database guards the audit trail', () => {
   });
 
   it('refuses any change to a RESOLVED or CANCELLED incident', async () => {
-    for (const [id, state] of [[resolvedId, 'RESOLVED'], [cancelledId, 'CANCELLED']] as const) {
+    for (const [id, state] of [
+      [resolvedId, 'RESOLVED'],
+      [cancelledId, 'CANCELLED'],
+    ] as const) {
       const error = await sqlError(`UPDATE incidents SET state = 'ESCALATING' WHERE id = $1`, [id]);
       expect(error.code).to.equal('23514');
       expect(error.message).to.equal(`incident ${id} is ${state} and can no longer change`);
@@ -161,10 +164,9 @@ describe('the database guards the audit trail', () => {
   });
 
   it('refuses a second row for the same incident, cycle and level', async () => {
-    const error = await sqlError(
-      `INSERT INTO escalations (incident_id, escalation_level, repeat_cycle, scheduled_at) VALUES ($1, 1, 0, now())`,
-      [escalatingId],
-    );
+    const error = await sqlError(`INSERT INTO escalations (incident_id, escalation_level, repeat_cycle, scheduled_at) VALUES ($1, 1, 0, now())`, [
+      escalatingId,
+    ]);
     expect(error.code).to.equal('23505');
   });
 

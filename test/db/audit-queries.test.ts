@@ -95,7 +95,7 @@ describe('the SQL audit queries in docs/audit-queries.sql', () => {
     ]);
   });
 
-  it('the API lists an incident\'s escalations in the same order', async () => {
+  it("the API lists an incident's escalations in the same order", async () => {
     const res = await t.api.get<{ items: { level: number; repeat_cycle: number; status: string }[] }>(`/incidents/${byHand}/escalations`);
     expect(res.body.items.map((e) => [e.repeat_cycle, e.level, e.status])).to.deep.equal([
       [0, 1, 'CANCELLED'],

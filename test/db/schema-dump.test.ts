@@ -17,7 +17,9 @@ describe('the committed schema dump', () => {
       if (dumped !== committed) {
         const [d, c] = [dumped.split('\n'), committed.split('\n')];
         const first = d.findIndex((line, i) => line !== c[i]);
-        expect.fail(`the database schema has changed: run npm run db:dump. First difference at line ${first + 1}:\n  migrations: ${d[first]}\n  docs/schema.sql: ${c[first]}`);
+        expect.fail(
+          `the database schema has changed: run npm run db:dump. First difference at line ${first + 1}:\n  migrations: ${d[first]}\n  docs/schema.sql: ${c[first]}`,
+        );
       }
     } finally {
       await database.drop();

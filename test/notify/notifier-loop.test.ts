@@ -23,15 +23,19 @@ describe('the notifier loop', () => {
     await t.pool.query(`UPDATE contact_methods SET disabled_at = now() WHERE user_id = $1 AND kind = 'email'`, [alice]);
     const inApp = scriptedChannel('in_app');
     let live = false;
-    const notifier = notifierFor(t, { in_app: inApp }, {
-      // A minute's sleep: only the NOTIFY can wake it within the test.
-      options: { maxSleepMs: 60_000 },
-      listenClient: () => {
-        const client = createClient({ databaseUrl: t.databaseUrl, applicationName: 'klaxon-test-notifier', role: APP_ROLE });
-        client.once('connect', () => setTimeout(() => (live = true), 50));
-        return client;
+    const notifier = notifierFor(
+      t,
+      { in_app: inApp },
+      {
+        // A minute's sleep: only the NOTIFY can wake it within the test.
+        options: { maxSleepMs: 60_000 },
+        listenClient: () => {
+          const client = createClient({ databaseUrl: t.databaseUrl, applicationName: 'klaxon-test-notifier', role: APP_ROLE });
+          client.once('connect', () => setTimeout(() => (live = true), 50));
+          return client;
+        },
       },
-    });
+    );
     notifier.start();
     try {
       await openIncident(t, await serviceWith(t, [{ delay: '1m', users: [alice] }]));

@@ -52,7 +52,14 @@ describe('the notifier, end to end against the stand-ins', () => {
     t = await createTestContext();
     worker = workerFor(t);
     [smtp, twilio, slack, receiver] = await Promise.all([startSmtpStandIn(), startTwilioStandIn(), startSlackStandIn(), startRecordingServer()]);
-    const twilioOptions = { accountSid: twilio.accountSid, authToken: twilio.authToken, from: '+15005550006', clock: t.clock, baseUrl: twilio.baseUrl, timeoutMs: 2_000 };
+    const twilioOptions = {
+      accountSid: twilio.accountSid,
+      authToken: twilio.authToken,
+      from: '+15005550006',
+      clock: t.clock,
+      baseUrl: twilio.baseUrl,
+      timeoutMs: 2_000,
+    };
     channels = {
       email: createEmailChannel({ host: smtp.host, port: smtp.port, secure: false, from: 'klaxon <pager@klaxon.test>', pool: false, socketTimeoutMs: 2_000 }),
       sms: createTwilioSmsChannel(twilioOptions),
@@ -138,7 +145,13 @@ describe('the notifier, end to end against the stand-ins', () => {
     const alice = await createUser(t.pool, 'Alice');
     const voice = await addMethod(t, alice, 'voice', PHONE, 3);
     await addRule(t, alice, voice, 5 * MIN);
-    await openIncident(t, await serviceWith(t, [{ delay: '1m', users: [alice] }, { delay: '1h', users: [alice] }]));
+    await openIncident(
+      t,
+      await serviceWith(t, [
+        { delay: '1m', users: [alice] },
+        { delay: '1h', users: [alice] },
+      ]),
+    );
     t.clock.advance(MIN);
     await worker.tick();
     const notifier = notifierFor(t, channels);
@@ -169,12 +182,23 @@ describe('the notifier: retries, fallbacks, fencing, throttles', () => {
   afterEach(() => t.close());
 
   /** Alice pages by e-mail only (a rule), then SMS as a fallback, in-app last. */
-  async function emailFirst(levels = [{ delay: '1m', users: [alice] }, { delay: '30m', users: [] as string[] }]) {
+  async function emailFirst(
+    levels = [
+      { delay: '1m', users: [alice] },
+      { delay: '30m', users: [] as string[] },
+    ],
+  ) {
     const methods = await methodsOf(t, alice);
     await t.pool.query(`UPDATE contact_methods SET position = 9 WHERE id = $1`, [methods.in_app]);
     await addMethod(t, alice, 'sms', PHONE, 2);
     await addRule(t, alice, methods.email as string, 0);
-    const incident = await openIncident(t, await serviceWith(t, levels.map((l) => (l.users.length ? l : { ...l, users: [alice] }))));
+    const incident = await openIncident(
+      t,
+      await serviceWith(
+        t,
+        levels.map((l) => (l.users.length ? l : { ...l, users: [alice] })),
+      ),
+    );
     t.clock.advance(MIN);
     await worker.tick();
     return incident;
@@ -211,7 +235,10 @@ describe('the notifier: retries, fallbacks, fencing, throttles', () => {
   });
 
   it('five transient failures: FAILED, the next method by position gets a row; every method failed: notification_failed; the next level runs on time', async () => {
-    const incident = await emailFirst([{ delay: '1m', users: [alice] }, { delay: '10m', users: [alice] }]);
+    const incident = await emailFirst([
+      { delay: '1m', users: [alice] },
+      { delay: '10m', users: [alice] },
+    ]);
     const outage = { status: 'transient' as const, error: 'HTTP 503' };
     email.script(outage, outage, outage, outage, outage);
     sms.script({ status: 'permanent', error: 'HTTP 400: twilio 21211: invalid number' });
@@ -233,12 +260,18 @@ describe('the notifier: retries, fallbacks, fencing, throttles', () => {
       ['sms', 'FAILED'],
       ['in_app', 'FAILED'],
     ]);
-    const { rows: events } = await t.pool.query<{ details: { user_id: string; level: number; failed: { channel: string }[] } }>(`SELECT kind, from_state, to_state, details FROM incident_events WHERE incident_id = $1 AND kind = 'notification_failed'`, [incident]);
+    const { rows: events } = await t.pool.query<{ details: { user_id: string; level: number; failed: { channel: string }[] } }>(
+      `SELECT kind, from_state, to_state, details FROM incident_events WHERE incident_id = $1 AND kind = 'notification_failed'`,
+      [incident],
+    );
     expect(events).to.have.length(1);
     expect(events[0]?.details).to.deep.include({ user_id: alice, level: 1 });
     expect(events[0]?.details.failed.map((f) => f.channel)).to.deep.equal(['email', 'sms', 'in_app']);
     // Level 2 is due 10 minutes after level 1 executed: the failures did not hold it back.
-    const { rows: level2 } = await t.pool.query<{ status: string; scheduled_at: Date }>(`SELECT status, scheduled_at FROM escalations WHERE incident_id = $1 AND escalation_level = 2`, [incident]);
+    const { rows: level2 } = await t.pool.query<{ status: string; scheduled_at: Date }>(
+      `SELECT status, scheduled_at FROM escalations WHERE incident_id = $1 AND escalation_level = 2`,
+      [incident],
+    );
     expect(level2[0]?.status).to.equal('PENDING');
     t.clock.set(level2[0]?.scheduled_at ?? new Date(0));
     expect((await worker.tick()).executed).to.equal(1);
@@ -294,7 +327,13 @@ describe('the notifier: retries, fallbacks, fencing, throttles', () => {
 
   it('one escalation notification per method per incident per window: level 2 a minute later on the same method is throttled', async () => {
     await t.pool.query(`UPDATE contact_methods SET disabled_at = now() WHERE user_id = $1 AND kind = 'in_app'`, [alice]);
-    await openIncident(t, await serviceWith(t, [{ delay: '1m', users: [alice] }, { delay: '30s', users: [alice] }]));
+    await openIncident(
+      t,
+      await serviceWith(t, [
+        { delay: '1m', users: [alice] },
+        { delay: '30s', users: [alice] },
+      ]),
+    );
     const notifier = notifierFor(t, channels);
     t.clock.advance(MIN);
     await worker.tick();

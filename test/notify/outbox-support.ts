@@ -21,7 +21,11 @@ export const TEST_NOTIFIER_OPTIONS: NotifierOptions = {
   providerPerSecond: 10_000,
 };
 
-export function notifierFor(t: TestContext, channels: ChannelSet, overrides: Omit<Partial<NotifierDeps>, 'options'> & { options?: Partial<NotifierOptions> } = {}): Notifier {
+export function notifierFor(
+  t: TestContext,
+  channels: ChannelSet,
+  overrides: Omit<Partial<NotifierDeps>, 'options'> & { options?: Partial<NotifierOptions> } = {},
+): Notifier {
   const { options, ...rest } = overrides;
   return new Notifier({
     pool: t.pool,
@@ -76,7 +80,9 @@ export async function addMethod(
 }
 
 export async function methodsOf(t: TestContext, userId: string): Promise<Record<string, string>> {
-  const { rows } = await t.pool.query<{ id: string; kind: string }>(`SELECT id, kind FROM contact_methods WHERE user_id = $1 AND disabled_at IS NULL`, [userId]);
+  const { rows } = await t.pool.query<{ id: string; kind: string }>(`SELECT id, kind FROM contact_methods WHERE user_id = $1 AND disabled_at IS NULL`, [
+    userId,
+  ]);
   return Object.fromEntries(rows.map((row) => [row.kind, row.id]));
 }
 
@@ -145,6 +151,8 @@ export async function outbox(t: TestContext, where = 'true', values: unknown[] =
 }
 
 export async function attemptsOf(t: TestContext, notificationId: string): Promise<Record<string, unknown>[]> {
-  const { rows } = await t.pool.query<Record<string, unknown>>(`SELECT * FROM notification_attempts WHERE notification_id = $1 ORDER BY attempt`, [notificationId]);
+  const { rows } = await t.pool.query<Record<string, unknown>>(`SELECT * FROM notification_attempts WHERE notification_id = $1 ORDER BY attempt`, [
+    notificationId,
+  ]);
   return rows;
 }

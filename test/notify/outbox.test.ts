@@ -80,7 +80,7 @@ describe('the outbox: what executing a level writes', () => {
     expect(await outbox(t)).to.deep.equal(before);
   });
 
-  it("rules decide which methods and when: SMS at once, voice after 5 minutes; methods without a rule are not used", async () => {
+  it('rules decide which methods and when: SMS at once, voice after 5 minutes; methods without a rule are not used', async () => {
     const sms = await addMethod(t, alice, 'sms', '+4915112345678', 2);
     const voice = await addMethod(t, alice, 'voice', '+4915112345678', 3);
     const smsRule = await addRule(t, alice, sms, 0);
@@ -104,7 +104,11 @@ describe('the outbox: what executing a level writes', () => {
     await openIncident(t, await serviceWith(t, [{ delay: '1m', users: [alice, bob], channels: ['slack', 'in_app'] }]));
     await fire(MIN);
     const rows = await outbox(t);
-    const of = (user: string) => rows.filter((row) => row.user_id === user).map((row) => row.channel).sort();
+    const of = (user: string) =>
+      rows
+        .filter((row) => row.user_id === user)
+        .map((row) => row.channel)
+        .sort();
     // Alice: every usable method of the level's kinds, at once (her SMS rule is not used for this level).
     expect(of(alice)).to.deep.equal(['in_app', 'slack']);
     expect(rows.filter((row) => row.user_id === alice).every((row) => row.idempotency_key.endsWith(':level'))).to.equal(true);
@@ -141,7 +145,12 @@ describe('the outbox: what executing a level writes', () => {
       // Measured on the shared 2-core test host: 6-7 ms at the median (500 pages of 50 people, 20 runs). The bound leaves room for a loaded CI host.
       expect(tookMs).to.be.below(100);
       // Nobody paged at all: no statement.
-      await planLevelNotifications(client, executions.map((e) => ({ ...e, paged: [] })), () => null, t.clock.now());
+      await planLevelNotifications(
+        client,
+        executions.map((e) => ({ ...e, paged: [] })),
+        () => null,
+        t.clock.now(),
+      );
       expect(statements).to.have.length(1);
     } finally {
       (client as unknown as { query: unknown }).query = query;
@@ -156,7 +165,11 @@ describe('the outbox: what executing a level writes', () => {
     const client = await t.pool.connect();
     try {
       await client.query('BEGIN');
-      const result = await executeEscalations(client, { clock: t.clock, timetable: t.deps.timetable, logger: t.deps.logger }, rows.map((r) => r.id));
+      const result = await executeEscalations(
+        client,
+        { clock: t.clock, timetable: t.deps.timetable, logger: t.deps.logger },
+        rows.map((r) => r.id),
+      );
       expect(result.executed).to.have.length(1);
       expect((await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM notifications`)).rows[0]?.n).to.equal(2);
       await client.query('ROLLBACK');
@@ -190,7 +203,12 @@ describe('the outbox: stop-paging notices', () => {
     t.clock.advance(MIN);
     expect((await t.api.post(`/incidents/${incident}/acknowledge`, { actor: 'Carol' })).status).to.equal(200);
     const acknowledged = await outbox(t, `type = 'acknowledged'`);
-    expect(acknowledged.map((row) => [row.user_id, row.channel]).sort()).to.deep.equal([[alice, 'email'], [bob, 'email']].sort());
+    expect(acknowledged.map((row) => [row.user_id, row.channel]).sort()).to.deep.equal(
+      [
+        [alice, 'email'],
+        [bob, 'email'],
+      ].sort(),
+    );
     expect(acknowledged[0]?.payload).to.deep.equal({ actor: 'Carol' });
     expect((await t.api.post(`/incidents/${incident}/resolve`, {})).status).to.equal(200);
     const resolved = await outbox(t, `type = 'resolved'`);

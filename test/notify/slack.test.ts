@@ -57,7 +57,11 @@ describe('Slack channel', () => {
       { status: 200, body: { ok: false, error: 'internal_error' } },
     );
     const channel = channelFor(slack);
-    expect(await channel.send(delivery('C0INCIDENTS', message), never())).to.deep.equal({ status: 'transient', error: 'slack: ratelimited', retryAfterMs: 3_000 });
+    expect(await channel.send(delivery('C0INCIDENTS', message), never())).to.deep.equal({
+      status: 'transient',
+      error: 'slack: ratelimited',
+      retryAfterMs: 3_000,
+    });
     expect(await channel.send(delivery('C0INCIDENTS', message), never())).to.deep.include({ status: 'transient', retryAfterMs: 30_000 });
     expect(await channel.send(delivery('C0INCIDENTS', message), never())).to.deep.include({ status: 'transient' });
     expect(await channel.send(delivery('C0INCIDENTS', message), never())).to.deep.equal({ status: 'transient', error: 'slack: internal_error' });
@@ -111,7 +115,13 @@ describe('Slack interactions: the v0 signature and the button press', () => {
     expect(response.status).to.equal(200);
     const [request] = endpoint.requests;
     const headers = request?.headers ?? {};
-    const check = verifySlackSignature(slack.signingSecret, String(headers['x-slack-request-timestamp']), request?.body ?? '', String(headers['x-slack-signature']), nowMs);
+    const check = verifySlackSignature(
+      slack.signingSecret,
+      String(headers['x-slack-request-timestamp']),
+      request?.body ?? '',
+      String(headers['x-slack-signature']),
+      nowMs,
+    );
     expect(check).to.deep.equal({ ok: true });
     expect(parseSlackInteraction(request?.body ?? '')).to.deep.equal({
       action: 'acknowledge',
@@ -136,8 +146,14 @@ describe('Slack interactions: the v0 signature and the button press', () => {
     expect(verify(genuine, nowMs + 5 * 60_000)).to.deep.equal({ ok: true });
     expect(verify(genuine, nowMs + 5 * 60_000 + 1_000)).to.deep.equal({ ok: false, reason: 'stale' });
     expect(verify(genuine, nowMs - 5 * 60_000 - 1_000)).to.deep.equal({ ok: false, reason: 'stale' });
-    expect(verifySlackSignature(slack.signingSecret, undefined, genuine.body, genuine.headers['x-slack-signature'], nowMs)).to.deep.equal({ ok: false, reason: 'missing' });
-    expect(verifySlackSignature(slack.signingSecret, 'yesterday', genuine.body, genuine.headers['x-slack-signature'], nowMs)).to.deep.equal({ ok: false, reason: 'malformed' });
+    expect(verifySlackSignature(slack.signingSecret, undefined, genuine.body, genuine.headers['x-slack-signature'], nowMs)).to.deep.equal({
+      ok: false,
+      reason: 'missing',
+    });
+    expect(verifySlackSignature(slack.signingSecret, 'yesterday', genuine.body, genuine.headers['x-slack-signature'], nowMs)).to.deep.equal({
+      ok: false,
+      reason: 'malformed',
+    });
     expect(verifySlackSignature(slack.signingSecret, String(timestamp), genuine.body, 'v1=abc', nowMs)).to.deep.equal({ ok: false, reason: 'malformed' });
   });
 

@@ -45,7 +45,12 @@ describe('notifications in /stats and /metrics', () => {
 
     stats = (await t.api.get<{ notifications: unknown }>('/stats')).body.notifications;
     // The e-mail failed; no fallback (every other method already has its row for this page); the call waits for its rule.
-    expect(stats).to.deep.include({ pending: 1, due: 0, oldest_pending_age_ms: null, by_channel: { email: { sent: 0, failed: 1, skipped: 0 }, in_app: { sent: 1, failed: 0, skipped: 0 } } });
+    expect(stats).to.deep.include({
+      pending: 1,
+      due: 0,
+      oldest_pending_age_ms: null,
+      by_channel: { email: { sent: 0, failed: 1, skipped: 0 }, in_app: { sent: 1, failed: 0, skipped: 0 } },
+    });
     text = await registry.metrics();
     expect(sample(text, 'klaxon_notifications_total{channel="in_app",outcome="sent"}')).to.equal(1);
     expect(sample(text, 'klaxon_notifications_total{channel="email",outcome="failed"}')).to.equal(1);

@@ -16,7 +16,7 @@ describe('Teams channel', () => {
   });
   afterEach(() => webhook.close());
 
-  it('POSTs a message with the Adaptive Card as its attachment, and Workflows\' 202 is sent', async () => {
+  it("POSTs a message with the Adaptive Card as its attachment, and Workflows' 202 is sent", async () => {
     webhook.script({ status: 202 });
     expect(await send()).to.deep.equal({ status: 'sent', providerMessageId: null });
     const posted = JSON.parse(webhook.requests[0]?.body ?? '') as { type: string; attachments: { contentType: string; content: unknown }[] };

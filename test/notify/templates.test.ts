@@ -38,7 +38,14 @@ describe('templates', () => {
     it('says severity, title, service, level, who else was paged, and links to acknowledge, resolve and open', () => {
       const email = render('email', escalation());
       expect(email.subject).to.equal('CRITICAL: checkout 5xx above 5%');
-      for (const part of ['payments', 'level 2', 'Bob, Carol', 'https://klaxon.example/a/ACK-TOKEN', 'https://klaxon.example/a/RES-TOKEN', 'https://klaxon.example/incidents/8c0e3f5e']) {
+      for (const part of [
+        'payments',
+        'level 2',
+        'Bob, Carol',
+        'https://klaxon.example/a/ACK-TOKEN',
+        'https://klaxon.example/a/RES-TOKEN',
+        'https://klaxon.example/incidents/8c0e3f5e',
+      ]) {
         expect(email.text).to.contain(part);
         expect(email.html).to.contain(part);
       }

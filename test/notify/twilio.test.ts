@@ -146,7 +146,14 @@ describe('what Twilio POSTs to us: signature, receipts, replies, key presses', (
     await twilio.sendStatusCallback(`${endpoint.url}/hooks/twilio/status/n-1`, sms, 'undelivered', { errorCode: '30003' });
     const { url, params, signature } = lastRequest();
     expect(verifyTwilioSignature(twilio.authToken, url, params, signature)).to.deep.equal({ ok: true });
-    expect(parseTwilioStatusCallback(params)).to.deep.equal({ sid: sms.sid, kind: 'sms', status: 'undelivered', final: true, reached: false, errorCode: '30003' });
+    expect(parseTwilioStatusCallback(params)).to.deep.equal({
+      sid: sms.sid,
+      kind: 'sms',
+      status: 'undelivered',
+      final: true,
+      reached: false,
+      errorCode: '30003',
+    });
 
     await twilio.sendStatusCallback(`${endpoint.url}/hooks/twilio/status/n-1`, sms, 'delivered');
     expect(parseTwilioStatusCallback(lastRequest().params)).to.include({ status: 'delivered', final: true, reached: true, errorCode: null });
@@ -237,7 +244,11 @@ describe('SMS replies, key presses and TwiML', () => {
 
   it('answers a key press: done and hang up, nothing changed and why, or the menu again', () => {
     expect(voiceAnswerTwiml({ kind: 'acted', action: 'acknowledge' })).to.contain('<Say>Acknowledged. Thank you.</Say><Hangup/>');
-    expect(voiceAnswerTwiml({ kind: 'unchanged', say: 'Bob & Carol already resolved it.' })).to.contain('<Say>Bob &amp; Carol already resolved it.</Say><Hangup/>');
-    expect(voiceAnswerTwiml({ kind: 'invalid', gatherActionUrl: 'https://klaxon.example/g' })).to.contain('<Gather numDigits="1" action="https://klaxon.example/g"');
+    expect(voiceAnswerTwiml({ kind: 'unchanged', say: 'Bob & Carol already resolved it.' })).to.contain(
+      '<Say>Bob &amp; Carol already resolved it.</Say><Hangup/>',
+    );
+    expect(voiceAnswerTwiml({ kind: 'invalid', gatherActionUrl: 'https://klaxon.example/g' })).to.contain(
+      '<Gather numDigits="1" action="https://klaxon.example/g"',
+    );
   });
 });

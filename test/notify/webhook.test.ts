@@ -74,7 +74,12 @@ describe('webhook channel', function () {
     ['a 500', { status: 500 }, 'transient', undefined],
     ['a 503 with Retry-After in seconds', { status: 503, headers: { 'retry-after': '7' } }, 'transient', 7_000],
     // The answer's Date is 5 minutes ahead of our clock: the wait is measured from it, not from us.
-    ['a 429 with Retry-After as an HTTP date (read against the answer\'s Date)', { status: 429, headers: { date: 'Mon, 23 Nov 2026 16:25:00 GMT', 'retry-after': 'Mon, 23 Nov 2026 16:25:30 GMT' } }, 'transient', 30_000],
+    [
+      "a 429 with Retry-After as an HTTP date (read against the answer's Date)",
+      { status: 429, headers: { date: 'Mon, 23 Nov 2026 16:25:00 GMT', 'retry-after': 'Mon, 23 Nov 2026 16:25:30 GMT' } },
+      'transient',
+      30_000,
+    ],
     ['a 429 asking for an hour (capped at 5 minutes)', { status: 429, headers: { 'retry-after': '3600' } }, 'transient', 300_000],
     ['a 408', { status: 408 }, 'transient', undefined],
     ['a 400', { status: 400 }, 'permanent', undefined],

@@ -68,9 +68,7 @@ describe('Redis calls and their deadline', function () {
       const first = await timed(redisCall(redis, (client) => client.set('test:deadline:a', '1')));
       expect(first.error).to.be.instanceOf(DeadlineError);
       expect(first.ms).to.be.within(DEADLINE_MS - 5, DEADLINE_MS + 100);
-      const next = await timed(
-        redisCall(redis, (client) => client.multi().set('test:deadline:b', '2').incr('test:deadline:a').exec()),
-      );
+      const next = await timed(redisCall(redis, (client) => client.multi().set('test:deadline:b', '2').incr('test:deadline:a').exec()));
       expect(next.error).to.be.instanceOf(RedisHungError);
       expect(next.ms, 'no wait').to.be.below(20);
       expect(messages('Redis did not answer within the command deadline; until it answers again, Redis calls fail at once')).to.have.length(1);

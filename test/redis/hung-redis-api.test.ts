@@ -98,9 +98,7 @@ describe('the API while Redis hangs (SIGSTOP)', function () {
 
     // Postgres is the truth: every level 1 written meanwhile fires, unless acknowledged.
     const statuses = async () =>
-      (
-        await t.pool.query<{ incident_id: string; status: string }>(`SELECT incident_id, status FROM escalations WHERE escalation_level = 1`)
-      ).rows;
+      (await t.pool.query<{ incident_id: string; status: string }>(`SELECT incident_id, status FROM escalations WHERE escalation_level = 1`)).rows;
     await waitFor('every level 1 settled', async () => (await statuses()).every((row) => row.status !== 'PENDING'));
     const byIncident = new Map((await statuses()).map((row) => [row.incident_id, row.status]));
     for (const incident of incidents) {

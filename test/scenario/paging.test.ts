@@ -106,7 +106,17 @@ describe('paging stories', () => {
 
   it('a team pages all its members, each once even when also named directly', async () => {
     const team = await createTeam(t.pool, 'Payments', [alice, bob, carol]);
-    const id = await openOn({ levels: [{ delay: '5m', targets: [{ type: 'user', id: bob }, { type: 'team', id: team }] }] });
+    const id = await openOn({
+      levels: [
+        {
+          delay: '5m',
+          targets: [
+            { type: 'user', id: bob },
+            { type: 'team', id: team },
+          ],
+        },
+      ],
+    });
     await advanceTo(5 * MIN);
     const escalated = (await events(id)).find((e) => e.kind === 'escalated');
     expect(pagedNames(escalated)).to.deep.equal(['Bob', 'Alice', 'Carol']);
@@ -137,7 +147,12 @@ describe('paging stories', () => {
     });
     for (let step = 1; step <= 5; step += 1) await advanceTo(step * 5 * MIN);
     const escalated = (await events(id)).filter((e) => e.kind === 'escalated').map((e) => [(e.details as Json).repeat_cycle, (e.details as Json).level]);
-    expect(escalated).to.deep.equal([[0, 1], [0, 2], [1, 1], [1, 2]]);
+    expect(escalated).to.deep.equal([
+      [0, 1],
+      [0, 2],
+      [1, 1],
+      [1, 2],
+    ]);
     expect((await events(id)).at(-1)).to.deep.include({ kind: 'escalation_exhausted' });
   });
 
@@ -202,10 +217,12 @@ describe('manual escalation, reassignment and snooze', () => {
 
   const at = (ms: number) => new Date(start + ms);
   const levelsPaged = async () =>
-    (await t.pool.query<{ level: number; cycle: number; trigger: string }>(
-      `SELECT escalation_level AS level, repeat_cycle AS cycle, trigger FROM escalations WHERE incident_id = $1 AND status = 'EXECUTED' ORDER BY executed_at, repeat_cycle, escalation_level`,
-      [id],
-    )).rows;
+    (
+      await t.pool.query<{ level: number; cycle: number; trigger: string }>(
+        `SELECT escalation_level AS level, repeat_cycle AS cycle, trigger FROM escalations WHERE incident_id = $1 AND status = 'EXECUTED' ORDER BY executed_at, repeat_cycle, escalation_level`,
+        [id],
+      )
+    ).rows;
 
   it('escalate on an ESCALATING incident pages the next level now and keeps the timetable from there', async () => {
     t.clock.set(at(MIN));

@@ -6,7 +6,9 @@ const FILE = new URL('../../docs/audit-queries.sql', import.meta.url);
 
 export function loadAuditQueries(): Map<string, string> {
   const queries = new Map<string, string>();
-  for (const block of readFileSync(FILE, 'utf8').split(/^-- name: /m).slice(1)) {
+  for (const block of readFileSync(FILE, 'utf8')
+    .split(/^-- name: /m)
+    .slice(1)) {
     const [name = '', ...lines] = block.split('\n');
     queries.set(name.trim(), lines.join('\n').trim());
   }

@@ -3,20 +3,20 @@ import type pg from 'pg';
 import type { Api } from './http.ts';
 
 export async function createUser(pool: pg.Pool, name: string): Promise<string> {
-  const { rows } = await pool.query<{ id: string }>(
-    `INSERT INTO users (name, email, time_zone) VALUES ($1, $2, 'UTC') RETURNING id`,
-    [name, `${name.toLowerCase().replace(/\W+/g, '.')}.${Math.random().toString(36).slice(2, 8)}@example.com`],
-  );
+  const { rows } = await pool.query<{ id: string }>(`INSERT INTO users (name, email, time_zone) VALUES ($1, $2, 'UTC') RETURNING id`, [
+    name,
+    `${name.toLowerCase().replace(/\W+/g, '.')}.${Math.random().toString(36).slice(2, 8)}@example.com`,
+  ]);
   return String(rows[0]?.id);
 }
 
 export async function createTeam(pool: pg.Pool, name: string, userIds: string[]): Promise<string> {
   const { rows } = await pool.query<{ id: string }>(`INSERT INTO teams (name) VALUES ($1) RETURNING id`, [name]);
   const id = String(rows[0]?.id);
-  await pool.query(
-    `INSERT INTO team_members (team_id, user_id, position) SELECT $1, u, o - 1 FROM unnest($2::uuid[]) WITH ORDINALITY AS m (u, o)`,
-    [id, userIds],
-  );
+  await pool.query(`INSERT INTO team_members (team_id, user_id, position) SELECT $1, u, o - 1 FROM unnest($2::uuid[]) WITH ORDINALITY AS m (u, o)`, [
+    id,
+    userIds,
+  ]);
   return id;
 }
 
@@ -27,10 +27,7 @@ export async function createPolicyVia(api: Api, body: Record<string, unknown>): 
 }
 
 export async function createServiceRow(pool: pg.Pool, name: string, policyId: string | null): Promise<string> {
-  const { rows } = await pool.query<{ id: string }>(
-    `INSERT INTO services (name, escalation_policy_id) VALUES ($1, $2) RETURNING id`,
-    [name, policyId],
-  );
+  const { rows } = await pool.query<{ id: string }>(`INSERT INTO services (name, escalation_policy_id) VALUES ($1, $2) RETURNING id`, [name, policyId]);
   return String(rows[0]?.id);
 }
 

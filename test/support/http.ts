@@ -41,8 +41,7 @@ export function apiClient(baseUrl: string, token: string | null = null): Api {
     token,
     as: (other) => apiClient(baseUrl, other),
     get: (path) => send('GET', path, {}),
-    post: (path, body) =>
-      send('POST', path, body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    post: (path, body) => send('POST', path, body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     raw: (method, path, init) => send(method, path, init),
   };
 }

@@ -68,7 +68,16 @@ export async function addNotification(
     `INSERT INTO notifications (idempotency_key, type, incident_id, user_id, contact_method_id, channel, destination, status,
                                 due_at, next_attempt_at, reply_code, provider_message_id, sent_at, finished_at, level)
      VALUES ($1, 'escalation', $2, $3, $4, $5, $6, 'SENT', now(), now(), $7, $8, now(), now(), 1) RETURNING id`,
-    [`test:${Math.random().toString(36).slice(2)}`, n.incidentId, n.userId, n.contactMethodId, n.channel, n.destination, n.replyCode ?? null, n.providerMessageId ?? null],
+    [
+      `test:${Math.random().toString(36).slice(2)}`,
+      n.incidentId,
+      n.userId,
+      n.contactMethodId,
+      n.channel,
+      n.destination,
+      n.replyCode ?? null,
+      n.providerMessageId ?? null,
+    ],
   );
   return String(rows[0]?.id);
 }
@@ -87,10 +96,10 @@ export interface EventLine {
 }
 
 export async function eventsOf(t: TestContext, incidentId: string, kind: string): Promise<EventLine[]> {
-  const { rows } = await t.pool.query<EventLine>('SELECT kind, actor, details, token_id FROM incident_events WHERE incident_id = $1 AND kind = $2 ORDER BY id', [
-    incidentId,
-    kind,
-  ]);
+  const { rows } = await t.pool.query<EventLine>(
+    'SELECT kind, actor, details, token_id FROM incident_events WHERE incident_id = $1 AND kind = $2 ORDER BY id',
+    [incidentId, kind],
+  );
   return rows;
 }
 

@@ -88,7 +88,10 @@ export async function seedEscalationsDueAt(t: TestContext, dueAt: Date[], { inde
     [dueAt, t.clock.now(), tag],
   );
   if (index && rows.length > 0) {
-    await t.redis.zAdd(t.keys.pending, rows.map((row) => ({ score: row.scheduled_at.getTime(), value: row.id })));
+    await t.redis.zAdd(
+      t.keys.pending,
+      rows.map((row) => ({ score: row.scheduled_at.getTime(), value: row.id })),
+    );
   }
   return rows.map((row) => row.id);
 }

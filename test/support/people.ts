@@ -64,7 +64,10 @@ export async function expectRefused(
   expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
   expect(problem.code).to.equal(code);
   if (fieldError) {
-    expect(problem.errors?.map(({ field, rule }) => ({ field, rule })), res.text).to.deep.include(fieldError);
+    expect(
+      problem.errors?.map(({ field, rule }) => ({ field, rule })),
+      res.text,
+    ).to.deep.include(fieldError);
   }
   expect(await peopleState(pool)).to.deep.equal(before);
   return problem;
@@ -130,13 +133,7 @@ export function itRefusesBadBodies(
  * other letter case is 409 already_exists naming the field, and changes nothing; a
  * record may change the letter case of its own value.
  */
-export function itKeepsUnique(
-  path: string,
-  field: string,
-  context: () => TestContext,
-  body: (value: string) => Json,
-  value: (word: string) => string,
-): void {
+export function itKeepsUnique(path: string, field: string, context: () => TestContext, body: (value: string) => Json, value: (word: string) => string): void {
   it(`POST with a ${field} another record has, in other letter case: 409 already_exists naming ${field}`, async () => {
     const t = context();
     await created(t.api, path, body(value('Platform')));
@@ -226,11 +223,7 @@ export const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
 /** GET, PATCH and DELETE `${path}/:id`: an unknown id is 404, one that is not a UUID 400 (not 404 or 500). */
 export function itRefusesUnknownAndMalformedIds(path: string, resource: string, context: () => TestContext): void {
-  const sends = (api: Api, idPath: string) => [
-    () => api.get(idPath),
-    () => patch(api, idPath, { name: 'x' }),
-    () => del(api, idPath),
-  ];
+  const sends = (api: Api, idPath: string) => [() => api.get(idPath), () => patch(api, idPath, { name: 'x' }), () => del(api, idPath)];
 
   it('an unknown id is 404 not_found for GET, PATCH and DELETE', async () => {
     const t = context();

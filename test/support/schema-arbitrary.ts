@@ -145,7 +145,9 @@ export const junkValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(null, true, false, [], {}, '', 0, -1) },
   {
     weight: 1,
-    arbitrary: fc.tuple(fc.integer({ min: 10, max: 5000 }), fc.constantFrom('array' as const, 'object' as const)).map(([depth, kind]) => rawJson(deeplyNested(depth, kind))),
+    arbitrary: fc
+      .tuple(fc.integer({ min: 10, max: 5000 }), fc.constantFrom('array' as const, 'object' as const))
+      .map(([depth, kind]) => rawJson(deeplyNested(depth, kind))),
   },
 );
 
@@ -157,7 +159,10 @@ type Type = (typeof TYPES)[number];
 /** A value of each JSON type, for "wrong type" mutations. */
 const VALUE_OF_TYPE: Record<Type, fc.Arbitrary<unknown>> = {
   string: junkString,
-  integer: fc.oneof(fc.integer(), hugeNumber.filter((n) => typeof n === 'number' && Number.isInteger(n))),
+  integer: fc.oneof(
+    fc.integer(),
+    hugeNumber.filter((n) => typeof n === 'number' && Number.isInteger(n)),
+  ),
   number: fc.constantFrom(0.5, -1.25, 1e-7, 3.14159),
   boolean: fc.boolean(),
   null: fc.constant(null),
@@ -283,7 +288,13 @@ function validString(s: Schema, options: SchemaArbitraryOptions): fc.Arbitrary<s
     { weight: 2, arbitrary: text('binary', minLength, upTo).filter(fits) },
     { weight: 1, arbitrary: text('grapheme-ascii', maxLength, maxLength) },
     // JSON allows U+0000 in a string and the schema does not refuse it; Postgres text cannot hold it.
-    { weight: 1, arbitrary: fc.tuple(short, fc.nat()).map(([text, at]) => `${text.slice(0, at % (text.length + 1))}\u0000${text.slice(at % (text.length + 1))}`).filter(fits) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(short, fc.nat())
+        .map(([text, at]) => `${text.slice(0, at % (text.length + 1))}\u0000${text.slice(at % (text.length + 1))}`)
+        .filter(fits),
+    },
   );
 }
 
@@ -308,7 +319,9 @@ export function invalidValue(schema: unknown, options: SchemaArbitraryOptions = 
   const s = resolve(asSchema(schema), options);
   const types = typesOf(s);
   const wrongType = types
-    ? fc.constantFrom(...TYPES.filter((type) => !types.includes(type) && !(type === 'integer' && types.includes('number')))).chain((type) => VALUE_OF_TYPE[type])
+    ? fc
+        .constantFrom(...TYPES.filter((type) => !types.includes(type) && !(type === 'integer' && types.includes('number'))))
+        .chain((type) => VALUE_OF_TYPE[type])
     : junkValue;
   const mutations: fc.WeightedArbitrary<unknown>[] = [
     { weight: 3, arbitrary: wrongType },
@@ -364,9 +377,11 @@ function invalidObject(s: Schema, options: SchemaArbitraryOptions, depth: number
   const required = (s.required as string[] | undefined) ?? [];
   const cases: fc.Arbitrary<unknown>[] = [
     // An unknown field (refused where additionalProperties is false).
-    fc.tuple(valid, fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', 'id', 'version', 'state')), junkValue).map(
-      ([value, key, extra]) => (key in value ? value : Object.defineProperty({ ...value }, key, { value: extra, enumerable: true, writable: true, configurable: true })),
-    ),
+    fc
+      .tuple(valid, fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', 'id', 'version', 'state')), junkValue)
+      .map(([value, key, extra]) =>
+        key in value ? value : Object.defineProperty({ ...value }, key, { value: extra, enumerable: true, writable: true, configurable: true }),
+      ),
     // Every field null.
     valid.map((value) => Object.fromEntries(Object.keys(value).map((key) => [key, null]))),
   ];
@@ -375,7 +390,9 @@ function invalidObject(s: Schema, options: SchemaArbitraryOptions, depth: number
   }
   if (properties.length > 0) {
     // One field broken, the rest valid (descends into nested objects and arrays).
-    const broken = properties.map((key) => fc.tuple(valid, invalidValue(asSchema(s.properties)[key], options, depth + 1)).map(([value, bad]) => ({ ...value, [key]: bad })));
+    const broken = properties.map((key) =>
+      fc.tuple(valid, invalidValue(asSchema(s.properties)[key], options, depth + 1)).map(([value, bad]) => ({ ...value, [key]: bad })),
+    );
     cases.push(fc.oneof(...broken));
   }
   return fc.oneof(...cases);

@@ -30,4 +30,3 @@ export const TRANSITION_TABLE: [IncidentState, IncidentState, boolean][] = [
   [CANCELLED, RESOLVED, false],
   [CANCELLED, CANCELLED, false],
 ];
-

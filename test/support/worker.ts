@@ -41,10 +41,7 @@ export function workerFor(
 }
 
 /** A worker with connections of its own, as a separate process would have. */
-export async function isolatedWorker(
-  t: TestContext,
-  options: Partial<WorkerOptions> = {},
-): Promise<{ worker: Worker; close: () => Promise<void> }> {
+export async function isolatedWorker(t: TestContext, options: Partial<WorkerOptions> = {}): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const pool = createPool({
     databaseUrl: t.databaseUrl,
     applicationName: 'klaxon-test-worker',
@@ -80,12 +77,7 @@ export async function isolatedWorker(
  * `dueAt`, written in bulk (as the API would, but a thousand at a time) and indexed
  * in Redis unless `index` is false.
  */
-export async function seedDueEscalations(
-  t: TestContext,
-  count: number,
-  dueAt: Date,
-  { index = true }: { index?: boolean } = {},
-): Promise<string[]> {
+export async function seedDueEscalations(t: TestContext, count: number, dueAt: Date, { index = true }: { index?: boolean } = {}): Promise<string[]> {
   const now = t.clock.now();
   const { rows } = await t.pool.query<{ id: string }>(
     `WITH incidents AS (
@@ -99,7 +91,10 @@ export async function seedDueEscalations(
   );
   const ids = rows.map((row) => row.id);
   if (index && ids.length > 0) {
-    await t.redis.zAdd(t.keys.pending, ids.map((id) => ({ score: dueAt.getTime(), value: id })));
+    await t.redis.zAdd(
+      t.keys.pending,
+      ids.map((id) => ({ score: dueAt.getTime(), value: id })),
+    );
   }
   return ids;
 }
@@ -111,4 +106,3 @@ export async function countByStatus(pool: pg.Pool, level?: number): Promise<Reco
   );
   return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
 }
-

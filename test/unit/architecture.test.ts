@@ -29,7 +29,10 @@ function importGraph(): Map<string, string[]> {
     const { importedFiles } = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
     graph.set(
       file,
-      importedFiles.map(({ fileName }) => fileName).filter((name) => name.startsWith('.')).map((name) => resolve(dirname(file), name)),
+      importedFiles
+        .map(({ fileName }) => fileName)
+        .filter((name) => name.startsWith('.'))
+        .map((name) => resolve(dirname(file), name)),
     );
   }
   return graph;
@@ -91,7 +94,9 @@ describe('architecture', () => {
   });
 
   it('every top-level folder of src/ has a layer', () => {
-    const folders = readdirSync(SRC, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    const folders = readdirSync(SRC, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
     expect(folders.filter((folder) => !LAYERS.flat().includes(folder))).to.deep.equal([]);
   });
 
@@ -113,8 +118,7 @@ describe('architecture', () => {
         rules: { 'klaxon/layers': ['error', { srcRoot: SRC }] },
       },
     ];
-    const problems = (file: string, code: string) =>
-      linter.verify(code, config, { filename: join(ROOT, file) }).map((message) => message.message);
+    const problems = (file: string, code: string) => linter.verify(code, config, { filename: join(ROOT, file) }).map((message) => message.message);
 
     it('refuses an upward import, naming both folders and the table', () => {
       expect(problems('src/metrics/probe.ts', "import type { ExecutionResult } from '../engine/executor.ts';")).to.deep.equal([

@@ -22,9 +22,7 @@ describe('configuration', () => {
   });
 
   it('takes level delays from ESCALATION_LEVELS', () => {
-    expect(loadConfig({ ...base, ESCALATION_LEVELS: '250ms,30s,5m' }).escalation.levelDelaysMs).to.deep.equal([
-      250, 30_000, 300_000,
-    ]);
+    expect(loadConfig({ ...base, ESCALATION_LEVELS: '250ms,30s,5m' }).escalation.levelDelaysMs).to.deep.equal([250, 30_000, 300_000]);
   });
 
   it('names the setting and the rule for a bad duration', () => {
@@ -55,9 +53,7 @@ describe('configuration', () => {
   it('serves worker metrics on port 9464 unless WORKER_METRICS_PORT says otherwise (0: off), and refuses a non-port', () => {
     expect(loadConfig(base).worker.metricsPort).to.equal(9464);
     expect(loadConfig({ ...base, WORKER_METRICS_PORT: '0' }).worker.metricsPort).to.equal(0);
-    expect(problemsOf({ ...base, WORKER_METRICS_PORT: '70000' })).to.deep.equal([
-      'WORKER_METRICS_PORT: "70000" is not a port (0-65535)',
-    ]);
+    expect(problemsOf({ ...base, WORKER_METRICS_PORT: '70000' })).to.deep.equal(['WORKER_METRICS_PORT: "70000" is not a port (0-65535)']);
   });
 
   it('acts as klaxon_app unless DATABASE_ROLE says otherwise (empty: the login as it is), and refuses a role name that needs quoting', () => {
@@ -96,7 +92,10 @@ describe('configuration', () => {
     expect(loadConfig(base).notifier).to.deep.equal({ batchSize: 100, concurrency: 16, leaseMs: 60_000, maxSleepMs: 5_000, metricsPort: 9474 });
     const problems = problemsOf({ ...base, NOTIFY_LINK_KEYS: 'short', PUBLIC_URL: 'ftp://x', TWILIO_BASE_URL: 'nope' });
     expect(problems).to.have.length(3);
-    expect(problems.join('\n')).to.match(/NOTIFY_LINK_KEYS: .*32 to 512/).and.match(/PUBLIC_URL: /).and.match(/TWILIO_BASE_URL: /);
+    expect(problems.join('\n'))
+      .to.match(/NOTIFY_LINK_KEYS: .*32 to 512/)
+      .and.match(/PUBLIC_URL: /)
+      .and.match(/TWILIO_BASE_URL: /);
   });
 
   it('hides passwords when a URL is logged', () => {

@@ -16,8 +16,18 @@ const pending = (overrides: Partial<ClaimedEscalation> = {}): ClaimedEscalation 
 
 describe('deciding what to do with a claimed escalation', () => {
   const cases: [string, ClaimedEscalation, IncidentState, ExecutionDecision][] = [
-    ['due now on an escalating incident: execute, level 2 due 15 min from now', pending(), 'ESCALATING', { kind: 'execute', resumes: false, next: { kind: 'schedule', step: { level: 2, repeatCycle: 0, dueAt: ms(900_000) } } }],
-    ['overdue: execute, the next window starts now', pending({ scheduledAt: ms(-600_000) }), 'ESCALATING', { kind: 'execute', resumes: false, next: { kind: 'schedule', step: { level: 2, repeatCycle: 0, dueAt: ms(900_000) } } }],
+    [
+      'due now on an escalating incident: execute, level 2 due 15 min from now',
+      pending(),
+      'ESCALATING',
+      { kind: 'execute', resumes: false, next: { kind: 'schedule', step: { level: 2, repeatCycle: 0, dueAt: ms(900_000) } } },
+    ],
+    [
+      'overdue: execute, the next window starts now',
+      pending({ scheduledAt: ms(-600_000) }),
+      'ESCALATING',
+      { kind: 'execute', resumes: false, next: { kind: 'schedule', step: { level: 2, repeatCycle: 0, dueAt: ms(900_000) } } },
+    ],
     ['the last level: execute, then exhausted', pending({ level: 3 }), 'ESCALATING', { kind: 'execute', resumes: false, next: { kind: 'exhausted' } }],
     ['one millisecond early: requeue at its due time', pending({ scheduledAt: ms(1) }), 'ESCALATING', { kind: 'requeue', dueAt: ms(1) }],
     ['already executed: skip', pending({ status: 'EXECUTED' }), 'ESCALATING', { kind: 'skip', reason: 'not_pending' }],

@@ -162,25 +162,37 @@ describe('on-call schedule', () => {
       },
       {
         name: 'of overlapping overrides, the one that starts later wins',
-        overrides: [override('dave', '2026-03-04T10:00:00+01:00', '2026-03-04T20:00:00+01:00'), override('erin', '2026-03-04T12:00:00+01:00', '2026-03-04T14:00:00+01:00')],
+        overrides: [
+          override('dave', '2026-03-04T10:00:00+01:00', '2026-03-04T20:00:00+01:00'),
+          override('erin', '2026-03-04T12:00:00+01:00', '2026-03-04T14:00:00+01:00'),
+        ],
         at: '2026-03-04T13:00:00+01:00',
         expected: 'erin',
       },
       {
         name: 'the later-starting override wins whatever its place in the array',
-        overrides: [override('erin', '2026-03-04T12:00:00+01:00', '2026-03-04T14:00:00+01:00'), override('dave', '2026-03-04T10:00:00+01:00', '2026-03-04T20:00:00+01:00')],
+        overrides: [
+          override('erin', '2026-03-04T12:00:00+01:00', '2026-03-04T14:00:00+01:00'),
+          override('dave', '2026-03-04T10:00:00+01:00', '2026-03-04T20:00:00+01:00'),
+        ],
         at: '2026-03-04T13:00:00+01:00',
         expected: 'erin',
       },
       {
         name: 'once the later-starting override ends, the earlier one it covered applies again',
-        overrides: [override('dave', '2026-03-04T10:00:00+01:00', '2026-03-04T20:00:00+01:00'), override('erin', '2026-03-04T12:00:00+01:00', '2026-03-04T14:00:00+01:00')],
+        overrides: [
+          override('dave', '2026-03-04T10:00:00+01:00', '2026-03-04T20:00:00+01:00'),
+          override('erin', '2026-03-04T12:00:00+01:00', '2026-03-04T14:00:00+01:00'),
+        ],
         at: '2026-03-04T15:00:00+01:00',
         expected: 'dave',
       },
       {
         name: 'overrides starting together: the later one in the array wins',
-        overrides: [override('dave', '2026-03-04T12:00:00+01:00', '2026-03-04T20:00:00+01:00'), override('erin', '2026-03-04T12:00:00+01:00', '2026-03-04T14:00:00+01:00')],
+        overrides: [
+          override('dave', '2026-03-04T12:00:00+01:00', '2026-03-04T20:00:00+01:00'),
+          override('erin', '2026-03-04T12:00:00+01:00', '2026-03-04T14:00:00+01:00'),
+        ],
         at: '2026-03-04T13:00:00+01:00',
         expected: 'erin',
       },
@@ -215,7 +227,10 @@ describe('on-call schedule', () => {
         overrides: [],
         from: '2026-03-04T00:00:00+01:00',
         to: '2026-03-10T00:00:00+01:00',
-        expected: [shift('alice', '2026-03-04T00:00:00+01:00', '2026-03-09T09:00:00+01:00'), shift('bob', '2026-03-09T09:00:00+01:00', '2026-03-10T00:00:00+01:00')],
+        expected: [
+          shift('alice', '2026-03-04T00:00:00+01:00', '2026-03-09T09:00:00+01:00'),
+          shift('bob', '2026-03-09T09:00:00+01:00', '2026-03-10T00:00:00+01:00'),
+        ],
       },
       {
         name: 'splits a rotation shift around an override inside it',
@@ -241,7 +256,10 @@ describe('on-call schedule', () => {
       },
       {
         name: 'the later-starting of overlapping overrides cuts into the earlier one',
-        overrides: [override('dave', '2026-03-04T10:00:00+01:00', '2026-03-04T20:00:00+01:00'), override('erin', '2026-03-04T12:00:00+01:00', '2026-03-04T14:00:00+01:00')],
+        overrides: [
+          override('dave', '2026-03-04T10:00:00+01:00', '2026-03-04T20:00:00+01:00'),
+          override('erin', '2026-03-04T12:00:00+01:00', '2026-03-04T14:00:00+01:00'),
+        ],
         from: '2026-03-04T09:00:00+01:00',
         to: '2026-03-04T21:00:00+01:00',
         expected: [
@@ -254,7 +272,10 @@ describe('on-call schedule', () => {
       },
       {
         name: 'merges back-to-back overrides for the same user into one piece',
-        overrides: [override('dave', '2026-03-04T12:00:00+01:00', '2026-03-04T14:00:00+01:00'), override('dave', '2026-03-04T14:00:00+01:00', '2026-03-04T16:00:00+01:00')],
+        overrides: [
+          override('dave', '2026-03-04T12:00:00+01:00', '2026-03-04T14:00:00+01:00'),
+          override('dave', '2026-03-04T14:00:00+01:00', '2026-03-04T16:00:00+01:00'),
+        ],
         from: '2026-03-04T12:00:00+01:00',
         to: '2026-03-04T16:00:00+01:00',
         expected: [shift('dave', '2026-03-04T12:00:00+01:00', '2026-03-04T16:00:00+01:00', true)],
@@ -283,7 +304,10 @@ describe('on-call schedule', () => {
         overrides: [override('dave', '2026-02-27T09:00:00+01:00', '2026-02-28T09:00:00+01:00')],
         from: '2026-02-27T00:00:00+01:00',
         to: '2026-03-03T00:00:00+01:00',
-        expected: [shift('dave', '2026-02-27T09:00:00+01:00', '2026-02-28T09:00:00+01:00', true), shift('alice', '2026-03-02T09:00:00+01:00', '2026-03-03T00:00:00+01:00')],
+        expected: [
+          shift('dave', '2026-02-27T09:00:00+01:00', '2026-02-28T09:00:00+01:00', true),
+          shift('alice', '2026-03-02T09:00:00+01:00', '2026-03-03T00:00:00+01:00'),
+        ],
       },
       {
         name: 'is empty for a window wholly before the rotation starts',

@@ -53,10 +53,25 @@ describe('escalation timetable', () => {
   describe('with repeats', () => {
     const twoLevels = { levelDelaysMs: [60_000, 120_000], repeatCount: 2 };
     const repeatCases: [string, { level: number; repeatCycle: number }, number, ReturnType<typeof nextStep>][] = [
-      ['after the last level of the first pass: level 1 of cycle 1, after level 1\'s delay', { level: 2, repeatCycle: 0 }, 0, { kind: 'schedule', step: { level: 1, repeatCycle: 1, dueAt: at(60_000) } }],
-      ['within a repeat: the next level of the same cycle', { level: 1, repeatCycle: 1 }, 0, { kind: 'schedule', step: { level: 2, repeatCycle: 1, dueAt: at(120_000) } }],
+      [
+        "after the last level of the first pass: level 1 of cycle 1, after level 1's delay",
+        { level: 2, repeatCycle: 0 },
+        0,
+        { kind: 'schedule', step: { level: 1, repeatCycle: 1, dueAt: at(60_000) } },
+      ],
+      [
+        'within a repeat: the next level of the same cycle',
+        { level: 1, repeatCycle: 1 },
+        0,
+        { kind: 'schedule', step: { level: 2, repeatCycle: 1, dueAt: at(120_000) } },
+      ],
       ['after the last level of the last repeat: exhausted', { level: 2, repeatCycle: 2 }, 0, { kind: 'exhausted' }],
-      ['repeats count from the cycle escalation restarted in (a snooze ended in cycle 3)', { level: 2, repeatCycle: 4 }, 3, { kind: 'schedule', step: { level: 1, repeatCycle: 5, dueAt: at(60_000) } }],
+      [
+        'repeats count from the cycle escalation restarted in (a snooze ended in cycle 3)',
+        { level: 2, repeatCycle: 4 },
+        3,
+        { kind: 'schedule', step: { level: 1, repeatCycle: 5, dueAt: at(60_000) } },
+      ],
       ['and run out relative to it', { level: 2, repeatCycle: 5 }, 3, { kind: 'exhausted' }],
     ];
     for (const [name, executed, cycleBase, expected] of repeatCases) {

@@ -35,7 +35,11 @@ describe('durations and sizes', () => {
 
   it('checks a duration against its bounds, saying which rule it broke', () => {
     expect(durationWithin('5m', DURATION_BOUNDS.policyLevelDelay)).to.deep.equal({ ok: true, ms: 300_000 });
-    expect(durationWithin('500ms', DURATION_BOUNDS.policyLevelDelay)).to.deep.equal({ ok: false, reason: 'range', message: 'must be 0s (at once) or between 1s and 7d' });
+    expect(durationWithin('500ms', DURATION_BOUNDS.policyLevelDelay)).to.deep.equal({
+      ok: false,
+      reason: 'range',
+      message: 'must be 0s (at once) or between 1s and 7d',
+    });
     // 0 is "at once" where the bounds say so, and below the minimum elsewhere.
     expect(durationWithin('0s', DURATION_BOUNDS.policyLevelDelay)).to.deep.equal({ ok: true, ms: 0 });
     expect(durationWithin('0s', DURATION_BOUNDS.snooze)).to.deep.include({ ok: false, reason: 'range' });

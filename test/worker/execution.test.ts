@@ -60,7 +60,11 @@ describe('the worker executes an escalation on time, once, then the next level',
 
   it('runs the seed timetable: levels 1, 2 and 3 in order, then records that it is exhausted and stops', async () => {
     const id = await openEscalating();
-    for (const [dueMs, level] of [[5 * MIN, 1], [20 * MIN, 2], [80 * MIN, 3]] as const) {
+    for (const [dueMs, level] of [
+      [5 * MIN, 1],
+      [20 * MIN, 2],
+      [80 * MIN, 3],
+    ] as const) {
       t.clock.set(at(dueMs - 1));
       expect((await worker.tick()).executed, `level ${level} early`).to.equal(0);
       t.clock.set(at(dueMs));
@@ -172,7 +176,10 @@ describe('an acknowledge racing the due time', () => {
       const events = (await t.pool.query<{ id: string; kind: string }>(`SELECT id, kind FROM incident_events WHERE incident_id = $1 ORDER BY id`, [id])).rows;
       const ackAt = events.findIndex((event) => event.kind === 'acknowledged');
       const escalatedAt = events.findIndex((event) => event.kind === 'escalated');
-      expect(events.slice(ackAt + 1).map((event) => event.kind), 'nothing after the acknowledge').to.deep.equal([]);
+      expect(
+        events.slice(ackAt + 1).map((event) => event.kind),
+        'nothing after the acknowledge',
+      ).to.deep.equal([]);
       outcomes[escalatedAt === -1 ? 'acknowledgedFirst' : 'executedFirst'] += 1;
 
       // Whatever the order, nothing is left to fire: the level 2 an early execution

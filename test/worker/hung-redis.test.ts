@@ -44,7 +44,10 @@ describe('a worker while Redis hangs (SIGSTOP) under traffic', function () {
 
     // Indexed escalations falling due every 100 ms, through the hang and after it.
     const seededAt = Date.now();
-    await seedEscalationsDueAt(t, Array.from({ length: 70 }, (_, i) => new Date(seededAt + 300 + i * 100)));
+    await seedEscalationsDueAt(
+      t,
+      Array.from({ length: 70 }, (_, i) => new Date(seededAt + 300 + i * 100)),
+    );
     server.pause();
     paused = true;
     const pausedAt = Date.now();
@@ -64,7 +67,10 @@ describe('a worker while Redis hangs (SIGSTOP) under traffic', function () {
     expect(dueDuringHang.length, 'due while Redis hung').to.be.at.least(70);
     const worstMs = Math.max(...dueDuringHang.map((row) => row.latenessMs ?? Number.POSITIVE_INFINITY));
     expect(worstMs, 'the worst lateness of what fell due while Redis hung').to.be.at.most(DEADLINE_MS + TEST_WORKER_OPTIONS.degradedPollMs + MARGIN_MS);
-    expect(rows.every((row) => (row.latenessMs ?? -1) >= 0), 'nothing early').to.equal(true);
+    expect(
+      rows.every((row) => (row.latenessMs ?? -1) >= 0),
+      'nothing early',
+    ).to.equal(true);
     expect(await executedOtherThanOnce(t.pool), 'executed other than once').to.deep.equal([]);
     expect(ticks.filter((tick) => tick.mode === 'degraded').length, 'ticks claiming from Postgres').to.be.greaterThan(0);
 
@@ -78,6 +84,9 @@ describe('a worker while Redis hangs (SIGSTOP) under traffic', function () {
     expect(pending.rowCount, 'the next levels').to.equal(rows.length);
     const index = await t.redis.zRangeWithScores(t.keys.pending, 0, -1);
     expect(index).to.have.deep.members(pending.rows.map((row) => ({ value: row.id, score: row.scheduled_at.getTime() })));
-    expect(t.logs.filter((line) => line.message === 'slow tick'), 'slow ticks').to.deep.equal([]);
+    expect(
+      t.logs.filter((line) => line.message === 'slow tick'),
+      'slow ticks',
+    ).to.deep.equal([]);
   });
 });

@@ -4,13 +4,7 @@
  * injected time.
  */
 import { expect } from 'chai';
-import {
-  IndexTrust,
-  IndexTrustTransitionError,
-  type IndexTrustStatus,
-  REBUILD_BACKOFF,
-  assertTransition,
-} from '../../src/worker/index-trust.ts';
+import { IndexTrust, IndexTrustTransitionError, type IndexTrustStatus, REBUILD_BACKOFF, assertTransition } from '../../src/worker/index-trust.ts';
 
 const INTERVAL_MS = 60_000;
 const T0 = 1_000_000;
@@ -157,7 +151,12 @@ describe('the trust in the Redis index (a state machine)', () => {
     trust.rebuildEnded('rebuilt', now + 5);
     expect(trust.state).to.equal('trusted');
     expect(trust.rebuildsFailing).to.equal(false);
-    expect(changes.slice(0, 4)).to.deep.equal(['trusted -> suspect', 'suspect -> rebuilding', 'rebuilding -> rebuild-backoff', 'rebuild-backoff -> rebuilding']);
+    expect(changes.slice(0, 4)).to.deep.equal([
+      'trusted -> suspect',
+      'suspect -> rebuilding',
+      'rebuilding -> rebuild-backoff',
+      'rebuild-backoff -> rebuilding',
+    ]);
   });
 
   it('another worker holding the rebuild lock: trusted when the marker is back, and the lock is tried again meanwhile', () => {
@@ -175,7 +174,9 @@ describe('the trust in the Redis index (a state machine)', () => {
   });
 
   it('refuses a move its table does not allow, with a stable code', () => {
-    expect(() => assertTransition('trusted', 'rebuilding')).to.throw(IndexTrustTransitionError).with.property('code', 'index_trust_transition');
+    expect(() => assertTransition('trusted', 'rebuilding'))
+      .to.throw(IndexTrustTransitionError)
+      .with.property('code', 'index_trust_transition');
     expect(() => assertTransition('suspect', 'trusted')).to.throw(IndexTrustTransitionError);
     expect(() => trusted().trust.rebuildEnded('rebuilt', T0), 'no rebuild of ours was running').to.throw(IndexTrustTransitionError);
   });

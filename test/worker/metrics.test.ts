@@ -52,8 +52,7 @@ describe('worker metrics', () => {
   it('serves /metrics on its own port to a token with the metrics scope (401 without, 403 without the scope), and 404 elsewhere', async () => {
     const authenticator = new Authenticator(t.pool, t.clock, t.deps.logger);
     const server: Server = await startMetricsServer(metrics, 0, '127.0.0.1', t.deps.logger, authenticator);
-    const tokenWith = async (scopes: Scope[]) =>
-      (await createToken(t.deps, { name: 'scraper', scopes, teamId: null, expiresAt: null }, { via: 'test' })).token;
+    const tokenWith = async (scopes: Scope[]) => (await createToken(t.deps, { name: 'scraper', scopes, teamId: null, expiresAt: null }, { via: 'test' })).token;
     try {
       const { port } = server.address() as { port: number };
       const url = `http://127.0.0.1:${port}/metrics`;

@@ -96,8 +96,9 @@ describe('logs during a Redis outage under traffic', function () {
     expect(once('Redis is unreachable; Postgres stays the source of truth'), 'the API and the worker each').to.equal(2);
 
     // And nothing was lost or doubled meanwhile.
-    await waitFor('every level 1 settled', async () =>
-      (await t.pool.query(`SELECT 1 FROM escalations WHERE escalation_level = 1 AND status = 'PENDING'`)).rowCount === 0,
+    await waitFor(
+      'every level 1 settled',
+      async () => (await t.pool.query(`SELECT 1 FROM escalations WHERE escalation_level = 1 AND status = 'PENDING'`)).rowCount === 0,
     );
     const settled = await t.pool.query<{ incident_id: string; status: string }>(`SELECT incident_id, status FROM escalations WHERE escalation_level = 1`);
     expect(settled.rowCount, 'one level 1 per incident opened').to.equal(requests - acknowledged.size);

@@ -54,7 +54,9 @@ describe('a row whose execution always throws, in a batch of 500 due at once', f
 
   /** A corrupt policy snapshot on the row's incident: the executor throws a TypeError reading it. */
   async function corruptSnapshotOf(escalationId: string): Promise<void> {
-    await t.ownerPool.query(`UPDATE incidents SET policy_snapshot = '{"levels": "corrupt"}' WHERE id = (SELECT incident_id FROM escalations WHERE id = $1)`, [escalationId]);
+    await t.ownerPool.query(`UPDATE incidents SET policy_snapshot = '{"levels": "corrupt"}' WHERE id = (SELECT incident_id FROM escalations WHERE id = $1)`, [
+      escalationId,
+    ]);
   }
 
   async function failureOf(id: string) {
@@ -215,7 +217,13 @@ describe('a quarantined escalation', function () {
       t.clock.advance(ATTEMPT_BACKOFF.capMs);
       expect(await worker.tick(), `attempt ${attempt}`).to.include({ failed: 1 });
     }
-    expect(t.logs.filter((line) => line.message === 'quarantined an escalation whose execution keeps failing: it stays PENDING, out of every batch, until released (klaxon escalation release)')).to.have.length(1);
+    expect(
+      t.logs.filter(
+        (line) =>
+          line.message ===
+          'quarantined an escalation whose execution keeps failing: it stays PENDING, out of every batch, until released (klaxon escalation release)',
+      ),
+    ).to.have.length(1);
     return { incidentId, escalationId, fixCause };
   }
 

@@ -66,7 +66,10 @@ describe('a worker whose index rebuilds fail (Redis out of memory: reads work, w
     await waitFor('60 ticks', () => ticks.length >= 60);
     const attempts = await rebuildAttempts();
     expect(attempts, 'rebuild attempts in 60 ticks').to.be.within(2, 5);
-    expect(ticks.every((tick) => tick.mode === 'redis'), 'claims work: never degraded').to.equal(true);
+    expect(
+      ticks.every((tick) => tick.mode === 'redis'),
+      'claims work: never degraded',
+    ).to.equal(true);
     const [executed] = (await level1Lateness(t.pool)).filter((row) => due.includes(row.id));
     expect(executed?.status, 'due while the index could not be rebuilt').to.equal('EXECUTED');
     const failing = t.logs.filter((line) => String(line.message).startsWith('rebuilding the Redis index'));

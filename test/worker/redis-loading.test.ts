@@ -71,17 +71,21 @@ describe('a worker while Redis loads its data set (LOADING)', function () {
 
     const whileLoading = ticks.filter((tick) => tick.at > loadingFrom && tick.at < stillLoadingAt);
     expect(whileLoading.length, 'ticks while loading').to.be.greaterThan(10);
-    expect(whileLoading.every((tick) => tick.mode === 'degraded'), 'every tick while loading claimed from Postgres').to.equal(true);
+    expect(
+      whileLoading.every((tick) => tick.mode === 'degraded'),
+      'every tick while loading claimed from Postgres',
+    ).to.equal(true);
     const lateness = (await level1Lateness(t.pool)).filter((row) => due.includes(row.id));
     expect(lateness.map((row) => row.status)).to.deep.equal(['EXECUTED', 'EXECUTED']);
     expect(Math.max(...lateness.map((row) => row.latenessMs ?? Number.POSITIVE_INFINITY))).to.be.below(POLL_MS + 300);
 
     await waitFor('a tick in Redis mode', () => ticks.some((tick) => tick.at > loadedAt && tick.mode === 'redis'));
-    await waitFor('the rebuild after the load', () =>
-      t.logs.slice(logsBefore).some((line) => line.message === 'reconciled the Redis index with Postgres'),
-    );
+    await waitFor('the rebuild after the load', () => t.logs.slice(logsBefore).some((line) => line.message === 'reconciled the Redis index with Postgres'));
     const lines = t.logs.slice(logsBefore);
     expect(lines.filter((line) => line.message === 'Redis is unavailable: claiming escalations from Postgres until it returns')).to.have.length(1);
-    expect(lines.filter((line) => String(line.message).startsWith('rebuilding the Redis index')), 'rebuild failures').to.deep.equal([]);
+    expect(
+      lines.filter((line) => String(line.message).startsWith('rebuilding the Redis index')),
+      'rebuild failures',
+    ).to.deep.equal([]);
   });
 });

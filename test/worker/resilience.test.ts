@@ -93,10 +93,12 @@ describe('Redis losing its data or going away', () => {
     const degraded = await worker.tick();
     expect(degraded).to.include({ mode: 'degraded', executed: 10 });
     expect(t.logs.filter((line) => String(line.message).startsWith('Redis is unavailable: claiming escalations from Postgres')).length).to.equal(1);
-    const [level2] = (await t.pool.query<{ id: string; scheduled_at: Date }>(
-      `SELECT id, scheduled_at FROM escalations WHERE escalation_level = 2 AND incident_id = (SELECT incident_id FROM escalations WHERE id = $1)`,
-      [ids[0]],
-    )).rows;
+    const [level2] = (
+      await t.pool.query<{ id: string; scheduled_at: Date }>(
+        `SELECT id, scheduled_at FROM escalations WHERE escalation_level = 2 AND incident_id = (SELECT incident_id FROM escalations WHERE id = $1)`,
+        [ids[0]],
+      )
+    ).rows;
 
     // Still down: a second tick logs nothing new and executes nothing twice.
     expect(await worker.tick()).to.include({ mode: 'degraded', executed: 0 });
@@ -134,7 +136,10 @@ describe('Redis losing its data or going away', () => {
     await redisServer.stop();
     await redisServer.start();
     if (!t.redis.isReady) await once(t.redis, 'ready');
-    await t.redis.zAdd(t.keys.pending, indexBefore.filter((m) => m.value !== lost));
+    await t.redis.zAdd(
+      t.keys.pending,
+      indexBefore.filter((m) => m.value !== lost),
+    );
     await t.redis.set(t.keys.indexMarker, String(marker));
 
     await worker.tick();

@@ -88,9 +88,11 @@ describe('a worker process stopped (SIGSTOP) past its lease while it holds claim
   }
 
   async function escalated(): Promise<{ id: string; occurred_at: Date }[]> {
-    return (await t.pool.query<{ id: string; occurred_at: Date }>(
-      `SELECT details->>'escalation_id' AS id, occurred_at FROM incident_events WHERE kind = 'escalated' ORDER BY id`,
-    )).rows;
+    return (
+      await t.pool.query<{ id: string; occurred_at: Date }>(
+        `SELECT details->>'escalation_id' AS id, occurred_at FROM incident_events WHERE kind = 'escalated' ORDER BY id`,
+      )
+    ).rows;
   }
 
   it('the other worker executes them within lease + 100 ms of their due time, and the stopped one, resumed, changes nothing', async () => {
@@ -102,7 +104,10 @@ describe('a worker process stopped (SIGSTOP) past its lease while it holds claim
     // The other worker is paused while the rows fall due, so that the stalling one claims them all.
     other.child.kill('SIGSTOP');
     const dueAt = new Date(Date.now() + 300);
-    const ids = await seedEscalationsDueAt(t, Array.from({ length: ROWS }, () => dueAt));
+    const ids = await seedEscalationsDueAt(
+      t,
+      Array.from({ length: ROWS }, () => dueAt),
+    );
     await t.redis.publish(t.keys.wakeChannel, String(dueAt.getTime()));
 
     // It claimed and executed them, and holds its transaction open with their incidents locked.
@@ -139,7 +144,10 @@ describe('a worker process stopped (SIGSTOP) past its lease while it holds claim
     expect(await escalated(), 'the same escalated events, once each').to.deep.equal(before);
     expect(await executedOtherThanOnce(t.pool)).to.deep.equal([]);
     expect(await countByStatus(t.pool, 2), 'each next level scheduled once').to.deep.equal({ PENDING: ROWS });
-    expect(other.out.lines.filter((line) => line.includes('"slow batch"')), 'nobody waited on a lock').to.deep.equal([]);
+    expect(
+      other.out.lines.filter((line) => line.includes('"slow batch"')),
+      'nobody waited on a lock',
+    ).to.deep.equal([]);
 
     // Both still stop gracefully.
     const exits = [stalling.child, other.child].map((child) => once(child, 'exit'));

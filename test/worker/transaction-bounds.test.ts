@@ -45,7 +45,7 @@ describe('the worker transaction bounds', () => {
     ['the pool waited in vain', new Error('timeout exceeded when trying to connect'), false],
   ];
   for (const [what, error, rowsDoing] of cases) {
-    it(`${what}: ${rowsDoing ? "may be a row's doing" : 'not a row\'s doing'}`, () => {
+    it(`${what}: ${rowsDoing ? "may be a row's doing" : "not a row's doing"}`, () => {
       expect(failedForItsRows(error)).to.equal(rowsDoing);
     });
   }
@@ -63,7 +63,11 @@ describe('the worker transaction bounds', () => {
       const settings = `SELECT pg_backend_pid() AS pid, current_setting('idle_in_transaction_session_timeout') AS idle, current_setting('lock_timeout') AS lock,
                                current_setting('plan_cache_mode') AS plans`;
       try {
-        const inside = await inBoundedTransaction(pool, { idleInTransactionMs: 1_500, lockTimeoutMs: 700 }, async (client) => (await client.query(settings)).rows[0] as object);
+        const inside = await inBoundedTransaction(
+          pool,
+          { idleInTransactionMs: 1_500, lockTimeoutMs: 700 },
+          async (client) => (await client.query(settings)).rows[0] as object,
+        );
         const after = (await pool.query(settings)).rows[0] as object;
         expect(inside).to.deep.include({ idle: '1500ms', lock: '700ms', plans: 'force_generic_plan' });
         expect(after).to.deep.equal({ ...inside, idle: '0', lock: '0', plans: 'auto' });
@@ -83,7 +87,9 @@ describe('the worker transaction bounds', () => {
       );
       expect(error?.code).to.equal('25P03');
       // The pool gave up the dead connection: the next transaction works.
-      expect(await inBoundedTransaction(t.pool, boundsForLease(30_000), async (client) => (await client.query<{ one: number }>('SELECT 1 AS one')).rows)).to.deep.equal([{ one: 1 }]);
+      expect(
+        await inBoundedTransaction(t.pool, boundsForLease(30_000), async (client) => (await client.query<{ one: number }>('SELECT 1 AS one')).rows),
+      ).to.deep.equal([{ one: 1 }]);
     });
   });
 });

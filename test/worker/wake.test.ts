@@ -47,10 +47,12 @@ describe('the worker loop', () => {
     const created = await t.api.post('/incidents', { title: 'wake me', escalate: true });
     await fired;
 
-    const [row] = (await t.pool.query<{ scheduled_at: Date; executed_at: Date }>(
-      `SELECT scheduled_at, executed_at FROM escalations WHERE incident_id = $1 AND escalation_level = 1`,
-      [created.body.id],
-    )).rows;
+    const [row] = (
+      await t.pool.query<{ scheduled_at: Date; executed_at: Date }>(
+        `SELECT scheduled_at, executed_at FROM escalations WHERE incident_id = $1 AND escalation_level = 1`,
+        [created.body.id],
+      )
+    ).rows;
     const latenessMs = (row?.executed_at.getTime() ?? 0) - (row?.scheduled_at.getTime() ?? 0);
     expect(latenessMs, 'never early').to.be.at.least(0);
     expect(latenessMs, 'on time, not after a poll interval').to.be.below(100);

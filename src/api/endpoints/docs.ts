@@ -33,8 +33,7 @@ export const DOCS_CONTENT_SECURITY_POLICY = [
 
 type Json = Record<string, unknown>;
 
-const escape = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const escape = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 /** JSON (indented, or on one line) whose `$ref`s link to the schema or response they name. */
 function schemaHtml(schema: unknown, indent = 2): string {
@@ -55,14 +54,17 @@ function operationHtml(path: string, method: string, op: Json): string {
   const params = (op.parameters as Json[] | undefined) ?? [];
   const body = op.requestBody as { required: boolean; content: Record<string, Json> } | undefined;
   const rows = params.map(
-    (p) => `<tr><td><code>${escape(String(p.name))}</code></td><td>${escape(String(p.in))}</td><td>${p.required ? 'yes' : 'no'}</td><td><code>${schemaHtml(p.schema, 0)}</code></td></tr>`,
+    (p) =>
+      `<tr><td><code>${escape(String(p.name))}</code></td><td>${escape(String(p.in))}</td><td>${p.required ? 'yes' : 'no'}</td><td><code>${schemaHtml(p.schema, 0)}</code></td></tr>`,
   );
   return `<section class="op">
 <h3><span class="method ${method}">${method.toUpperCase()}</span> <code>${escape(path)}</code></h3>
 <p>${escape(String(op.summary))}</p>
 ${rows.length > 0 ? `<table><tr><th>parameter</th><th>in</th><th>required</th><th>schema</th></tr>${rows.join('')}</table>` : ''}
 ${body ? `<p>Request body (application/json${body.required ? '' : ', optional'}): <code>${schemaHtml(body.content['application/json']?.schema, 0)}</code></p>` : ''}
-<ul>${Object.entries(op.responses as Record<string, Json>).map(([status, answer]) => responseHtml(status, answer)).join('')}</ul>
+<ul>${Object.entries(op.responses as Record<string, Json>)
+    .map(([status, answer]) => responseHtml(status, answer))
+    .join('')}</ul>
 </section>`;
 }
 

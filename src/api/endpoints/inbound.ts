@@ -212,7 +212,12 @@ export const inboundEndpoints: Endpoint[] = [
       }
       const action = parseVoiceDigits(form.get('Digits'));
       if (!action) return voiceAnswerTwiml({ kind: 'invalid', gatherActionUrl: twilioUrls(deps.notify).gather(call.id) });
-      const outcome = await actAudited(ctx, deps, { incidentId: call.incident_id, userId: call.user_id, action, via: { channel: 'voice', notification_id: call.id } });
+      const outcome = await actAudited(ctx, deps, {
+        incidentId: call.incident_id,
+        userId: call.user_id,
+        action,
+        via: { channel: 'voice', notification_id: call.id },
+      });
       if (outcome.changed) return voiceAnswerTwiml({ kind: 'acted', action });
       return voiceAnswerTwiml({ kind: 'unchanged', say: stopText(outcome.stoppedBy, outcome.incident.state, { time: false }) });
     },
@@ -258,7 +263,11 @@ async function actAudited(ctx: Koa.Context, deps: AppDeps, input: Omit<MessageAc
               occurredAt: deps.clock.now(),
               tokenId: null,
               // `user <id> via <channel> (notification <id>): <name>`, the name last so the cap cuts only it.
-              actor: `user ${actor.id} via ${input.via.channel}${input.via.notification_id ? ` (notification ${input.via.notification_id})` : ''}: ${actor.name}`.slice(0, 300),
+              actor:
+                `user ${actor.id} via ${input.via.channel}${input.via.notification_id ? ` (notification ${input.via.notification_id})` : ''}: ${actor.name}`.slice(
+                  0,
+                  300,
+                ),
               teamId: null,
               method: ctx.method,
               route: routeOf(ctx) ?? null,
@@ -296,7 +305,14 @@ function verifiedLink(token: string, deps: AppDeps): VerifiedAction {
   if ('refused' in verified) {
     if (verified.refused === 'expired') {
       const detail = 'this link has expired; open klaxon to act on the incident';
-      throw new PageProblem(410, 'link_expired', 'Link expired', detail, page('Link expired', `<p>This link has expired. Open klaxon to act on the incident.</p>`), PAGE_HEADERS);
+      throw new PageProblem(
+        410,
+        'link_expired',
+        'Link expired',
+        detail,
+        page('Link expired', `<p>This link has expired. Open klaxon to act on the incident.</p>`),
+        PAGE_HEADERS,
+      );
     }
     deps.logger.info('action link refused', { reason: verified.refused });
     throw invalidLink();
@@ -371,7 +387,8 @@ ${facts(incident)}
 
 /** The POST's answer. */
 function resultPage(action: ActionName, outcome: MessageActionOutcome): string {
-  if (!outcome.changed) return page(`Nothing to ${action}`, `${facts(outcome.incident)}<p>${escapeHtml(stopText(outcome.stoppedBy, outcome.incident.state))}</p>`);
+  if (!outcome.changed)
+    return page(`Nothing to ${action}`, `${facts(outcome.incident)}<p>${escapeHtml(stopText(outcome.stoppedBy, outcome.incident.state))}</p>`);
   const done = action === 'acknowledge' ? 'Acknowledged' : 'Resolved';
   const after = action === 'acknowledge' ? ' Paging has stopped.' : '';
   return page(done, `${facts(outcome.incident)}<p>${escapeHtml(`${done} by ${plain(outcome.actor.name, 200)}.${after}`)}</p>`);
@@ -385,10 +402,19 @@ function escapeHtml(text: string): string {
 
 async function answerSlackPress(ctx: Koa.Context, deps: AppDeps, press: SlackButtonPress): Promise<void> {
   const now = deps.clock.now();
-  const grant = deps.notify.linkKeys.length === 0 ? { refused: 'unknown_key' as const } : verifyAction(press.token, { keys: actionKeysFrom(deps.notify.linkKeys), now, expectAction: press.action });
+  const grant =
+    deps.notify.linkKeys.length === 0
+      ? { refused: 'unknown_key' as const }
+      : verifyAction(press.token, { keys: actionKeysFrom(deps.notify.linkKeys), now, expectAction: press.action });
   if ('refused' in grant) {
     deps.logger.info('slack button refused', { reason: grant.refused });
-    await slackEphemeral(deps, press, grant.refused === 'expired' ? 'This button has expired. Open klaxon to act on the incident.' : 'This button does not work. Open klaxon to act on the incident.');
+    await slackEphemeral(
+      deps,
+      press,
+      grant.refused === 'expired'
+        ? 'This button has expired. Open klaxon to act on the incident.'
+        : 'This button does not work. Open klaxon to act on the incident.',
+    );
     return;
   }
   const member = await slackMember(deps, press.slackUserId);
@@ -494,7 +520,10 @@ async function signedTwilioForm(ctx: Koa.Context, deps: AppDeps): Promise<URLSea
  */
 function callTwiml(deps: AppDeps, { row, stoppedBy, digest }: CallFacts): string {
   if (row.type === 'escalation' && row.incident_state !== null && row.incident_state !== 'ESCALATING') {
-    return voiceCallTwiml(`Klaxon: the incident ${plain(row.incident_title ?? '', 200)}. ${stopText(stoppedBy, row.incident_state, { time: false })} Goodbye.`, null);
+    return voiceCallTwiml(
+      `Klaxon: the incident ${plain(row.incident_title ?? '', 200)}. ${stopText(stoppedBy, row.incident_state, { time: false })} Goodbye.`,
+      null,
+    );
   }
   // The builder reads what the message says, not the row's progress (already sent, here).
   const claimed: ClaimedRow = { ...row, status: 'PENDING', throttled: false, destination_recent: 0 };

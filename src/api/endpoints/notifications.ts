@@ -43,7 +43,15 @@ const organisationAdmin = { scope: 'admin', teams: 'organisation' } as const;
 // Requests ----------------------------------------------------------------------------------
 
 /** A label people read in a list: no control characters, not only blanks. */
-const Label = () => Nullable(Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$', description: 'null clears it' }));
+const Label = () =>
+  Nullable(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$',
+      description: 'null clears it',
+    }),
+  );
 
 const Address = () =>
   Type.String({
@@ -173,9 +181,16 @@ export const notificationEndpoints: readonly Endpoint[] = [
         return presentContactMethod(started.method);
       } catch (error) {
         if (error instanceof VerificationTooSoonError) {
-          throw new HttpProblem(429, error.code, 'Too soon', error.message, { retry_after_seconds: error.retryAfterSeconds }, {
-            'Retry-After': String(error.retryAfterSeconds),
-          });
+          throw new HttpProblem(
+            429,
+            error.code,
+            'Too soon',
+            error.message,
+            { retry_after_seconds: error.retryAfterSeconds },
+            {
+              'Retry-After': String(error.retryAfterSeconds),
+            },
+          );
         }
         throw error;
       } finally {

@@ -33,7 +33,9 @@ export const operationsEndpoints: readonly Endpoint[] = [
     problems: [503],
     handler: async (_request, deps) => {
       const checks = await deps.readiness.check();
-      const down = Object.entries(checks).filter(([, state]) => state === 'down').map(([name]) => name);
+      const down = Object.entries(checks)
+        .filter(([, state]) => state === 'down')
+        .map(([name]) => name);
       if (down.length > 0) {
         throw new HttpProblem(503, 'not_ready', 'Not ready', `${down.join(' and ')} ${down.length > 1 ? 'are' : 'is'} down`, { checks, down });
       }

@@ -17,7 +17,9 @@ const PolicyBody = Type.Object(
   {
     name: Name(),
     description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
-    repeat_count: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_REPEAT_COUNT, description: 'Runs through the levels again this many times (default 0)' })),
+    repeat_count: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: MAX_REPEAT_COUNT, description: 'Runs through the levels again this many times (default 0)' }),
+    ),
     team_id: Type.Optional(TeamId()),
     levels: Type.Array(
       Type.Object(

@@ -58,10 +58,7 @@ const ScheduleBody = Type.Object(
   { additionalProperties: false, title: 'ScheduleBody' },
 );
 
-const OverrideBody = Type.Object(
-  { user_id: Uuid(), start: Instant(), end: Instant() },
-  { additionalProperties: false, title: 'OverrideBody' },
-);
+const OverrideBody = Type.Object({ user_id: Uuid(), start: Instant(), end: Instant() }, { additionalProperties: false, title: 'OverrideBody' });
 
 const AtQuery = Type.Object({ at: Type.Optional(Instant({ description: 'Default: now' })) }, { additionalProperties: false });
 const WindowQuery = Type.Object({ from: Instant(), to: Instant() }, { additionalProperties: false });

@@ -119,10 +119,13 @@ export class PendingIndex {
   private scheduleRetry(): void {
     if (this.retryTimer !== undefined || (this.owed.size === 0 && !this.owedTooMuch)) return;
     this.failedPayments += 1;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.payOwed();
-    }, backoffMs(this.failedPayments, RETRY_BACKOFF));
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        void this.payOwed();
+      },
+      backoffMs(this.failedPayments, RETRY_BACKOFF),
+    );
     // A process may stop with something owed: the workers' rebuilds cover it.
     this.retryTimer.unref();
   }

@@ -47,11 +47,12 @@ export class RedisQueue {
   }
 
   async claimDue(nowMs: number, limit: number, leaseMs: number): Promise<Claim> {
-    const reply = (await this.script(scripts.claimDue, [this.keys.pending, this.keys.inflight, this.keys.indexMarker], [
-      nowMs,
-      limit,
-      leaseMs,
-    ])) as [string[], string, string, number];
+    const reply = (await this.script(scripts.claimDue, [this.keys.pending, this.keys.inflight, this.keys.indexMarker], [nowMs, limit, leaseMs])) as [
+      string[],
+      string,
+      string,
+      number,
+    ];
     const [flat, nextDue, nextLease, marker] = reply;
     const claimed: Claim['claimed'] = [];
     for (let i = 0; i < flat.length; i += 2) claimed.push({ id: flat[i] as string, dueMs: Number(flat[i + 1]) });

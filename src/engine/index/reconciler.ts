@@ -108,9 +108,7 @@ export class Reconciler {
       cursor = String(page.cursor);
       const ids = page.members.map((member) => member.value);
       if (ids.length > 0) {
-        const pending = new Set(
-          (await run<{ id: string }>(this.pool, sql('escalations-pending-among'), [ids.filter(isUuid)])).map((row) => row.id),
-        );
+        const pending = new Set((await run<{ id: string }>(this.pool, sql('escalations-pending-among'), [ids.filter(isUuid)])).map((row) => row.id));
         const stale = ids.filter((id) => !pending.has(id));
         if (stale.length > 0) dropped += await this.queue.call((redis) => redis.zRem(keys.pending, stale));
       }

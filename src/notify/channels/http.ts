@@ -109,7 +109,11 @@ export function retryAfterMs(headers: Headers, nowMs: number, capMs = RETRY_AFTE
  * transient, honouring Retry-After; any other answer permanent (a 4xx will be refused
  * again; a 3xx is a moved endpoint we do not follow).
  */
-export function classifyStatus(answer: { status: number; headers: Headers; text: string }, nowMs: number, providerMessageId: string | null = null): DeliveryOutcome {
+export function classifyStatus(
+  answer: { status: number; headers: Headers; text: string },
+  nowMs: number,
+  providerMessageId: string | null = null,
+): DeliveryOutcome {
   const { status, headers } = answer;
   if (status >= 200 && status < 300) return sent(providerMessageId);
   const error = `HTTP ${status}${snippet(answer.text)}`;

@@ -45,7 +45,10 @@ export interface RecordingServer {
   close(): Promise<void>;
 }
 
-export async function startRecordingServer({ handler = () => ({ status: 200 }), name = 'recording HTTP server' }: { handler?: Handler; name?: string } = {}): Promise<RecordingServer> {
+export async function startRecordingServer({
+  handler = () => ({ status: 200 }),
+  name = 'recording HTTP server',
+}: { handler?: Handler; name?: string } = {}): Promise<RecordingServer> {
   const requests: RecordedRequest[] = [];
   const scripted: Answer[] = [];
   const hanging = new Set<ServerResponse>();

@@ -46,7 +46,12 @@ export interface TwilioStandIn {
   /** POSTs `params` form-encoded to `url` as Twilio would, signed with the auth token (or `signWith`). */
   postSigned(url: string, params: Record<string, string>, options?: { signWith?: string }): Promise<Response>;
   /** A delivery receipt for a message this stand-in accepted, as Twilio POSTs it to the StatusCallback. */
-  sendStatusCallback(url: string, sms: SentSms, status: 'sent' | 'delivered' | 'undelivered' | 'failed', options?: { errorCode?: string; signWith?: string }): Promise<Response>;
+  sendStatusCallback(
+    url: string,
+    sms: SentSms,
+    status: 'sent' | 'delivered' | 'undelivered' | 'failed',
+    options?: { errorCode?: string; signWith?: string },
+  ): Promise<Response>;
   /** An SMS from `from` to our number, as Twilio POSTs it to the number's messaging webhook. */
   sendInboundSms(url: string, sms: { from: string; to: string; body: string }, options?: { signWith?: string }): Promise<Response>;
   /** A key press during a call, as Twilio POSTs it to the <Gather action>. */
@@ -54,7 +59,10 @@ export interface TwilioStandIn {
   close(): Promise<void>;
 }
 
-export async function startTwilioStandIn({ accountSid = 'AC0123456789abcdef0123456789abcdef', authToken = 'stand-in-auth-token' } = {}): Promise<TwilioStandIn> {
+export async function startTwilioStandIn({
+  accountSid = 'AC0123456789abcdef0123456789abcdef',
+  authToken = 'stand-in-auth-token',
+} = {}): Promise<TwilioStandIn> {
   const messages: SentSms[] = [];
   const calls: PlacedCall[] = [];
   /** Idempotency-Key → the answer it got, per resource. */
@@ -133,14 +141,34 @@ export async function startTwilioStandIn({ accountSid = 'AC0123456789abcdef01234
       const sid = nextSid('SM');
       return postSigned(
         url,
-        { AccountSid: accountSid, ApiVersion: '2010-04-01', MessageSid: sid, SmsMessageSid: sid, SmsSid: sid, From: sms.from, To: sms.to, Body: sms.body, NumMedia: '0', NumSegments: '1' },
+        {
+          AccountSid: accountSid,
+          ApiVersion: '2010-04-01',
+          MessageSid: sid,
+          SmsMessageSid: sid,
+          SmsSid: sid,
+          From: sms.from,
+          To: sms.to,
+          Body: sms.body,
+          NumMedia: '0',
+          NumSegments: '1',
+        },
         { signWith },
       );
     },
     sendKeyPress: (url, call, digits, { signWith } = {}) =>
       postSigned(
         url,
-        { AccountSid: accountSid, ApiVersion: '2010-04-01', CallSid: call.sid, CallStatus: 'in-progress', Direction: 'outbound-api', From: call.from, To: call.to, Digits: digits },
+        {
+          AccountSid: accountSid,
+          ApiVersion: '2010-04-01',
+          CallSid: call.sid,
+          CallStatus: 'in-progress',
+          Direction: 'outbound-api',
+          From: call.from,
+          To: call.to,
+          Digits: digits,
+        },
         { signWith },
       ),
     close: () => server.close(),
