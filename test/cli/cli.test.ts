@@ -177,7 +177,9 @@ describe('the klaxon CLI', () => {
     expect(result.stderr).to.equal('klaxon: incident 00000000-0000-4000-8000-000000000000 does not exist\n');
   });
 
-  it('exits 64 on unknown commands, unknown flags and bad values, before it needs a database', async () => {
+  it('exits 64 on unknown commands, unknown flags and bad values, before it needs a database', async function () {
+    // Seven CLI processes at once, each loading TypeScript through tsx: seconds on a busy 2-core machine.
+    this.timeout(60_000);
     const cases = [
       [],
       ['nope'],
@@ -195,7 +197,8 @@ describe('the klaxon CLI', () => {
     });
   });
 
-  it('--help works on every level and exits 0', async () => {
+  it('--help works on every level and exits 0', async function () {
+    this.timeout(60_000); // three CLI processes at once, as above
     const results = await Promise.all([['--help'], ['token', '--help'], ['incident', 'ack', '-h']].map((args) => cli(t, args, { DATABASE_URL: '' })));
     for (const result of results) {
       expect(result.code, result.stderr).to.equal(0);
