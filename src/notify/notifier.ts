@@ -2,7 +2,7 @@
  * The notifier (issue 11): delivers the outbox rows the engine wrote. Any number may run
  * (`npm run notifier`); it needs Postgres only, never Redis.
  *
- * One pass (`runOnce`, which the loop and the tests both call):
+ * Delivering a row:
  * 1. claim due rows in a SHORT transaction (notifications-claim.sql: FOR UPDATE SKIP
  *    LOCKED, a lease, claim + 1 as the fencing token), re-checking the incident in the
  *    same statement (an escalation notification of an incident that no longer escalates
@@ -17,9 +17,25 @@
  *    person's next contact method and, when every method of the page failed, the
  *    incident's `notification_failed` event, in one short transaction.
  *
- * Retries: ./retry.ts. The loop sleeps until the earliest next_attempt_at (or
- * `maxSleepMs`), woken early by NOTIFY klaxon_notifications (LISTEN on a connection of
- * its own). Nothing here touches escalations: a failing channel never delays a level.
+ * The loop is a pipeline: up to `concurrency` sends in flight, and as soon as a slot is
+ * free it claims again, at most the free slots (at most `batchSize`). It never waits for a
+ * whole batch to finish before claiming: a row committed while 100 others are being sent
+ * is claimed when the first slot frees, not after the 100th send (issue 11's notify
+ * benchmark: the batch-at-a-time loop queued rows for seconds). Under load the claims
+ * grow by themselves: one claim runs at a time and takes every slot freed meanwhile.
+ * `runOnce` (the tests, `drain`) is one pass: claim up to `batchSize` rows due now, send
+ * them, return when every send is recorded.
+ *
+ * Throttles are decided at the claim (./throttle.ts) from what is SENT in the database,
+ * plus the escalation sends this notifier has in flight: a row claimed while an earlier
+ * one to the same method or destination is still being sent counts it, as it would have
+ * when both were in one batch.
+ *
+ * Retries: ./retry.ts. With nothing to claim, the loop sleeps until the earliest
+ * next_attempt_at (or `maxSleepMs`), woken early by NOTIFY klaxon_notifications (LISTEN
+ * on a connection of its own), a retry or fallback it wrote, or, when every slot was
+ * busy with rows still due, a slot freeing. Nothing here touches escalations: a failing
+ * channel never delays a level.
  *
  * Stop: no new claims; the sends in flight finish and are recorded; then it returns.
  */
@@ -102,8 +118,17 @@ export class Notifier {
   private running: Promise<void> | undefined;
   private stopping = false;
   private wake = new AbortController();
-  /** A NOTIFY or a fallback arrived during a pass: run another at once. */
+  /** A NOTIFY, a fallback or a retry arrived: look for due rows at once. */
   private again = false;
+  /** The loop waits for a free slot (rows are due, every slot is busy): a finished send wakes it. */
+  private awaitingSlot = false;
+  /**
+   * Escalation sends in flight (the loop's and runOnce's): the ids of their rows by throttle
+   * key, which the claim counts. By id: a row of ours claimed again (its lease ran out
+   * mid-send) must not throttle itself.
+   */
+  private readonly sendingMethods = new Map<string, string[]>();
+  private readonly sendingDestinations = new Map<string, string[]>();
 
   constructor(private readonly deps: NotifierDeps) {
     this.rate = new ProviderRate(deps.options.providerPerSecond);
@@ -144,35 +169,67 @@ export class Notifier {
 
   private async loop(): Promise<void> {
     const { logger, options, clock } = this.deps;
+    const inFlight = new Set<Promise<void>>();
+    const summary = emptySummary(); // the loop's own tally; metrics are what it reports
     let errors = 0;
+    // Rows may be due now: claim whenever a slot is free. False once a claim came back
+    // short; then the timer, a NOTIFY, or a retry or fallback we wrote sets it again.
+    let due = true;
     while (!this.stopping) {
-      this.again = false;
-      let sleepMs: number;
-      try {
-        const summary = await this.runOnce();
-        errors = 0;
-        if (summary.claimed >= options.batchSize || this.again) continue;
-        const [next] = await run<{ at: Date | null }>(this.deps.pool, sql('notifications-next-due'), []);
-        sleepMs = next?.at ? Math.max(0, Math.min(options.maxSleepMs, next.at.getTime() - clock.now().getTime())) : options.maxSleepMs;
-        if (sleepMs === 0) continue;
-      } catch (error) {
-        errors += 1;
-        sleepMs = Math.min(5_000, 200 * 2 ** Math.min(errors, 5) * (0.5 + Math.random()));
-        logger.warn('notifier pass failed; trying again', { error, consecutive_errors: errors, retry_in_ms: Math.round(sleepMs) });
+      // Created before anything that may poke: a poke during a claim cuts the next wait short.
+      this.wake = new AbortController();
+      if (this.again) {
+        this.again = false;
+        due = true;
+      }
+      let sleepMs = Number.POSITIVE_INFINITY; // waiting for a slot only
+      const free = options.concurrency - inFlight.size;
+      if (due && free > 0) {
+        try {
+          const limit = Math.min(free, options.batchSize);
+          const { claimed, rows } = await this.claim(summary, limit);
+          errors = 0;
+          for (const row of rows) {
+            const sending = this.deliverTracked(row, summary).finally(() => {
+              inFlight.delete(sending);
+              if (this.awaitingSlot) this.wake.abort();
+            });
+            inFlight.add(sending);
+          }
+          if (claimed >= limit) continue; // a full claim: more may be due, claim again while slots are free
+          due = false;
+          const [next] = await run<{ at: Date | null }>(this.deps.pool, sql('notifications-next-due'), []);
+          sleepMs = next?.at ? Math.max(0, Math.min(options.maxSleepMs, next.at.getTime() - clock.now().getTime())) : options.maxSleepMs;
+          if (sleepMs === 0) {
+            due = true;
+            continue;
+          }
+        } catch (error) {
+          errors += 1;
+          sleepMs = Math.min(5_000, 200 * 2 ** Math.min(errors, 5) * (0.5 + Math.random()));
+          logger.warn('notifier pass failed; trying again', { error, consecutive_errors: errors, retry_in_ms: Math.round(sleepMs) });
+        }
       }
       if (this.stopping || this.again) continue;
-      this.wake = new AbortController();
-      await sleep(sleepMs, undefined, { signal: this.wake.signal }).catch(() => undefined);
+      // Here either every slot is busy with rows still due (sleepMs infinite: a finished
+      // send wakes us), or the claim came back short or failed (sleepMs: until the next due
+      // row, or the backoff). A NOTIFY, a retry or fallback we wrote, or stop cut it short.
+      this.awaitingSlot = !Number.isFinite(sleepMs);
+      await sleep(this.awaitingSlot ? 2 ** 31 - 1 : sleepMs, undefined, { signal: this.wake.signal }).catch(() => undefined);
+      this.awaitingSlot = false;
+      due = true; // a slot, the timer or a poke: look again
     }
+    // Stop: nothing new is claimed; what was claimed is sent and recorded.
+    await Promise.all(inFlight);
   }
 
-  /** Claims one batch and delivers it: every send finished and recorded when it resolves. */
+  /** One pass: claims up to `batchSize` due rows and delivers them; every send finished and recorded when it resolves. */
   async runOnce(): Promise<PassSummary> {
     const summary = emptySummary();
-    const rows = await this.claim(summary);
+    const { rows } = await this.claim(summary, this.deps.options.batchSize);
     const toSend = [...rows];
     const workers = Array.from({ length: Math.max(1, Math.min(this.deps.options.concurrency, toSend.length)) }, async () => {
-      for (let row = toSend.shift(); row; row = toSend.shift()) await this.deliver(row, summary);
+      for (let row = toSend.shift(); row; row = toSend.shift()) await this.deliverTracked(row, summary);
     });
     await Promise.all(workers);
     return summary;
@@ -190,13 +247,14 @@ export class Notifier {
 
   // 1. Claim -----------------------------------------------------------------------------
 
-  private async claim(summary: PassSummary): Promise<ClaimedRow[]> {
+  /** Claims up to `limit` due rows, settles the skipped and throttled ones; returns how many were claimed and those to send. */
+  private async claim(summary: PassSummary, limit: number): Promise<{ claimed: number; rows: ClaimedRow[] }> {
     const { pool, clock, options, metrics } = this.deps;
     const now = clock.now();
     return inTransaction(pool, async (client) => {
       const claimed = await run<ClaimedRow>(client, sql('notifications-claim'), [
         now,
-        options.batchSize,
+        limit,
         new Date(now.getTime() + options.leaseMs),
         new Date(now.getTime() - options.throttleWindowMs),
         new Date(now.getTime() - DIGEST_WINDOW_MS),
@@ -217,8 +275,8 @@ export class Notifier {
           destination: row.destination,
           incidentId: row.incident_id,
           contactMethodId: row.contact_method_id,
-          throttled: row.throttled,
-          destinationRecent: row.destination_recent,
+          throttled: row.throttled || othersSending(this.sendingMethods, methodKey(row), row.id) > 0,
+          destinationRecent: row.destination_recent + (row.channel === 'in_app' ? 0 : othersSending(this.sendingDestinations, destinationKey(row), row.id)),
         })),
         options.destinationPerMinute,
       );
@@ -263,11 +321,28 @@ export class Notifier {
         }
       }
       const done = new Set(settled.map((s) => s.id));
-      return pending.filter((row) => !done.has(row.id));
+      return { claimed: claimed.length, rows: pending.filter((row) => !done.has(row.id)) };
     });
   }
 
   // 2. Send ------------------------------------------------------------------------------
+
+  /** deliver(), counted as in flight for the throttles of later claims while it runs. */
+  private async deliverTracked(row: ClaimedRow, summary: PassSummary): Promise<void> {
+    if (row.type !== 'escalation') return this.deliver(row, summary);
+    const keys: [Map<string, string[]>, string][] = [[this.sendingMethods, methodKey(row)]];
+    if (row.channel !== 'in_app') keys.push([this.sendingDestinations, destinationKey(row)]);
+    for (const [map, key] of keys) map.set(key, [...(map.get(key) ?? []), row.id]);
+    try {
+      await this.deliver(row, summary);
+    } finally {
+      for (const [map, key] of keys) {
+        const ids = map.get(key) ?? [];
+        ids.splice(ids.indexOf(row.id), 1);
+        if (ids.length === 0) map.delete(key);
+      }
+    }
+  }
 
   private async deliver(row: ClaimedRow, summary: PassSummary): Promise<void> {
     const { clock, logger } = this.deps;
@@ -364,16 +439,19 @@ export class Notifier {
       outcome.status === 'sent' ? null : outcome.error.slice(0, 2000),
     ];
     const fallsBack = status === 'FAILED' && row.type === 'escalation';
+    let fellBack = false;
     const recorded = fallsBack
       ? await inTransaction(pool, async (client) => {
           const [done] = await run<{ id: string }>(client, sql('notifications-record-outcome'), values);
           if (!done) return false;
           const fallback = await run<{ id: string }>(client, sql('notifications-fallback'), [row.id, finishedAt]);
-          if (fallback.length > 0) this.again = true;
+          if (fallback.length > 0) fellBack = true;
           else await this.recordPageFailed(client, row, finishedAt);
           return true;
         })
       : (await run<{ id: string }>(pool, sql('notifications-record-outcome'), values)).length > 0;
+    // The fallback row is due at once: look for it now that it is committed, not after a sleep.
+    if (fellBack) this.poke();
     if (!recorded) {
       // Our lease ran out and another notifier claimed the row: its outcome is the one that counts.
       summary.lost += 1;
@@ -387,6 +465,8 @@ export class Notifier {
     } else if (status === 'PENDING') {
       summary.retried += 1;
       metrics?.recordOutcome(row.channel, 'retried');
+      // The loop may be asleep until later than this retry: it looks again (and sleeps until the earliest).
+      this.poke();
     } else {
       summary.failed += 1;
       metrics?.recordOutcome(row.channel, 'failed');
@@ -416,3 +496,9 @@ export class Notifier {
     await appendEvents(client, [event]);
   }
 }
+
+/** The throttle keys of ./throttle.ts: one escalation per method and incident; per channel and destination. */
+const methodKey = (row: ClaimedRow) => `${row.incident_id ?? ''}|${row.contact_method_id}`;
+const destinationKey = (row: ClaimedRow) => `${row.channel}|${row.destination}`;
+/** How many sends in flight under `key` are of rows other than `id`. */
+const othersSending = (sending: Map<string, string[]>, key: string, id: string) => (sending.get(key) ?? []).filter((other) => other !== id).length;

@@ -50,6 +50,54 @@ describe('the notifier loop', () => {
     expect((await outbox(t)).map((row) => row.status)).to.deep.equal(['SENT']);
   });
 
+  it('pipelines: a row falling due while a send hangs is claimed and sent at once, not after the hung send', async () => {
+    const [alice, bob] = [await createUser(t.pool, 'Alice'), await createUser(t.pool, 'Bob')];
+    await t.pool.query(`UPDATE contact_methods SET disabled_at = now() WHERE user_id = ANY($1) AND kind = 'email'`, [[alice, bob]]);
+    let finish!: (outcome: DeliveryOutcome) => void;
+    const sent: string[] = [];
+    const notifier = notifierFor(
+      t,
+      {
+        in_app: {
+          kind: 'in_app',
+          send: (delivery) => {
+            // The first send (Alice's) hangs until the test lets it finish; the others are sent.
+            if (sent.push(delivery.destination) > 1) return Promise.resolve({ status: 'sent', providerMessageId: null });
+            return new Promise<DeliveryOutcome>((resolve) => {
+              finish = resolve;
+            });
+          },
+        },
+      },
+      { options: { leaseMs: 10 * MIN } },
+    ); // Alice's claim outlives the test clock's minute
+    await openIncident(t, await serviceWith(t, [{ delay: '1m', users: [alice] }]));
+    await openIncident(t, await serviceWith(t, [{ delay: '2m', users: [bob] }]));
+    t.clock.advance(MIN);
+    await workerFor(t).tick();
+    notifier.start();
+    try {
+      await waitFor("Alice's send started", () => sent.length === 1);
+      t.clock.advance(MIN);
+      await workerFor(t).tick();
+      // The loop polls every maxSleepMs (1 s here): Bob's row is claimed on the next look.
+      await waitFor("Bob's notification sent while Alice's hangs", () => sent.length >= 2, { timeoutMs: 3_000 });
+      expect(sent).to.have.length(2);
+      await waitFor(
+        "Bob's recorded SENT, Alice's still PENDING",
+        async () =>
+          (await outbox(t))
+            .map((row) => row.status)
+            .sort()
+            .join() === 'PENDING,SENT',
+      );
+    } finally {
+      if (sent.length > 0) finish({ status: 'sent', providerMessageId: null });
+      await notifier.stop();
+    }
+    expect((await outbox(t)).map((row) => row.status)).to.deep.equal(['SENT', 'SENT']);
+  });
+
   it('stop: no new claims; the send in flight finishes and is recorded', async () => {
     const alice = await createUser(t.pool, 'Alice');
     await t.pool.query(`UPDATE contact_methods SET disabled_at = now() WHERE user_id = $1 AND kind = 'email'`, [alice]);

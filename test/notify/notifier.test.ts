@@ -348,6 +348,50 @@ describe('the notifier: retries, fallbacks, fencing, throttles', () => {
     ]);
   });
 
+  it('a level 2 claimed while level 1 is still being sent on the same method counts the send in flight: throttled', async () => {
+    await t.pool.query(`UPDATE contact_methods SET disabled_at = now() WHERE user_id = $1 AND kind = 'in_app'`, [alice]);
+    await openIncident(
+      t,
+      await serviceWith(t, [
+        { delay: '1m', users: [alice] },
+        { delay: '30s', users: [alice] },
+      ]),
+    );
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let sending!: () => void;
+    const started = new Promise<void>((resolve) => {
+      sending = resolve;
+    });
+    const slowEmail: ScriptedChannel<'email'> = {
+      ...email,
+      send: async (delivery) => {
+        email.sent.push({ destination: delivery.destination, key: delivery.idempotencyKey, message: delivery.message });
+        sending();
+        await released;
+        return { status: 'sent', providerMessageId: null };
+      },
+    };
+    const notifier = notifierFor(t, { ...channels, email: slowEmail });
+    t.clock.advance(MIN);
+    await worker.tick();
+    const first = notifier.runOnce();
+    await started;
+    t.clock.advance(30_000);
+    await worker.tick();
+    // Nothing is SENT yet in the database: only the send in flight can throttle level 2.
+    expect(await notifier.runOnce()).to.deep.include({ claimed: 1, skipped: 1, sent: 0 });
+    release();
+    expect(await first).to.deep.include({ sent: 1 });
+    expect(email.sent).to.have.length(1);
+    expect((await outbox(t)).map((row) => [row.level, row.status, row.reason])).to.deep.equal([
+      [1, 'SENT', null],
+      [2, 'SKIPPED', 'throttled'],
+    ]);
+  });
+
   it('per destination, beyond 10 a minute: folded into one digest sent when the minute ends ("and N more")', async () => {
     await t.pool.query(`UPDATE contact_methods SET disabled_at = now() WHERE user_id = $1 AND kind = 'in_app'`, [alice]);
     const service = await serviceWith(t, [{ delay: '1m', users: [alice] }]);
