@@ -13,18 +13,17 @@
  * Notification delivery metrics: src/metrics/notifications.ts (the notifier's counters
  * and latency; the outbox gauges, registered here next to the escalation ones).
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Clock } from '../clock/clock.ts';
-import { withDeadline } from '../clock/deadline.ts';
 import { type EscalationStats, readEscalationStats } from '../db/escalation-stats.ts';
 import type { Queryable } from '../db/queries.ts';
 import { registerOutboxGauges } from './notifications.ts';
+import { registerStatsGauges } from './stats-gauges.ts';
 
 /** Lateness is milliseconds when all is well and seconds when a disk stalls: 1 ms to 60 s. */
 const LATENESS_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const HTTP_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** A scrape must not wait on a hung Postgres for the pool's connection timeout. */
-const STATS_TIMEOUT_MS = 2_000;
 
 export interface MetricsOptions {
   /** Where the escalation gauges are read from; without it they are not registered. */
@@ -123,38 +122,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 }
 
 function registerEscalationGauges(registry: Registry, source: { pool: Queryable; clock: Clock }): void {
-  // One query per scrape: the collect() callbacks run together and share it.
-  let reading: Promise<EscalationStats | null> | undefined;
-  const read = () =>
-    (reading ??= withDeadline(readEscalationStats(source.pool, source.clock.now()), STATS_TIMEOUT_MS)
-      .catch(() => null)
-      .finally(() => {
-        reading = undefined;
-      }));
-
-  const gauge = (name: string, help: string, value: (stats: EscalationStats) => number) => {
-    const metric: Gauge = new Gauge({
-      name,
-      help,
-      registers: [registry],
-      async collect() {
-        const stats = await read();
-        // Postgres down: no sample rather than a reassuring zero.
-        if (stats === null) metric.remove({});
-        else metric.set(value(stats));
-      },
-    });
-  };
-  gauge('klaxon_escalations_pending', 'PENDING escalations.', (stats) => stats.pending);
-  gauge('klaxon_escalations_overdue', 'PENDING escalations already due (not executed yet).', (stats) => stats.overdue);
-  gauge(
-    'klaxon_escalations_oldest_overdue_age_seconds',
-    'How long the oldest overdue escalation has been due; 0 when none is.',
-    (stats) => (stats.oldestOverdueAgeMs ?? 0) / 1000,
-  );
-  gauge(
-    'klaxon_escalations_quarantined',
-    'PENDING escalations kept out of batches because their execution failed too often (until released or settled).',
-    (stats) => stats.quarantined,
-  );
+  registerStatsGauges<EscalationStats>(registry, () => readEscalationStats(source.pool, source.clock.now()), [
+    ['klaxon_escalations_pending', 'PENDING escalations.', (stats) => stats.pending],
+    ['klaxon_escalations_overdue', 'PENDING escalations already due (not executed yet).', (stats) => stats.overdue],
+    [
+      'klaxon_escalations_oldest_overdue_age_seconds',
+      'How long the oldest overdue escalation has been due; 0 when none is.',
+      (stats) => (stats.oldestOverdueAgeMs ?? 0) / 1000,
+    ],
+    [
+      'klaxon_escalations_quarantined',
+      'PENDING escalations kept out of batches because their execution failed too often (until released or settled).',
+      (stats) => stats.quarantined,
+    ],
+  ]);
 }

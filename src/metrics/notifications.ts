@@ -6,15 +6,14 @@
  * oldest pending age) are read from Postgres on scrape, where a pool is given: the API,
  * one figure per database like the escalation gauges.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Clock } from '../clock/clock.ts';
-import { withDeadline } from '../clock/deadline.ts';
 import { type NotificationStats, readNotificationStats } from '../db/notification-stats.ts';
 import type { Queryable } from '../db/queries.ts';
+import { registerStatsGauges } from './stats-gauges.ts';
 
 /** From the commit to the provider: milliseconds when all is well, minutes when a provider retries. */
 const LATENCY_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
-const STATS_TIMEOUT_MS = 2_000;
 
 export type NotificationOutcome = 'sent' | 'failed' | 'skipped' | 'folded' | 'retried';
 
@@ -50,30 +49,13 @@ export function registerNotifierMetrics(registry: Registry): NotificationMetrics
 
 /** The outbox gauges, read from Postgres on scrape (no sample when it does not answer). */
 export function registerOutboxGauges(registry: Registry, source: { pool: Queryable; clock: Clock }): void {
-  let reading: Promise<NotificationStats | null> | undefined;
-  const read = () =>
-    (reading ??= withDeadline(readNotificationStats(source.pool, source.clock.now()), STATS_TIMEOUT_MS)
-      .catch(() => null)
-      .finally(() => {
-        reading = undefined;
-      }));
-  const gauge = (name: string, help: string, value: (stats: NotificationStats) => number) => {
-    const metric: Gauge = new Gauge({
-      name,
-      help,
-      registers: [registry],
-      async collect() {
-        const stats = await read();
-        if (stats === null) metric.remove({});
-        else metric.set(value(stats));
-      },
-    });
-  };
-  gauge('klaxon_notifications_pending', 'PENDING notifications (due or not yet due).', (stats) => stats.pending);
-  gauge('klaxon_notifications_due', 'PENDING notifications already due (not sent yet).', (stats) => stats.due);
-  gauge(
-    'klaxon_notifications_oldest_pending_age_seconds',
-    'How long the oldest due, unsent notification has been due; 0 when none is.',
-    (stats) => (stats.oldestPendingAgeMs ?? 0) / 1000,
-  );
+  registerStatsGauges<NotificationStats>(registry, () => readNotificationStats(source.pool, source.clock.now()), [
+    ['klaxon_notifications_pending', 'PENDING notifications (due or not yet due).', (stats) => stats.pending],
+    ['klaxon_notifications_due', 'PENDING notifications already due (not sent yet).', (stats) => stats.due],
+    [
+      'klaxon_notifications_oldest_pending_age_seconds',
+      'How long the oldest due, unsent notification has been due; 0 when none is.',
+      (stats) => (stats.oldestPendingAgeMs ?? 0) / 1000,
+    ],
+  ]);
 }
