@@ -9,8 +9,8 @@
 -- $5 start of the per-destination minute
 -- Returns: every claimed row (skipped ones with status SKIPPED) with what sending needs:
 -- the person's name, the incident's title, severity, state and service, `throttled`
--- (an escalation notification on the same method and incident was sent within the
--- window) and `destination_recent` (escalation notifications created in the last minute
+-- (an escalation notification on the same method and incident was sent, or folded
+-- into a digest, within the window) and `destination_recent` (escalation notifications created in the last minute
 -- and sent to the same channel and destination).
 WITH due AS (
   SELECT n.id
@@ -50,7 +50,9 @@ SELECT u.id, u.idempotency_key, u.type, u.incident_id, u.escalation_id, u.level,
        (u.status = 'PENDING' AND u.type = 'escalation' AND EXISTS (
          SELECT 1 FROM notifications o
          WHERE o.contact_method_id = u.contact_method_id AND o.incident_id = u.incident_id AND o.type = 'escalation'
-           AND o.status = 'SENT' AND o.sent_at > $4::timestamptz AND o.id <> u.id
+           -- A folded one counts too: the digest already tells the person about this incident.
+           AND ((o.status = 'SENT' AND o.sent_at > $4::timestamptz) OR (o.status = 'FOLDED' AND o.finished_at > $4::timestamptz))
+           AND o.id <> u.id
        )) AS throttled,
        CASE WHEN u.status = 'PENDING' AND u.type = 'escalation' AND u.channel <> 'in_app' THEN (
          SELECT count(*) FROM notifications o
