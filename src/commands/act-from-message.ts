@@ -15,12 +15,11 @@
  */
 import { NotFoundError } from '../domain/errors.ts';
 import type { ActedVia } from '../domain/events.ts';
-import type { ChannelKind } from '../domain/notifications.ts';
 import type { Incident, Severity } from '../domain/incident.ts';
 import { IncidentState } from '../domain/incident-states.ts';
 import { EVERY_TEAM } from '../domain/team-scope.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
-import { type IncidentRow, toIncident } from '../db/rows.ts';
+import { type IncidentRow, type NotificationMessageRow, toIncident } from '../db/rows.ts';
 import type { CommandDeps } from './deps.ts';
 import { actOnIncident, applyTransition } from './transition-incident.ts';
 
@@ -138,32 +137,9 @@ export async function smsReplyTarget(
   return row ? { notificationId: row.id, incidentId: row.incident_id, userId: row.user_id } : null;
 }
 
-/** A voice notification's row as its call needs it (the columns of src/notify/messages.ts ClaimedRow it has). */
-export interface CallRow {
-  id: string;
-  idempotency_key: string;
-  type: 'escalation' | 'acknowledged' | 'resolved' | 'verification' | 'digest';
-  incident_id: string | null;
-  escalation_id: string | null;
-  level: number | null;
-  user_id: string;
-  contact_method_id: string;
-  channel: ChannelKind;
-  destination: string;
-  reason: string | null;
-  due_at: Date;
-  attempts: number;
-  claim: number;
-  reply_code: string | null;
+/** A voice notification's row as its call needs it: what its message needs, and the call's SID. */
+export interface CallRow extends NotificationMessageRow {
   provider_message_id: string | null;
-  payload: Record<string, unknown>;
-  committed_at: Date | null;
-  created_at: Date;
-  user_name: string;
-  incident_title: string | null;
-  incident_severity: Severity | null;
-  incident_state: IncidentState | null;
-  service_name: string | null;
 }
 
 export interface CallFacts {

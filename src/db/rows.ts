@@ -4,6 +4,7 @@ import type { Scope } from '../domain/scopes.ts';
 import type { ApiToken } from '../domain/tokens.ts';
 import type { Assignee, Escalation, EscalationStatus, EscalationTrigger, Incident, Severity } from '../domain/incident.ts';
 import type { IncidentState } from '../domain/incident-states.ts';
+import type { ChannelKind, NotificationType } from '../domain/notifications.ts';
 import { snapshotFromJson } from '../domain/policy.ts';
 import type { OverrideRecord, Schedule, ShiftUnit } from '../domain/schedule.ts';
 
@@ -183,4 +184,36 @@ export function toSchedule(row: ScheduleRow): Schedule {
 
 export function toOverride(row: OverrideRow): OverrideRecord {
   return { id: row.id, scheduleId: row.schedule_id, userId: row.user_id, from: row.starts_at, to: row.ends_at, createdAt: row.created_at };
+}
+
+/**
+ * A notification with what its message needs: the outbox row's columns, the person's
+ * name and the incident's title, severity, state and service. The notifier's claim
+ * (notifications-claim.sql) and a call's TwiML (notification-for-call.sql) both read
+ * it, and src/notify/messages.ts renders it.
+ */
+export interface NotificationMessageRow {
+  id: string;
+  idempotency_key: string;
+  type: NotificationType;
+  incident_id: string | null;
+  escalation_id: string | null;
+  level: number | null;
+  user_id: string;
+  contact_method_id: string;
+  channel: ChannelKind;
+  destination: string;
+  reason: string | null;
+  due_at: Date;
+  attempts: number;
+  claim: number;
+  reply_code: string | null;
+  payload: Record<string, unknown>;
+  committed_at: Date | null;
+  created_at: Date;
+  user_name: string;
+  incident_title: string | null;
+  incident_severity: Severity | null;
+  incident_state: IncidentState | null;
+  service_name: string | null;
 }

@@ -6,36 +6,14 @@
 import type { ChannelKind } from '../domain/notifications.ts';
 import type { Severity } from '../domain/incident.ts';
 import type { IncidentState } from '../domain/incident-states.ts';
+import type { NotificationMessageRow } from '../db/rows.ts';
 import type { MessageByKind } from './channels/channel.ts';
 import { type LinkSettings, actionLink } from './links.ts';
 import { type IncidentSummary, type NotificationContext, render } from './templates.ts';
 
 /** A claimed row as notifications-claim.sql returns it. */
-export interface ClaimedRow {
-  id: string;
-  idempotency_key: string;
-  type: 'escalation' | 'acknowledged' | 'resolved' | 'verification' | 'digest';
-  incident_id: string | null;
-  escalation_id: string | null;
-  level: number | null;
-  user_id: string;
-  contact_method_id: string;
-  channel: ChannelKind;
-  destination: string;
+export interface ClaimedRow extends NotificationMessageRow {
   status: 'PENDING' | 'SKIPPED';
-  reason: string | null;
-  due_at: Date;
-  attempts: number;
-  claim: number;
-  reply_code: string | null;
-  payload: Record<string, unknown>;
-  committed_at: Date | null;
-  created_at: Date;
-  user_name: string;
-  incident_title: string | null;
-  incident_severity: Severity | null;
-  incident_state: IncidentState | null;
-  service_name: string | null;
   throttled: boolean;
   destination_recent: number;
 }
@@ -53,7 +31,7 @@ export function incidentUrl(publicUrl: string, id: string): string {
   return `${publicUrl}/incidents/${id}`;
 }
 
-function summary(settings: LinkSettings, row: ClaimedRow): IncidentSummary {
+function summary(settings: LinkSettings, row: NotificationMessageRow): IncidentSummary {
   return {
     id: row.incident_id ?? '',
     title: row.incident_title ?? '',
@@ -65,12 +43,12 @@ function summary(settings: LinkSettings, row: ClaimedRow): IncidentSummary {
 }
 
 /** The link of an action; without signing keys, the incident's page (nothing to act with, but somewhere to go). */
-function link(settings: LinkSettings, row: ClaimedRow, action: 'acknowledge' | 'resolve', now: Date): { url: string; token: string } {
+function link(settings: LinkSettings, row: NotificationMessageRow, action: 'acknowledge' | 'resolve', now: Date): { url: string; token: string } {
   if (settings.linkKeys.length === 0 || row.incident_id === null) return { url: incidentUrl(settings.publicUrl, row.incident_id ?? ''), token: '' };
   return actionLink(settings, { incidentId: row.incident_id, userId: row.user_id, action, channel: row.channel, notificationId: row.id }, now);
 }
 
-export function contextOf(settings: LinkSettings, row: ClaimedRow, now: Date, digest: DigestItems | null): NotificationContext {
+export function contextOf(settings: LinkSettings, row: NotificationMessageRow, now: Date, digest: DigestItems | null): NotificationContext {
   const recipient = { name: row.user_name };
   const occurredAt = row.committed_at ?? row.created_at;
   const payload = row.payload;

@@ -56,7 +56,7 @@ import {
 } from '../../notify/channels/twilio.ts';
 import type { SlackMessage } from '../../notify/channels/channel.ts';
 import { type ActionName, type VerifiedAction, INBOUND_PATHS, actionKeysFrom, actionLink, twilioUrls, verifyAction } from '../../notify/links.ts';
-import { type ClaimedRow, DIGEST_NAMED, contextOf, messageOf } from '../../notify/messages.ts';
+import { DIGEST_NAMED, contextOf, messageOf } from '../../notify/messages.ts';
 import { type IncidentSummary, plain, render } from '../../notify/templates.ts';
 import { Type, Uuid } from '../../schema/types.ts';
 import type { AppDeps } from '../deps.ts';
@@ -526,8 +526,7 @@ function callTwiml(deps: AppDeps, { row, stoppedBy, digest }: CallFacts): string
     );
   }
   // The builder reads what the message says, not the row's progress (already sent, here).
-  const claimed: ClaimedRow = { ...row, status: 'PENDING', throttled: false, destination_recent: 0 };
-  const { say, gather } = messageOf('voice', contextOf(deps.notify, claimed, deps.clock.now(), digest));
+  const { say, gather } = messageOf('voice', contextOf(deps.notify, row, deps.clock.now(), digest));
   return voiceCallTwiml(say, gather && row.type === 'escalation' ? twilioUrls(deps.notify).gather(row.id) : null);
 }
 
