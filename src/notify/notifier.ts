@@ -50,6 +50,7 @@ import type { NewEvent } from '../domain/events.ts';
 import type { IncidentState } from '../domain/incident-states.ts';
 import { NOTIFICATIONS_CHANNEL } from '../engine/notifications.ts';
 import type { Logger } from '../log/logger.ts';
+import { EpisodeLog } from '../log/episode.ts';
 import type { Channel, DeliveryOutcome } from './channels/channel.ts';
 import type { ChannelSet } from './channel-set.ts';
 import type { LinkSettings } from './links.ts';
@@ -130,7 +131,25 @@ export class Notifier {
   private readonly sendingMethods = new Map<string, string[]>();
   private readonly sendingDestinations = new Map<string, string[]>();
 
+  /**
+   * Passes failing (Postgres down, most often): one line when it starts, a count every
+   * 10 s while it lasts, one line when it is over; not one per retry.
+   */
+  private readonly failing: EpisodeLog;
+  private consecutiveErrors = 0;
+
   constructor(private readonly deps: NotifierDeps) {
+    this.failing = new EpisodeLog(
+      deps.logger,
+      {
+        level: 'warn',
+        started: 'notifier pass failed; retrying with backoff until one succeeds',
+        continuing: 'notifier passes still failing',
+        ended: 'notifier pass failures over (a pass succeeded, or the notifier stopped)',
+      },
+      10_000,
+      () => this.consecutiveErrors > 0,
+    );
     this.rate = new ProviderRate(deps.options.providerPerSecond);
     this.random = deps.random ?? Math.random;
   }
@@ -160,6 +179,7 @@ export class Notifier {
     this.wake.abort();
     await this.running;
     await this.listener?.close();
+    this.failing.close();
   }
 
   private poke(): void {
@@ -168,10 +188,9 @@ export class Notifier {
   }
 
   private async loop(): Promise<void> {
-    const { logger, options, clock } = this.deps;
+    const { options, clock } = this.deps;
     const inFlight = new Set<Promise<void>>();
     const summary = emptySummary(); // the loop's own tally; metrics are what it reports
-    let errors = 0;
     // Rows may be due now: claim whenever a slot is free. False once a claim came back
     // short; then the timer, a NOTIFY, or a retry or fallback we wrote sets it again.
     let due = true;
@@ -188,7 +207,7 @@ export class Notifier {
         try {
           const limit = Math.min(free, options.batchSize);
           const { claimed, rows } = await this.claim(summary, limit);
-          errors = 0;
+          this.consecutiveErrors = 0;
           for (const row of rows) {
             const sending = this.deliverTracked(row, summary).finally(() => {
               inFlight.delete(sending);
@@ -205,9 +224,9 @@ export class Notifier {
             continue;
           }
         } catch (error) {
-          errors += 1;
-          sleepMs = Math.min(5_000, 200 * 2 ** Math.min(errors, 5) * (0.5 + Math.random()));
-          logger.warn('notifier pass failed; trying again', { error, consecutive_errors: errors, retry_in_ms: Math.round(sleepMs) });
+          this.consecutiveErrors += 1;
+          sleepMs = Math.min(5_000, 200 * 2 ** Math.min(this.consecutiveErrors, 5) * (0.5 + Math.random()));
+          this.failing.record({ error, retry_in_ms: Math.round(sleepMs) });
         }
       }
       if (this.stopping || this.again) continue;

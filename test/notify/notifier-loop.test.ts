@@ -2,8 +2,11 @@
  * The notifier's loop: woken by NOTIFY (no poll in the fast path) when a level commits
  * its rows, and a stop that lets the send in flight finish and be recorded.
  */
+import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { createClient } from '../../src/db/pool.ts';
+import winston from 'winston';
+import { createClient, createPool } from '../../src/db/pool.ts';
+import { createLogger } from '../../src/log/logger.ts';
 import type { DeliveryOutcome } from '../../src/notify/channels/channel.ts';
 import { type TestContext, APP_ROLE, createTestContext } from '../support/context.ts';
 import { createUser } from '../support/factories.ts';
@@ -127,5 +130,35 @@ describe('the notifier loop', () => {
     finish({ status: 'sent', providerMessageId: null });
     await stopping;
     expect((await outbox(t)).map((row) => row.status)).to.deep.equal(['SENT']);
+  });
+
+  it('with Postgres unreachable, logs one line when its passes start failing and one when it stops, not one per retry', async () => {
+    const lines: { level: string; message: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as { level: string; message: string });
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'debug', format: 'json', service: 'test', transports: [new winston.transports.Stream({ stream: sink })] });
+    // A real connection refused: nothing listens on port 1.
+    const unreachable = createPool({ databaseUrl: 'postgres://postgres@127.0.0.1:1/klaxon', applicationName: 'klaxon-test-unreachable', max: 2, logger });
+    const notifier = notifierFor(t, {}, { pool: unreachable, logger });
+    notifier.start();
+    try {
+      // Backoff from 200 ms: about four failed passes in 3 s.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+    } finally {
+      await notifier.stop();
+      await unreachable.end();
+    }
+    // However many passes failed (about four), three lines: the start, the interval's count (closed at stop), the end.
+    const notifierLines = lines.filter((line) => line.message.startsWith('notifier pass'));
+    expect(notifierLines.map((line) => line.message)).to.deep.equal([
+      'notifier pass failed; retrying with backoff until one succeeds',
+      'notifier passes still failing',
+      'notifier pass failures over (a pass succeeded, or the notifier stopped)',
+    ]);
+    expect((notifierLines[1] as unknown as { count: number }).count).to.be.at.least(2);
   });
 });
