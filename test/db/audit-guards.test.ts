@@ -137,7 +137,7 @@ describe('the database guards the audit trail', () => {
     for (const [text, values] of changes) {
       const error = await sqlError(text, values);
       expect(error.code, text).to.equal('23001');
-      expect(error.message).to.equal(`incident ${escalatingId}: its id, team and creation time cannot be rewritten`);
+      expect(error.message).to.equal(`incident ${escalatingId}: its id, team, creation time and alert key cannot be rewritten`);
     }
     // Values, not columns: writing them back unchanged is no change.
     await t.ownerPool.query(`UPDATE incidents SET id = id, team_id = team_id, created_at = created_at WHERE id = $1`, [escalatingId]);
