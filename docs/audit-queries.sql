@@ -125,3 +125,13 @@ FROM incident_events e
 LEFT JOIN LATERAL jsonb_array_elements(e.details->'paged') AS p ON true
 WHERE e.incident_id = :'incident_id' AND e.kind = 'escalated'
 ORDER BY e.id, p->>'name';
+
+-- name: alerts-of-one-incident
+-- Every alert that touched one incident (issue 12): each event received, oldest first,
+-- through which integration key, what became of it and the payload as received.
+SELECT a.received_at, a.source, a.action, a.outcome, a.reason, a.dedup_key,
+       k.name AS integration_key, a.payload
+FROM alert_log a
+JOIN integration_keys k ON k.id = a.integration_key_id
+WHERE a.incident_id = :'incident_id'
+ORDER BY a.id;

@@ -2,6 +2,7 @@
 # Private Postgres + Redis on loopback for klaxon development and tests.
 #
 #   scripts/stack.sh install                # make sure the server binaries exist
+#   scripts/stack.sh test-tools             # and the tools only tests use (prometheus-alertmanager, amtool)
 #   scripts/stack.sh start  [data-dir]      # start (or reuse); prints DATABASE_URL=… / REDIS_URL=…
 #   scripts/stack.sh stop   [data-dir]      # stop whatever runs from data-dir (idempotent)
 #   scripts/stack.sh status [data-dir]      # say what is running
@@ -201,6 +202,26 @@ cmd_install() {
     for m in "${problems[@]}"; do log "error: $m"; done
     exit 1
   fi
+}
+
+have_alertmanager() { command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1; }
+
+# The alert-intake end-to-end test (test/intake/alertmanager-e2e.test.ts) runs a real
+# Prometheus Alertmanager and its amtool; Debian's prometheus-alertmanager has both. The test
+# starts its own on a free loopback port: the package's system service is not needed, and
+# where systemd started it on install (ports 9093 and 9094) it is stopped and disabled again.
+cmd_test_tools() {
+  have_alertmanager && { log "alertmanager: $(command -v prometheus-alertmanager), $(command -v amtool)"; return 0; }
+  command -v apt-get >/dev/null 2>&1 ||
+    die "prometheus-alertmanager/amtool not found and apt-get is not available: install Prometheus Alertmanager 0.25+ (both binaries on PATH)"
+  apt_install prometheus-alertmanager
+  have_alertmanager || die "prometheus-alertmanager installed but prometheus-alertmanager/amtool still not found"
+  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
+    local sudo=()
+    [[ $EUID -ne 0 ]] && sudo=(sudo)
+    "${sudo[@]}" systemctl disable --now prometheus-alertmanager >&2 || log "warning: could not stop the prometheus-alertmanager service (the tests do not use it)"
+  fi
+  log "alertmanager: $(command -v prometheus-alertmanager), $(command -v amtool)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -644,6 +665,7 @@ main() {
 
   case "$cmd" in
     install) cmd_install ;;
+    test-tools) cmd_test_tools ;;
     start)
       resolve_data_dir "${2:-}"
       # Everything but the final two lines goes to stderr, whatever the helpers print.

@@ -15,6 +15,9 @@ trap 'bash scripts/stack.sh stop .data/test >/dev/null 2>&1 || true' EXIT
 export NODE_ENV=test
 
 failed_checks=0
+# The alert-intake end-to-end test runs a real Prometheus Alertmanager and amtool
+# (Debian's prometheus-alertmanager, installed when missing).
+bash scripts/stack.sh test-tools || failed_checks=$((failed_checks + 1))
 echo "== lint" >&2
 npm run -s lint || failed_checks=$((failed_checks + 1))   # eslint, then prettier --check
 echo "== type check" >&2

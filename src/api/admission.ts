@@ -45,7 +45,7 @@ export class Admission {
   /** The caller of a request to `endpoint` (undefined for a public one); a 401, 403 or 429 problem otherwise. */
   async admit(ctx: Koa.Context, endpoint: Endpoint): Promise<Principal | undefined> {
     if (endpoint.scope === 'public') {
-      if (!endpoint.liveness) await this.limitAddress(ctx);
+      if (!endpoint.liveness && !endpoint.ownRateLimit) await this.limitAddress(ctx);
       return undefined;
     }
     const principal = await this.authenticate(ctx);

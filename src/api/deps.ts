@@ -3,7 +3,9 @@
  * (test/support/context.ts) by createApiDeps, so both wire it the same way.
  */
 import { Authenticator } from '../auth/authenticate.ts';
+import { IntegrationKeys } from '../auth/integration-keys.ts';
 import type { CommandDeps } from '../commands/deps.ts';
+import { ServiceFactsCache } from '../commands/intake.ts';
 import type { Config } from '../config/config.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { type RateLimitPolicy, type RateLimiter, createRateLimiter } from '../ratelimit/rate-limiter.ts';
@@ -24,6 +26,17 @@ export interface AppDeps extends CommandDeps {
   rateLimiter: RateLimiter;
   /** Per client address, for requests without a valid token and the public /readyz. */
   addressRateLimiter: RateLimiter;
+  /** Finds the live integration key an alert was sent with (issue 12). */
+  integrationKeys: IntegrationKeys;
+  /**
+   * Per integration key, each by its own policy (takeIntakeBudget in
+   * src/commands/integration-keys.ts); its `policy` is the default of keys without one.
+   */
+  intakeRateLimiter: RateLimiter;
+  /** New incidents alerts may open on a service in a minute before the rest fold into a storm (INTAKE_STORM_PER_MINUTE). */
+  intakeStormPerMinute: number;
+  /** What alerts need of their services, kept between alerts (checked by every trigger's statement). */
+  intakeServices: ServiceFactsCache;
   audit: AuditLog;
   readiness: Readiness;
   /**
@@ -51,6 +64,12 @@ export const NO_NOTIFY_SETTINGS: NotifySettings = {
   slack: { apiUrl: '', botToken: '', signingSecret: '' },
 };
 
+/** config/default.json's intake rate: the Events API's own, 120 events a minute with bursts of 240. */
+export const DEFAULT_INTAKE_RATE_LIMIT: RateLimitPolicy = Object.freeze({ ratePerMinute: 120, burst: 240 });
+
+/** config/default.json's intake.stormPerMinute. */
+export const DEFAULT_INTAKE_STORM_PER_MINUTE = 20;
+
 /** config/default.json's http.maxInFlight. */
 export const DEFAULT_MAX_IN_FLIGHT = 256;
 
@@ -62,13 +81,27 @@ export interface ApiDepsOptions extends CommandDeps {
   metrics: Metrics;
   rateLimit: RateLimitPolicy;
   addressRateLimit: RateLimitPolicy;
+  /** The rate of integration keys without their own (default DEFAULT_INTAKE_RATE_LIMIT, as config/default.json). */
+  intakeRateLimit?: RateLimitPolicy;
+  /** Default DEFAULT_INTAKE_STORM_PER_MINUTE, as config/default.json. */
+  intakeStormPerMinute?: number;
   audit?: AuditLogOptions;
   checkResponses?: boolean;
   notify?: NotifySettings;
 }
 
 export function createApiDeps(options: ApiDepsOptions): AppDeps {
-  const { rateLimit, addressRateLimit, audit, checkResponses, maxInFlight, notify, ...base } = options;
+  const {
+    rateLimit,
+    addressRateLimit,
+    intakeRateLimit = DEFAULT_INTAKE_RATE_LIMIT,
+    intakeStormPerMinute = DEFAULT_INTAKE_STORM_PER_MINUTE,
+    audit,
+    checkResponses,
+    maxInFlight,
+    notify,
+    ...base
+  } = options;
   const limiter = (policy: RateLimitPolicy) =>
     // Its Redis calls wait at most REDIS_COMMAND_TIMEOUT: the client's own deadline (src/redis/client.ts).
     createRateLimiter({ redis: base.redis, keys: base.keys, policy, logger: base.logger });
@@ -78,6 +111,10 @@ export function createApiDeps(options: ApiDepsOptions): AppDeps {
     authenticator: new Authenticator(base.pool, base.clock, base.logger),
     rateLimiter: limiter(rateLimit),
     addressRateLimiter: limiter(addressRateLimit),
+    integrationKeys: new IntegrationKeys(base.pool, intakeRateLimit),
+    intakeRateLimiter: limiter(intakeRateLimit),
+    intakeStormPerMinute,
+    intakeServices: new ServiceFactsCache(),
     audit: new AuditLog(base, audit),
     readiness: new Readiness(base),
     checkResponses: checkResponses ?? false,

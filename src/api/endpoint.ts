@@ -51,7 +51,8 @@ export interface EndpointRequest<Path extends string, S extends ScopeRule, Q ext
 }
 
 export interface EndpointResponse<R extends TSchema | undefined> {
-  status: 200 | 201 | 204;
+  /** 202: accepted for processing (the Events API's answer to an event, which clients expect). */
+  status: 200 | 201 | 202 | 204;
   /** The answer's schema (a presenter's view); absent for 204. */
   schema?: R;
   /** Another media type than JSON (the docs page, Prometheus' text format). */
@@ -73,6 +74,19 @@ export interface EndpointDeclaration<Path extends string, S extends ScopeRule, Q
   scope: S;
   /** Default `any-team`. */
   teams?: TeamRule;
+  /**
+   * A path parameter that is not an id: its schema (an integration key in the URL a
+   * webhook is sent to). Default: every parameter is a UUID.
+   */
+  pathParams?: Partial<Record<ParamNames<Path>, TSchema>>;
+  /**
+   * A public endpoint whose callers bring a credential of their own, which the handler
+   * checks and rate-limits by (an integration key: its own budget). Such a request
+   * takes from the client address's bucket only when the credential is invalid
+   * (src/api/endpoints/intake.ts), so a monitoring system that sends every service's
+   * alerts from one address is held to each key's limit, not to one address's.
+   */
+  ownRateLimit?: true;
   /** An object schema of the query parameters (string, integer or boolean values); none: no parameter allowed. */
   query?: Q;
   body?: B;
@@ -109,6 +123,7 @@ export interface Endpoint {
   readonly problems: readonly number[];
   readonly touchesDatabase: boolean;
   readonly liveness: boolean;
+  readonly ownRateLimit: boolean;
   readonly validate: { params: Validator<unknown>; query: Validator<unknown>; body: Validator<unknown> | undefined };
   readonly handler: (request: EndpointRequest<string, ScopeRule, TSchema, TSchema>, deps: AppDeps) => unknown;
 }
@@ -121,7 +136,8 @@ export function pathParameterNames(path: string): string[] {
 export function endpoint<Path extends string, S extends ScopeRule, R extends TSchema | undefined, Q extends TSchema = Empty, B extends TSchema = Empty>(
   declaration: EndpointDeclaration<Path, S, Q, B, R>,
 ): Endpoint {
-  const params = Type.Object(Object.fromEntries(pathParameterNames(declaration.path).map((name) => [name, Uuid()])), {
+  const declared: Record<string, TSchema | undefined> = declaration.pathParams ?? {};
+  const params = Type.Object(Object.fromEntries(pathParameterNames(declaration.path).map((name) => [name, declared[name] ?? Uuid()])), {
     additionalProperties: false,
   });
   const query = declaration.query ?? EMPTY;
@@ -136,6 +152,7 @@ export function endpoint<Path extends string, S extends ScopeRule, R extends TSc
     problems: declaration.problems ?? [],
     touchesDatabase: declaration.touchesDatabase ?? true,
     liveness: declaration.liveness === true,
+    ownRateLimit: declaration.ownRateLimit === true,
     validate: { params: compile(params), query: compile(query), body: body && compile(body) },
   };
 }

@@ -62,6 +62,22 @@ export class PageProblem extends HttpProblem {
   }
 }
 
+/**
+ * A refusal answered in the shape another API's clients parse, not problem+json: the
+ * Events API v2's `{status, message, errors}` on POST /v2/enqueue (issue 12), whose
+ * existing client libraries must work unchanged.
+ */
+export class ProtocolProblem extends HttpProblem {
+  constructor(
+    status: number,
+    code: string,
+    detail: string,
+    readonly answer: Record<string, unknown>,
+  ) {
+    super(status, code, detail, detail);
+  }
+}
+
 export function validationProblem(where: RequestPart, errors: FieldError[]): HttpProblem {
   const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
   return new HttpProblem(400, 'validation_failed', `The request ${where} is invalid`, detail, { errors });
@@ -169,6 +185,13 @@ function toProblem(error: unknown): HttpProblem | undefined {
 }
 
 export function writeProblem(ctx: Koa.Context, problem: HttpProblem): void {
+  if (problem instanceof ProtocolProblem) {
+    ctx.status = problem.status;
+    ctx.type = 'application/json';
+    ctx.set(problem.headers);
+    ctx.body = problem.answer;
+    return;
+  }
   if (problem instanceof PageProblem && ctx.accepts('application/json', 'text/html') === 'text/html') {
     ctx.status = problem.status;
     ctx.type = 'text/html; charset=utf-8';

@@ -14,7 +14,7 @@
  */
 import type Koa from 'koa';
 import getRawBody from 'raw-body';
-import { redactTokens } from '../domain/tokens.ts';
+import { redactApiTokens } from '../domain/tokens.ts';
 import type { FieldIssue } from '../domain/errors.ts';
 import { hasLoneSurrogate } from '../schema/formats.ts';
 import type { Validation, Validator } from '../schema/validator.ts';
@@ -93,6 +93,14 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The parsed JSON body; undefined when the request has none (or only white space). */
 export async function readJsonBody(ctx: Koa.Context, limitBytes: number): Promise<unknown> {
+  return (await readJsonPayload(ctx, limitBytes))?.body;
+}
+
+/**
+ * The JSON body as sent (the bytes a webhook's signature covers) and parsed, checked as
+ * readJsonBody's is; undefined when the request has none (or only white space).
+ */
+export async function readJsonPayload(ctx: Koa.Context, limitBytes: number): Promise<{ bytes: Buffer; body: unknown } | undefined> {
   if (!hasBody(ctx)) return undefined;
   const encoding = ctx.get('content-encoding').trim().toLowerCase();
   if (encoding !== '' && encoding !== 'identity') {
@@ -129,7 +137,7 @@ export async function readJsonBody(ctx: Koa.Context, limitBytes: number): Promis
   } catch (error) {
     throw new HttpProblem(400, 'invalid_json', 'Malformed JSON', `the body is not valid JSON: ${(error as Error).message}`);
   }
-  return inspectStrings(body);
+  return { bytes, body: inspectStrings(body) };
 }
 
 /**
@@ -146,7 +154,7 @@ function inspectStrings(body: unknown): unknown {
   };
   if (typeof body === 'string') {
     check(body, '');
-    return redactTokens(body);
+    return redactApiTokens(body);
   }
   const pending: [value: object, path: string][] = typeof body === 'object' && body !== null ? [[body, '']] : [];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
@@ -158,7 +166,8 @@ function inspectStrings(body: unknown): unknown {
       const value = record[key];
       if (typeof value === 'string') {
         check(value, field);
-        record[key] = redactTokens(value);
+        // API tokens only: an integration key is what the Events API's routing_key holds.
+        record[key] = redactApiTokens(value);
       } else if (typeof value === 'object' && value !== null) {
         pending.push([value, field]);
       }

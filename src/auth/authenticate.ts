@@ -31,6 +31,9 @@ import type { Principal } from './principal.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { type ParsedToken, parseToken } from '../domain/tokens.ts';
 import { hashSecret, hashesMatch } from './token-format.ts';
+import { FRESH_MS, RevocationTrust, type RevocationTrustOptions, rememberBounded } from './revocation-trust.ts';
+
+export { FRESH_MS };
 
 export type AuthenticationFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';
 
@@ -55,12 +58,9 @@ const TOUCH_INTERVAL_MS = 60_000;
 const MEMORY = 10_000;
 /** How long a token that authenticated stays accepted while Postgres is unreachable. */
 export const OUTAGE_GRACE_MS = 5 * 60_000;
-/**
- * How long a token looked up is trusted without another lookup, while revocations are
- * heard: the longest a revocation nobody announced goes unnoticed. At 800 requests a
- * second on one token, one lookup in 4,000.
- */
-export const FRESH_MS = 5_000;
+// FRESH_MS (./revocation-trust.ts): how long a token looked up is trusted without
+// another lookup, while revocations are heard; the longest a revocation nobody
+// announced goes unnoticed. At 800 requests a second on one token, one lookup in 4,000.
 
 interface Remembered {
   principal: Principal;
@@ -71,17 +71,12 @@ interface Remembered {
   checkedAt: number | null;
 }
 
-export interface AuthenticatorOptions {
-  /** Monotonic milliseconds, for freshness (default performance.now; tests inject one). */
-  monotonicNow?: () => number;
-  freshMs?: number;
-}
+/** Monotonic milliseconds for freshness (default performance.now; tests inject one), and FRESH_MS. */
+export type AuthenticatorOptions = RevocationTrustOptions;
 
 /** Sets a key as the newest of a bounded map (insertion order is age order). */
 function remember<V>(map: Map<string, V>, key: string, value: V): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > MEMORY) map.delete(map.keys().next().value as string);
+  rememberBounded(map, key, value, MEMORY);
 }
 
 /** The token in an Authorization header, hashed, and the key the grace cache knows it by; null when malformed. */
@@ -97,12 +92,8 @@ export class Authenticator {
   private readonly touchedAt = new Map<string, number>();
   /** Keyed by public id and secret hash, never by the token itself. */
   private readonly recent = new Map<string, Remembered>();
-  private readonly monotonicNow: () => number;
-  private readonly freshMs: number;
-  /** Since when (monotonic) every revocation is heard; undefined: not now, so nothing is trusted without a lookup. */
-  private heardSince: number | undefined;
-  /** Revocations heard or made here so far: a lookup that overlapped one is not trusted. */
-  private revocations = 0;
+  /** Whether a lookup may be trusted from memory: while revocations are heard, for FRESH_MS. */
+  private readonly trust: RevocationTrust;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -110,8 +101,7 @@ export class Authenticator {
     private readonly logger: Logger,
     options: AuthenticatorOptions = {},
   ) {
-    this.monotonicNow = options.monotonicNow ?? (() => performance.now());
-    this.freshMs = options.freshMs ?? FRESH_MS;
+    this.trust = new RevocationTrust(options);
   }
 
   /** The principal of an `Authorization` header value; AuthenticationError otherwise. */
@@ -121,14 +111,13 @@ export class Authenticator {
     if (!presented) throw new AuthenticationError('malformed');
     const { parsed, presentedHash, key } = presented;
     const known = this.recent.get(key);
-    if (known && this.isFresh(known)) {
+    if (known && this.trust.isFresh(known.checkedAt)) {
       const now = this.clock.now();
       if (known.expiresAt !== null && known.expiresAt <= now.getTime()) this.refuse(key, 'expired');
       this.touch(known.principal.tokenId, now);
       return known.principal;
     }
-    const checkedAt = this.monotonicNow();
-    const revocationsBefore = this.revocations;
+    const stamp = this.trust.lookupStarts();
     let row: TokenRow | undefined;
     try {
       [row] = await run<TokenRow>(this.pool, sql('tokens-by-public-id'), [parsed.publicId]);
@@ -146,25 +135,13 @@ export class Authenticator {
     this.touch(row.id, now);
     const principal: Principal = { tokenId: row.id, publicId: row.public_id, name: row.name, scopes: row.scopes, teamId: row.team_id };
     // A revocation heard while the row was being read may be this token's: not trusted then.
-    const trusted = this.revocations === revocationsBefore;
-    remember(this.recent, key, { principal, at: now.getTime(), expiresAt: row.expires_at?.getTime() ?? null, checkedAt: trusted ? checkedAt : null });
+    remember(this.recent, key, { principal, at: now.getTime(), expiresAt: row.expires_at?.getTime() ?? null, checkedAt: this.trust.lookupEnded(stamp) });
     return principal;
   }
 
-  /** Whether a token looked up may be trusted without another lookup. */
-  private isFresh(remembered: Remembered): boolean {
-    const { checkedAt } = remembered;
-    if (checkedAt === null || this.heardSince === undefined || checkedAt < this.heardSince) return false;
-    return this.monotonicNow() - checkedAt <= this.freshMs;
-  }
-
-  /**
-   * Whether every revocation is heard from now on (a listener is connected: true), or
-   * may be missed (false). Trust starts with lookups made after the listener connected:
-   * a revocation announced while it was away was not heard.
-   */
+  /** Whether every revocation is heard from now on (RevocationTrust.revocationsHeard). */
   revocationsHeard(heard: boolean): void {
-    this.heardSince = heard ? this.monotonicNow() : undefined;
+    this.trust.revocationsHeard(heard);
   }
 
   /** Refuses a token, and forgets it: the outage grace must not accept it later. */
@@ -186,7 +163,7 @@ export class Authenticator {
 
   /** Forgets a token at once (it was just revoked, here or in another process): no grace may accept it again. */
   forget(tokenId: string): void {
-    this.revocations += 1;
+    this.trust.revoked();
     for (const [key, remembered] of this.recent) if (remembered.principal.tokenId === tokenId) this.recent.delete(key);
   }
 

@@ -2,6 +2,7 @@
  * The operators' CLI: `npm run -s cli -- <command>`, or `npx klaxon <command>`.
  *
  *   klaxon token create|list|revoke|generate
+ *   klaxon integration-key create|list|revoke  (`integration-keys` is the same group)
  *   klaxon incident list|show|ack|resolve      (`incidents` is the same group)
  *   klaxon escalation quarantined|release      (`escalations` is the same group)
  *   klaxon migrate
@@ -34,6 +35,7 @@ import {
 } from './args.ts';
 import { escalationGroup } from './escalations.ts';
 import { incidentGroup } from './incidents.ts';
+import { integrationKeyGroup } from './integration-keys.ts';
 import { notificationGroup } from './notifications.ts';
 import { migrateCommand } from './migrate.ts';
 import { line, printableLines, terminalSafe } from './output.ts';
@@ -42,7 +44,7 @@ import { statsCommand } from './stats.ts';
 import { tokenGroup } from './tokens.ts';
 
 const PROGRAM = 'klaxon';
-const ENTRIES: readonly Entry[] = [tokenGroup, incidentGroup, escalationGroup, notificationGroup, migrateCommand, statsCommand];
+const ENTRIES: readonly Entry[] = [tokenGroup, integrationKeyGroup, incidentGroup, escalationGroup, notificationGroup, migrateCommand, statsCommand];
 const FOOTER =
   `Run \`${PROGRAM} <command> --help\` for a command's options. Settings come from the environment as for\n` +
   'the other processes (DATABASE_URL required; REDIS_URL optional, used by ack, resolve and stats).\n' +

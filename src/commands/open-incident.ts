@@ -19,12 +19,13 @@ import { type TeamScope, canSee } from '../domain/team-scope.ts';
 import { ownerTeam } from './records.ts';
 import type { Incident, Severity } from '../domain/incident.ts';
 import { IncidentState } from '../domain/incident-states.ts';
-import type { NewEvent, TransitionDetails } from '../domain/events.ts';
-import { snapshotToJson, timetableOf } from '../domain/policy.ts';
+import type { AlertOrigin, NewEvent, TransitionDetails } from '../domain/events.ts';
+import { type PolicySnapshot, snapshotToJson, timetableOf } from '../domain/policy.ts';
 import { firstStep } from '../domain/timetable.ts';
 import { run, sql } from '../db/queries.ts';
 import { type IncidentRow, toIncident } from '../db/rows.ts';
 import { eventColumns } from '../db/events.ts';
+import { type AlertLogEntry, alertLogColumns } from '../db/alert-log.ts';
 import { commitStatement } from '../db/transaction.ts';
 import type { CommandDeps } from './deps.ts';
 import { EVENT_KIND_FOR, type EventAuthor, policyToFreeze } from './transition-incident.ts';
@@ -62,19 +63,78 @@ export async function openIncident(deps: CommandDeps, scope: TeamScope, input: O
   }
   const policy = input.escalate ? await policyToFreeze(deps.pool, deps, service) : undefined;
 
-  const now = deps.clock.now();
-  const incidentId = randomUUID();
+  const row = await commitOpening(deps, {
+    incidentId: randomUUID(),
+    title: input.title,
+    description: input.description ?? null,
+    severity: input.severity,
+    serviceId: input.serviceId ?? null,
+    teamId,
+    policy,
+    now: deps.clock.now(),
+    author: input,
+    note: input.note,
+  });
+  if (!row) throw new Error('INSERT ... RETURNING returned no row');
+  return toIncident(row);
+}
+
+/** An incident to open in one statement (incident-open.sql). */
+export interface Opening {
+  incidentId: string;
+  title: string;
+  description: string | null;
+  severity: Severity;
+  serviceId: string | null;
+  teamId: string | null;
+  /** The policy to start escalating on at once (frozen); none: it stays OPEN. */
+  policy: PolicySnapshot | undefined;
+  now: Date;
+  author: EventAuthor;
+  note?: string | undefined;
+  /** Opened by an alert: its key (none for the storm incident), and its alert-log line, written in the same statement. */
+  alert?: { dedupKey: string | null; storm: boolean; origin: AlertOrigin; log: AlertLogEntry } | undefined;
+}
+
+/**
+ * Opens the incident (and starts escalating it when a policy is given) in one statement,
+ * with the pending audit rows, then puts its first escalation in the Redis index. Null
+ * when it is an alert's and the service already had that alert's incident (or its storm
+ * incident) open: then nothing was written.
+ */
+export async function commitOpening(deps: CommandDeps, opening: Opening): Promise<IncidentRow | null> {
+  const { values, firstEscalation } = openingColumns(opening);
+  const alert = opening.alert;
+  const [row] = await commitStatement<IncidentRow>(
+    deps.pool,
+    sql('incident-open'),
+    [...values, alert?.dedupKey ?? null, alert?.storm ?? false, ...(alert ? alertLogColumns(alert.log) : NO_ALERT_LOG)],
+    (rows) => rows.length > 0,
+  );
+  if (!row) return null;
+  await deps.pendingIndex.applyAfterCommit({ add: firstEscalation ? [firstEscalation] : [], remove: [] });
+  return row;
+}
+
+/**
+ * The incident an opening writes as the first 25 parameters of the statements that open
+ * one (incident-open.sql, alert-trigger.sql): the incident, its policy, its first
+ * escalation when it escalates at once, and its events; and that escalation, for the
+ * Redis index once it commits.
+ */
+export function openingColumns(opening: Opening): { values: unknown[]; firstEscalation: { id: string; dueAt: Date } | undefined } {
+  const { incidentId, now, policy, author } = opening;
   const events: NewEvent[] = [
     {
       incidentId,
       kind: 'opened',
       from: null,
       to: IncidentState.OPEN,
-      details: { severity: input.severity, service_id: input.serviceId ?? null },
+      details: { severity: opening.severity, service_id: opening.serviceId, ...(opening.alert ? { alert: opening.alert.origin } : {}) },
       occurredAt: now,
-      actor: input.actor,
-      note: input.note,
-      tokenId: input.tokenId,
+      actor: author.actor,
+      note: opening.note,
+      tokenId: author.tokenId,
     },
   ];
   // Starting to escalate, as applyTransition does it from OPEN: level 1 of cycle 0.
@@ -89,21 +149,20 @@ export async function openIncident(deps: CommandDeps, scope: TeamScope, input: O
       to: IncidentState.ESCALATING,
       details,
       occurredAt: now,
-      actor: input.actor,
-      tokenId: input.tokenId,
+      actor: author.actor,
+      tokenId: author.tokenId,
     });
   }
-
-  const [row] = await commitStatement<IncidentRow>(deps.pool, sql('incident-open'), [
+  const values = [
     incidentId,
-    input.title,
-    input.description ?? null,
-    input.severity,
+    opening.title,
+    opening.description,
+    opening.severity,
     policy ? IncidentState.ESCALATING : IncidentState.OPEN,
     policy ? 2 : 1,
     now,
-    input.serviceId ?? null,
-    teamId,
+    opening.serviceId,
+    opening.teamId,
     policy ? policy.policyId : null,
     policy ? policy.version : null,
     policy ? JSON.stringify(snapshotToJson(policy)) : null,
@@ -112,8 +171,9 @@ export async function openIncident(deps: CommandDeps, scope: TeamScope, input: O
     step?.repeatCycle ?? null,
     step?.dueAt ?? null,
     ...eventColumns(events),
-  ]);
-  if (!row) throw new Error('INSERT ... RETURNING returned no row');
-  await deps.pendingIndex.applyAfterCommit({ add: step && escalationId ? [{ id: escalationId, dueAt: step.dueAt }] : [], remove: [] });
-  return toIncident(row);
+  ];
+  return { values, firstEscalation: step && escalationId ? { id: escalationId, dueAt: step.dueAt } : undefined };
 }
+
+/** incident-open.sql's alert-log columns when no alert opened the incident (a null key: no line). */
+const NO_ALERT_LOG: unknown[] = Array.from({ length: 9 }, () => null);

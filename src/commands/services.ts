@@ -8,7 +8,7 @@
 import type pg from 'pg';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { inTransaction } from '../db/transaction.ts';
-import { type Service, ServiceHasIncidentsError, type Usage } from '../domain/people.ts';
+import { type Service, ServiceHasIncidentsError, ServiceHasIntegrationKeysError, type Usage } from '../domain/people.ts';
 import type { TeamScope } from '../domain/team-scope.ts';
 import type { CommandDeps } from './deps.ts';
 import { type NamePage, type NamePageQuery, assertExist, assertUnique, ownerTeam, pageByName, visibleOrNotFound, USAGES_NAMED, written } from './records.ts';
@@ -19,6 +19,7 @@ interface ServiceRow {
   description: string | null;
   escalation_policy_id: string | null;
   team_id: string | null;
+  auto_escalate: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -30,6 +31,7 @@ function toService(row: ServiceRow): Service {
     description: row.description,
     escalationPolicyId: row.escalation_policy_id,
     teamId: row.team_id,
+    autoEscalate: row.auto_escalate,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -41,6 +43,8 @@ export interface ServiceChanges {
   description?: string | null | undefined;
   /** null: the default policy. */
   escalationPolicyId?: string | null | undefined;
+  /** Whether incidents that alerts open escalate at once (absent on create: true). */
+  autoEscalate?: boolean | undefined;
 }
 
 export type NewService = ServiceChanges & {
@@ -66,6 +70,7 @@ export async function createService(deps: CommandDeps, scope: TeamScope, input: 
       input.escalationPolicyId ?? null,
       deps.clock.now(),
       teamId,
+      input.autoEscalate ?? true,
     ]);
     return toService(written(rows));
   });
@@ -89,6 +94,7 @@ export async function updateService(deps: CommandDeps, scope: TeamScope, id: str
       name: changes.name,
       description: changes.description,
       escalation_policy_id: changes.escalationPolicyId,
+      auto_escalate: changes.autoEscalate,
     };
     const rows = await run<ServiceRow>(client, sql('services-update'), [id, JSON.stringify(columns), deps.clock.now()]);
     return toService(written(rows));
@@ -106,6 +112,9 @@ export async function deleteService(deps: CommandDeps, scope: TeamScope, id: str
         incidents.map(({ kind, id: incidentId, name }) => ({ kind, id: incidentId, name })),
         newest.total,
       );
+    // Keys are never deleted (integration_keys.service_id is ON DELETE RESTRICT).
+    const keys = await run<{ id: string; name: string }>(client, sql('integration-key-list'), [null, null, USAGES_NAMED, id]);
+    if (keys.length > 0) throw new ServiceHasIntegrationKeysError(keys.map((key) => ({ kind: 'integration key', id: key.id, name: key.name })));
     await run(client, sql('services-delete'), [id]);
   });
 }

@@ -19,7 +19,7 @@ import { type TeamScope, canSee } from '../domain/team-scope.ts';
 import type { IndexChange } from '../engine/index/pending.ts';
 import type { CommandDeps } from './deps.ts';
 import { appendEvents } from '../db/events.ts';
-import type { ActedVia, EventKind, TransitionDetails } from '../domain/events.ts';
+import type { ActedVia, AlertOrigin, EventKind, TransitionDetails } from '../domain/events.ts';
 import type { ExecutionResult } from '../engine/executor.ts';
 import { planTransitionNotices } from '../engine/notifications.ts';
 
@@ -43,6 +43,8 @@ export interface TransitionInput extends EventAuthor {
   expectedVersion?: number | undefined;
   /** Done from a notification: who and through which channel, recorded in the event's details. */
   via?: ActedVia | undefined;
+  /** Done by an alert: which, recorded in the event's details. */
+  alert?: AlertOrigin | undefined;
 }
 
 /** The audit event kind written for entering each state. */
@@ -118,7 +120,7 @@ export async function applyTransition(
   change: IndexChange,
 ): Promise<Incident> {
   const now = deps.clock.now();
-  const details: TransitionDetails = input.via ? { via: input.via } : {};
+  const details: TransitionDetails = { ...(input.via ? { via: input.via } : {}), ...(input.alert ? { alert: input.alert } : {}) };
 
   // Frozen before the state changes, so the incident this returns shows its policy.
   const policy = input.to === IncidentState.ESCALATING ? await freezePolicy(client, deps, locked) : undefined;

@@ -37,6 +37,16 @@ export interface Config {
    * revoked, expired) or ask /readyz: each costs a lookup, so each is counted.
    */
   addressRateLimit: { ratePerMinute: number; burst: number };
+  /**
+   * Alerts per integration key (issue 12) that has no rate of its own: the Events API's
+   * own limits, 120 events a minute with bursts of 240.
+   */
+  intakeRateLimit: { ratePerMinute: number; burst: number };
+  /**
+   * New incidents alerts may open on one service in a minute; the alerts past it fold
+   * into the service's one "alert storm" incident (issue 12).
+   */
+  intakeStormPerMinute: number;
   worker: {
     /** The most escalations claimed and executed in one transaction. */
     batchSize: number;
@@ -248,6 +258,10 @@ const SETTINGS = {
   rateBurst: { file: 'rateLimit.burst', env: 'RATE_LIMIT_BURST', kind: count(1_000_000) },
   addressPerMinute: { file: 'rateLimit.addressPerMinute', env: 'RATE_LIMIT_ADDRESS_PER_MINUTE', kind: count(1_000_000) },
   addressBurst: { file: 'rateLimit.addressBurst', env: 'RATE_LIMIT_ADDRESS_BURST', kind: count(1_000_000) },
+  // The bound of a key's own rate (integration_keys' CHECK).
+  intakeRatePerMinute: { file: 'intake.ratePerMinute', env: 'INTAKE_RATE_PER_MINUTE', kind: count(100_000) },
+  intakeRateBurst: { file: 'intake.rateBurst', env: 'INTAKE_RATE_BURST', kind: count(100_000) },
+  intakeStormPerMinute: { file: 'intake.stormPerMinute', env: 'INTAKE_STORM_PER_MINUTE', kind: count(1_000_000) },
   batchSize: { file: 'worker.batchSize', env: 'WORKER_BATCH_SIZE', kind: count(10_000) },
   concurrency: { file: 'worker.concurrency', env: 'WORKER_CONCURRENCY', kind: count(16) },
   lease: { file: 'worker.lease', env: 'WORKER_LEASE', kind: duration() },
@@ -384,6 +398,8 @@ function toConfig(v: Values, env: Env, requireRedis: boolean): Config {
     clock: { syncIntervalMs: parseDuration(v.clockSyncInterval) },
     rateLimit: { ratePerMinute: v.ratePerMinute, burst: v.rateBurst },
     addressRateLimit: { ratePerMinute: v.addressPerMinute, burst: v.addressBurst },
+    intakeRateLimit: { ratePerMinute: v.intakeRatePerMinute, burst: v.intakeRateBurst },
+    intakeStormPerMinute: v.intakeStormPerMinute,
     worker: {
       batchSize: v.batchSize,
       concurrency: v.concurrency,

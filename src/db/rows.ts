@@ -1,7 +1,9 @@
 /** Row shapes as pg returns them, and their mapping to domain objects. */
 import type { EventKind, IncidentEvent } from '../domain/events.ts';
+import type { AlertAction, AlertOutcome, AlertSource } from '../domain/alerts/event.ts';
 import type { Scope } from '../domain/scopes.ts';
 import type { ApiToken } from '../domain/tokens.ts';
+import type { IntegrationKey } from '../domain/integration-keys.ts';
 import type { Assignee, Escalation, EscalationStatus, EscalationTrigger, Incident, Severity } from '../domain/incident.ts';
 import type { IncidentState } from '../domain/incident-states.ts';
 import type { ChannelKind, NotificationType } from '../domain/notifications.ts';
@@ -29,6 +31,11 @@ export interface IncidentRow {
   cycle_base: number;
   assignees: Assignee[];
   snoozed_until: Date | null;
+  /** Alert intake's (issue 12); absent from a query that lists its columns without them. */
+  dedup_key?: string | null;
+  alert_storm?: boolean;
+  alert_count?: number;
+  alert_last_seen_at?: Date | null;
 }
 
 export interface EscalationRow {
@@ -76,6 +83,10 @@ export function toIncident(row: IncidentRow): Incident {
     policy: row.policy_snapshot ? snapshotFromJson(row.policy_snapshot) : null,
     assignees: row.assignees,
     snoozedUntil: row.snoozed_until,
+    alert:
+      row.dedup_key != null || row.alert_storm === true
+        ? { dedupKey: row.dedup_key ?? null, storm: row.alert_storm === true, count: row.alert_count ?? 0, lastSeenAt: row.alert_last_seen_at ?? null }
+        : null,
   };
 }
 
@@ -123,6 +134,52 @@ export interface TokenRow {
   created_via: string;
   created_at: Date;
   last_used_at: Date | null;
+}
+
+/** An integration_keys row; team_id (its service's team) where the query joins it. */
+export interface IntegrationKeyRow {
+  id: string;
+  service_id: string;
+  name: string;
+  key_hash: Buffer;
+  key_hint: string;
+  rate_per_minute: number | null;
+  rate_burst: number | null;
+  signing_secret: string | null;
+  created_by: string;
+  created_at: Date;
+  revoked_by: string | null;
+  revoked_at: Date | null;
+  team_id?: string | null;
+}
+
+/** Never the hash, never the signing secret: only whether there is one. */
+export function toIntegrationKey(row: IntegrationKeyRow): IntegrationKey {
+  return {
+    id: row.id,
+    serviceId: row.service_id,
+    name: row.name,
+    hint: row.key_hint,
+    ratePerMinute: row.rate_per_minute,
+    rateBurst: row.rate_burst,
+    signed: row.signing_secret !== null,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    revokedBy: row.revoked_by,
+    revokedAt: row.revoked_at,
+  };
+}
+
+/** What integration-key-resolve returns: a live key, as intake needs it. */
+export interface ResolvedIntegrationKeyRow {
+  id: string;
+  service_id: string;
+  team_id: string | null;
+  name: string;
+  key_hint: string;
+  rate_per_minute: number | null;
+  rate_burst: number | null;
+  signing_secret: string | null;
 }
 
 export function toApiToken(row: TokenRow): ApiToken {
@@ -216,4 +273,21 @@ export interface NotificationMessageRow {
   incident_severity: Severity | null;
   incident_state: IncidentState | null;
   service_name: string | null;
+}
+
+/** One line of the alert log (issue 12). */
+export interface AlertLogRow {
+  id: string;
+  received_at: Date;
+  integration_key_id: string;
+  service_id: string;
+  source: AlertSource;
+  action: AlertAction | null;
+  dedup_key: string | null;
+  incident_id: string | null;
+  outcome: AlertOutcome;
+  reason: string | null;
+  payload: unknown;
+  parsed: unknown;
+  request_id: string | null;
 }

@@ -82,11 +82,21 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
  * columns of audit-log-insert.sql (empty arrays when there is no hook), and the
  * statement must insert them (its header says so). Retried like a transaction.
  */
-export async function commitStatement<R extends pg.QueryResultRow>(pool: pg.Pool, query: NamedQuery, values: unknown[]): Promise<R[]> {
+export async function commitStatement<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  query: NamedQuery,
+  values: unknown[],
+  /**
+   * For a statement that may change nothing and then writes no audit row either (its
+   * header says on which condition): whether these rows mean it wrote them. Default:
+   * it always does.
+   */
+  wroteAudit: (rows: R[]) => boolean = () => true,
+): Promise<R[]> {
   return withRetries(async () => {
     const hook = pendingHook();
     const rows = await run<R>(pool, query, [...values, ...auditColumns(hook ? hook.rows() : [])]);
-    if (hook) hook.committed = true;
+    if (hook && wroteAudit(rows)) hook.committed = true;
     return rows;
   });
 }

@@ -5,6 +5,7 @@
  * takes only these shapes; the OpenAPI document lists the kinds as an enum
  * (src/presenters/incidents.ts). A new kind is added here first.
  */
+import type { AlertSource } from './alerts/event.ts';
 import type { Severity } from './incident.ts';
 import type { IncidentState } from './incident-states.ts';
 import type { ChannelKind } from './notifications.ts';
@@ -25,6 +26,18 @@ export interface TransitionDetails {
   cancelled_escalations?: string[];
   /** Done from a notification (a signed link, a Slack button, an SMS reply, a key press): who, through which channel. */
   via?: ActedVia;
+  /** Done by an alert (an acknowledge or resolve event, an alert that ended): which one, through which key. */
+  alert?: AlertOrigin;
+}
+
+/** The alert behind an event (issue 12): how it came, through which integration key, with which dedup key. */
+export interface AlertOrigin {
+  source: AlertSource;
+  integration_key_id: string;
+  /** Null for the storm incident, which many alerts fold into. */
+  dedup_key: string | null;
+  /** The service's alert storm incident, opened when more alerts came in a minute than the storm threshold. */
+  storm?: true;
 }
 
 /** A person acting from a message they were sent (issue 11, "Acknowledge from the message"). */
@@ -40,7 +53,7 @@ export interface ActedVia {
 
 export interface EventDetails {
   /** The incident was opened (from null to OPEN). */
-  opened: { severity: Severity; service_id: string | null };
+  opened: { severity: Severity; service_id: string | null; alert?: AlertOrigin };
   escalation_started: TransitionDetails;
   acknowledged: TransitionDetails;
   resolved: TransitionDetails;

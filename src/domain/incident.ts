@@ -25,6 +25,18 @@ export interface Incident {
   /** Who is on the hook now: the people the last executed level (or a reassignment) named. */
   assignees: Assignee[];
   snoozedUntil: Date | null;
+  /** Opened by an alert (issue 12): its dedup key, or the service's alert storm; null: opened by hand. */
+  alert: IncidentAlert | null;
+}
+
+/** The alert behind an incident, and how often it came. */
+export interface IncidentAlert {
+  /** Null for the storm incident. */
+  dedupKey: string | null;
+  storm: boolean;
+  /** Triggers received: the one that opened it, its repeats, and for a storm the alerts folded into it. */
+  count: number;
+  lastSeenAt: Date | null;
 }
 
 export interface Assignee {

@@ -43,6 +43,8 @@ export interface Service {
   escalationPolicyId: string | null;
   /** Null: organisation-wide. */
   teamId: string | null;
+  /** Whether incidents that alerts open start escalating on the policy at once (issue 12); default true. */
+  autoEscalate: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -78,5 +80,18 @@ export class ServiceHasIncidentsError extends InUseError {
       `this service has ${incidentCount} incident${incidentCount === 1 ? '' : 's'}, and incidents are never deleted ` +
       '(incidents.service_id is ON DELETE RESTRICT), so it cannot be deleted; ' +
       `the newest: ${usedBy.map((usage) => JSON.stringify(usage.name)).join(', ')}`;
+  }
+}
+
+/**
+ * A service with integration keys cannot be deleted: keys are never deleted (the alert
+ * log refers to them; a revoked one stays revoked), and they refer to their service.
+ */
+export class ServiceHasIntegrationKeysError extends InUseError {
+  constructor(usedBy: Usage[]) {
+    super('service', usedBy);
+    this.message =
+      'this service has integration keys, which are kept (revoked or not) for the alert log, so it cannot be deleted; ' +
+      `its keys: ${usedBy.map((usage) => JSON.stringify(usage.name)).join(', ')}`;
   }
 }

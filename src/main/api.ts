@@ -4,7 +4,7 @@
  */
 import { createApp, createHttpServer } from '../api/app.ts';
 import { createApiDeps } from '../api/deps.ts';
-import { listenForRevocations } from '../auth/revocations.ts';
+import { listenForKeyRevocations, listenForRevocations } from '../auth/revocations.ts';
 import { createClient } from '../db/pool.ts';
 import { ensureEnvironmentToken } from '../commands/tokens.ts';
 import { createMetrics } from '../metrics/metrics.ts';
@@ -28,6 +28,8 @@ const deps = createApiDeps({
   metrics: createMetrics({ escalationStats: { pool: runtime.pool, clock: runtime.clock } }),
   rateLimit: config.rateLimit,
   addressRateLimit: config.addressRateLimit,
+  intakeRateLimit: config.intakeRateLimit,
+  intakeStormPerMinute: config.intakeStormPerMinute,
   notify: config.notify,
 });
 
@@ -45,6 +47,12 @@ const revocations = listenForRevocations({
   authenticator: deps.authenticator,
   logger,
 });
+// Integration keys likewise (a connection of its own: one LISTEN channel per listener).
+const keyRevocations = listenForKeyRevocations({
+  connect: () => createClient({ databaseUrl: config.databaseUrl, applicationName: 'klaxon-api-key-revocations', role: config.database.role }),
+  integrationKeys: deps.integrationKeys,
+  logger,
+});
 
 const app = createApp(deps);
 
@@ -55,6 +63,7 @@ onShutdown(logger, async () => {
   // The audit rows of refused requests still queued, before the pool closes.
   await deps.audit.idle();
   await revocations.close();
+  await keyRevocations.close();
   await runtime.close();
 });
 

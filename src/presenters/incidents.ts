@@ -41,6 +41,17 @@ export const IncidentView = Type.Object(
       }),
     ),
     snoozed_until: NullableInstant(),
+    alert: Nullable(
+      Type.Object(
+        {
+          dedup_key: Nullable(Type.String({ description: 'The key alerts are deduplicated by; null for the alert storm incident' })),
+          storm: Type.Boolean({ description: "The service's alert storm incident, which the alerts past the storm threshold fold into" }),
+          count: Type.Integer({ minimum: 0, description: 'Triggers received: the first, its repeats, or the alerts folded into the storm' }),
+          last_seen_at: NullableInstant(),
+        },
+        { additionalProperties: false, description: 'Opened by an alert (GET /incidents/{id}/alerts lists them); null: opened by hand' },
+      ),
+    ),
   },
   { title: 'Incident' },
 );
@@ -64,6 +75,12 @@ export function presentIncident(incident: Incident): Static<typeof IncidentView>
     policy: incident.policy ? { id: incident.policy.policyId, name: incident.policy.name, version: incident.policy.version } : null,
     assignees: incident.assignees,
     snoozed_until: iso(incident.snoozedUntil),
+    alert: incident.alert && {
+      dedup_key: incident.alert.dedupKey,
+      storm: incident.alert.storm,
+      count: incident.alert.count,
+      last_seen_at: iso(incident.alert.lastSeenAt),
+    },
   };
 }
 

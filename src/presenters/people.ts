@@ -58,6 +58,7 @@ export const ServiceView = Type.Object(
     description: Nullable(Type.String()),
     escalation_policy_id: Nullable(Uuid({ description: 'null: the default policy' })),
     team_id: Nullable(Uuid({ description: 'null: organisation-wide' })),
+    auto_escalate: Type.Boolean({ description: 'Incidents that alerts open start escalating on the policy at once (default true)' }),
     ...timestamps(),
   },
   { title: 'Service' },
@@ -70,6 +71,7 @@ export function presentService(service: Service): Static<typeof ServiceView> {
     description: service.description,
     escalation_policy_id: service.escalationPolicyId,
     team_id: service.teamId,
+    auto_escalate: service.autoEscalate,
     created_at: iso(service.createdAt),
     updated_at: iso(service.updatedAt),
   };

@@ -40,7 +40,12 @@ export interface RateLimitDecision {
 }
 
 export interface RateLimiter {
-  take(subject: string): Promise<RateLimitDecision>;
+  /**
+   * One request from `subject`'s bucket, by the limiter's policy, or by `policy` when
+   * the subject has its own (an integration key's rate_per_minute and rate_burst). A
+   * subject should keep one policy: its bucket is read by whichever it is given.
+   */
+  take(subject: string, policy?: RateLimitPolicy): Promise<RateLimitDecision>;
   /** Where the last decision was made: the shared buckets in Redis, or this process' memory. */
   readonly mode: 'redis' | 'memory';
   readonly policy: RateLimitPolicy;
@@ -107,9 +112,9 @@ export function createMemoryRateLimiter({ policy, now = Date.now, maxSubjects = 
   if (!Number.isInteger(maxSubjects) || maxSubjects < 1) throw new RangeError('maxSubjects must be a whole number above 0');
   const tats = new Map<string, number>();
 
-  const takeNow = (subject: string): RateLimitDecision => {
+  const takeNow = (subject: string, own: RateLimitPolicy): RateLimitDecision => {
     const at = now();
-    const { decision, tat } = gcra(tats.get(subject), at, policy);
+    const { decision, tat } = gcra(tats.get(subject), at, own);
     tats.delete(subject);
     tats.set(subject, tat);
     for (const [oldest, oldestTat] of tats) {
@@ -125,7 +130,7 @@ export function createMemoryRateLimiter({ policy, now = Date.now, maxSubjects = 
     get size() {
       return tats.size;
     },
-    take: (subject) => Promise.resolve(takeNow(subject)),
+    take: (subject, own) => Promise.resolve(takeNow(subject, own === undefined ? policy : checkedPolicy(own))),
     clear: () => tats.clear(),
   };
 }
@@ -152,8 +157,6 @@ export function createRateLimiter({
   redisRecheckMs = DEFAULT_REDIS_RECHECK_MS,
 }: RateLimiterOptions): RateLimiter {
   const memory = createMemoryRateLimiter({ policy, now, maxSubjects });
-  const interval = String(emissionIntervalMs(policy));
-  const burst = String(policy.burst);
   let mode: 'redis' | 'memory' = 'redis';
   // In memory mode: when Redis may be tried again, and whether a request is trying it.
   let recheckAt = 0;
@@ -172,12 +175,12 @@ export function createRateLimiter({
     logger.info('rate limiting is shared through Redis again');
   };
 
-  const takeFromRedis = async (subject: string): Promise<RateLimitDecision> => {
+  const takeFromRedis = async (subject: string, own: RateLimitPolicy): Promise<RateLimitDecision> => {
     // runScript waits at most the client's command timeout, also for a Redis that stopped
     // answering (src/redis/call-deadline.ts). The command cannot be taken back: if Redis
     // answers after the deadline, that request is counted in its shared bucket too.
-    const reply = await runScript(redis, scripts.rateLimit, [rateLimitKey(keys, subject)], [interval, burst]);
-    return parseReply(reply, policy.burst);
+    const reply = await runScript(redis, scripts.rateLimit, [rateLimitKey(keys, subject)], [String(emissionIntervalMs(own)), String(own.burst)]);
+    return parseReply(reply, own.burst);
   };
 
   return {
@@ -185,31 +188,38 @@ export function createRateLimiter({
     get mode() {
       return mode;
     },
-    async take(subject) {
+    async take(subject, given) {
+      const own = given === undefined ? policy : checkedPolicy(given);
       // A client that is not connected fails at once anyway (no offline queue): do not
       // even try. When it reconnects, the next request goes back to Redis.
       if (!redis.isReady) {
         toMemory('the Redis client is not connected');
-        return memory.take(subject);
+        return memory.take(subject, own);
       }
       // After a failure (a timeout costs a request the whole command timeout), one
       // request at a time tries Redis again, at most every redisRecheckMs.
       const probe = mode === 'memory';
-      if (probe && (probing || now() < recheckAt)) return memory.take(subject);
+      if (probe && (probing || now() < recheckAt)) return memory.take(subject, own);
       if (probe) probing = true;
       try {
-        const decision = await takeFromRedis(subject);
+        const decision = await takeFromRedis(subject, own);
         toRedis();
         return decision;
       } catch (error) {
         recheckAt = now() + redisRecheckMs;
         toMemory('a Redis call failed', error);
-        return memory.take(subject);
+        return memory.take(subject, own);
       } finally {
         if (probe) probing = false;
       }
     },
   };
+}
+
+/** A policy given with one take: checked like the limiter's own (a bad one is a bug, not a request to refuse). */
+function checkedPolicy(policy: RateLimitPolicy): RateLimitPolicy {
+  validatePolicy(policy);
+  return policy;
 }
 
 function validatePolicy(policy: RateLimitPolicy): void {

@@ -86,6 +86,7 @@ function normaliserFor(schema: unknown): Normaliser {
 /** Patterns as people read them. */
 const PATTERN_MESSAGES: Readonly<Record<string, string>> = {
   '\\S': 'must contain a non-blank character',
+  '^[^\\u0000-\\u001f\\u007f-\\u009f]{16,200}$': 'must be 16 to 200 characters, none of them a control character',
   '^[0-9]+(ms|s|m|h|d)$': 'must be a duration such as 30s, 5m, 1h',
   '^[0-9]+(s|m|h)$': 'must be a duration such as 30s, 5m, 1h',
   '^([01][0-9]|2[0-3]):[0-5][0-9]$': 'must be a time of day HH:MM, such as 09:00',

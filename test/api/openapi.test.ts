@@ -94,14 +94,26 @@ describe('OpenAPI document', () => {
     expect(documentedRoutes(doc)).to.deep.equal(routes);
   });
 
-  it('gives every operation a summary, its path ids as UUIDs, a success answer and problem answers', () => {
+  it("gives every operation a summary, its path ids as UUIDs (a webhook's key as its shape), a success answer and problem answers", () => {
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(item)) {
         const where = `${method.toUpperCase()} ${path}`;
         expect(op.summary, where).to.be.a('string').and.not.equal('');
         const ids = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name);
         const inPath = ((op.parameters as Json[] | undefined) ?? []).filter((p) => p.in === 'path');
-        expect(inPath, where).to.deep.equal(ids.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } })));
+        // Every path parameter is a UUID, but the integration key a webhook is sent to (its declared shape).
+        const idSchema = (name: string) =>
+          name === 'key' ? { type: 'string', pattern: '^klxr[abcdefghijklmnopqrstuvwxyz0123456789]{28}$' } : { type: 'string', format: 'uuid' };
+        expect(
+          inPath.map((p) => ({
+            ...p,
+            schema: {
+              type: (p.schema as Json).type,
+              ...((p.schema as Json).format ? { format: (p.schema as Json).format } : { pattern: (p.schema as Json).pattern }),
+            },
+          })),
+          where,
+        ).to.deep.equal(ids.map((name) => ({ name, in: 'path', required: true, schema: idSchema(name ?? '') })));
         const statuses = Object.keys(op.responses as Json);
         expect(
           statuses.filter((s) => /^2/.test(s)),

@@ -20,7 +20,8 @@ type Json = Record<string, unknown>;
 type Problem = { code: string; errors?: { field: string; rule: string; message: string }[] };
 
 /** The path with every parameter an id that exists nowhere (admission and validation come before any lookup). */
-const concrete = (endpoint: Endpoint) => endpoint.path.replace(/:\w+/g, UNKNOWN_ID);
+/** Path ids filled with an unknown id; a webhook's integration key with a well-formed unknown one. */
+const concrete = (endpoint: Endpoint) => endpoint.path.replace(/:key\b/, `klxr${'0'.repeat(28)}`).replace(/:\w+/g, UNKNOWN_ID);
 
 /** Every array in a schema, as the dotted path of the field that holds it (`levels.0.targets`). */
 function arrayFields(schema: unknown, path: string[] = []): string[][] {

@@ -15,6 +15,8 @@ import { ENDPOINTS } from '../../src/api/endpoints/index.ts';
 import { SCOPES, type Scope } from '../../src/domain/scopes.ts';
 import { generateToken } from '../../src/auth/token-format.ts';
 import { createToken } from '../../src/commands/tokens.ts';
+import { createIntegrationKey } from '../../src/commands/integration-keys.ts';
+import { EVERY_TEAM } from '../../src/domain/team-scope.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { createServiceRow, createTeam, createUser, createWeeklySchedule } from '../support/factories.ts';
 import { incidentIn } from '../support/fixtures.ts';
@@ -68,6 +70,7 @@ describe('every declared route, in every shape, by every caller', function () {
     const policy = await ownAdmin.post('/escalation-policies', { name: 'policy', levels: [{ delay: '5m', targets: [{ type: 'user', id: ada }] }] });
     const service = await createServiceRow(t.pool, 'service', null);
     await t.ownerPool.query('UPDATE services SET team_id = $1 WHERE id = $2', [own, service]);
+    const integrationKey = await createIntegrationKey(t.deps, EVERY_TEAM, { serviceId: service, name: 'alertmanager' }, 'test');
     const victim = await createToken(t.deps, { name: 'victim', scopes: ['read'], teamId: own, expiresAt: null }, { via: 'test' });
     Object.assign(ids, {
       incidents: await incidentIn(ownAdmin, 'ESCALATING'),
@@ -78,6 +81,7 @@ describe('every declared route, in every shape, by every caller', function () {
       users: ada,
       teams: own,
       tokens: victim.record.id,
+      'integration-keys': integrationKey.record.id,
     });
 
     const token = async (scopes: Scope[], teamId: string | null) =>
@@ -164,7 +168,7 @@ describe('every declared route, in every shape, by every caller', function () {
     expect(served.sort()).to.deep.equal([...declared].sort());
     expect(new Set(declared).size, 'no route is declared twice').to.equal(declared.length);
     // A path no declaration has answers 404 to a valid token: no middleware answers on its own.
-    for (const path of ['/admin', '/tokens/x/y', '/incidents/x/y/z', '/v2/enqueue']) {
+    for (const path of ['/admin', '/tokens/x/y', '/incidents/x/y/z', '/v3/enqueue']) {
       const res = await t.api.get(path);
       expect(res.status, path).to.equal(404);
       expect(res.body.code, path).to.equal('route_not_found');

@@ -44,6 +44,7 @@ describe('services API', () => {
         description: null,
         escalation_policy_id: null,
         team_id: null,
+        auto_escalate: true,
         created_at: '2026-03-01T09:00:00.000Z',
         updated_at: '2026-03-01T09:00:00.000Z',
       });
@@ -75,6 +76,21 @@ describe('services API', () => {
       const res = await patch(t.api, `/services/${service.id}`, { description: null, escalation_policy_id: null, name: 'Renamed service' });
       expect(res.status, res.text).to.equal(200);
       expect(res.body).to.include({ description: null, escalation_policy_id: null, name: 'Renamed service' });
+    });
+
+    it('auto_escalate (whether incidents that alerts open escalate at once) defaults to true, is set on create and changed by PATCH alone', async () => {
+      const off = await newService({ auto_escalate: false });
+      expect(off.auto_escalate).to.equal(false);
+      expect((await t.api.get(`/services/${off.id}`)).body.auto_escalate).to.equal(false);
+      const on = await patch(t.api, `/services/${off.id}`, { auto_escalate: true });
+      expect(on.status, on.text).to.equal(200);
+      expect(on.body).to.include({ auto_escalate: true, name: off.name });
+      // A PATCH of other fields leaves it as it is.
+      await patch(t.api, `/services/${off.id}`, { auto_escalate: false });
+      const renamed = await patch(t.api, `/services/${off.id}`, { name: 'Renamed, still manual' });
+      expect(renamed.body).to.include({ auto_escalate: false, name: 'Renamed, still manual' });
+      const row = await t.pool.query<{ auto_escalate: boolean }>('SELECT auto_escalate FROM services WHERE id = $1', [off.id]);
+      expect(row.rows[0]?.auto_escalate).to.equal(false);
     });
 
     it('DELETE /services/:id answers 204, and the service is gone', async () => {
@@ -121,6 +137,16 @@ describe('services API', () => {
       ]);
     });
 
+    it('a service with integration keys (kept for the alert log, even revoked) cannot be deleted: 409 in_use naming them', async () => {
+      const service = await newService({ name: 'Alerted service' });
+      const key = await t.api.post(`/services/${service.id}/integration-keys`, { name: 'alertmanager' });
+      expect(key.status, key.text).to.equal(201);
+      expect((await t.api.post(`/integration-keys/${String(key.body.id)}/revoke`)).status).to.equal(200);
+      const problem = await expectRefused(t.pool, () => del(t.api, `/services/${service.id}`), 409, 'in_use');
+      expect(problem.detail).to.include('integration keys');
+      expect(problem.used_by).to.deep.equal([{ kind: 'integration key', id: key.body.id, name: 'alertmanager' }]);
+    });
+
     it('names at most 20 incidents, and counts them all', async () => {
       const service = await newService();
       for (let i = 0; i < 23; i += 1) await insertIncident(t.pool, service.id, `incident ${i}`);
@@ -148,6 +174,8 @@ describe('services API', () => {
       ['a numeric description', { name: 'S', description: 1 }, 'description', 'type'],
       ['a policy id that is not a UUID', { name: 'S', escalation_policy_id: 'default' }, 'escalation_policy_id', 'format'],
       ['a numeric policy id', { name: 'S', escalation_policy_id: 1 }, 'escalation_policy_id', 'type'],
+      ['auto_escalate as a string', { name: 'S', auto_escalate: 'true' }, 'auto_escalate', 'type'],
+      ['auto_escalate null', { name: 'S', auto_escalate: null }, 'auto_escalate', 'type'],
       ['an unknown field', { name: 'S', policy_id: UNKNOWN_ID }, 'policy_id', 'additionalProperties'],
       ['a string body', 'S', '(body)', 'type'],
     ];
@@ -156,6 +184,7 @@ describe('services API', () => {
       ['an empty object', {}, '(body)', 'minProperties'],
       ['a null name', { name: null }, 'name', 'type'],
       ['a policy id that is not a UUID', { escalation_policy_id: '42' }, 'escalation_policy_id', 'format'],
+      ['auto_escalate as a number', { auto_escalate: 0 }, 'auto_escalate', 'type'],
       ['an unknown field', { owner: 'x' }, 'owner', 'additionalProperties'],
     ];
     itRefusesBadBodies('/services', () => t, { create: createCases, edit: editCases }, newService);

@@ -62,6 +62,10 @@ export interface ContextOptions {
   rateLimit?: RateLimitPolicy;
   /** Per client address, for requests without a valid token; default as generous. */
   addressRateLimit?: RateLimitPolicy;
+  /** Per integration key without its own rate; default as in production (120 a minute, bursts of 240). */
+  intakeRateLimit?: RateLimitPolicy;
+  /** New incidents alerts may open on a service in a minute (default as in production, 20). */
+  intakeStormPerMinute?: number;
   /** Requests served at once (default as in production). */
   maxInFlight?: number;
   /** The application pool's size and wait for a connection (default 10 and 5 s, as in production). */
@@ -110,6 +114,8 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
     metrics: createMetrics({ escalationStats: { pool, clock } }),
     rateLimit: options.rateLimit ?? generous,
     addressRateLimit: options.addressRateLimit ?? generous,
+    ...(options.intakeRateLimit === undefined ? {} : { intakeRateLimit: options.intakeRateLimit }),
+    ...(options.intakeStormPerMinute === undefined ? {} : { intakeStormPerMinute: options.intakeStormPerMinute }),
     // Every answer of every test is checked against its declared schema.
     checkResponses: true,
   });

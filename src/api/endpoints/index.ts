@@ -7,6 +7,8 @@ import type { Endpoint } from '../endpoint.ts';
 import { docsEndpoints } from './docs.ts';
 import { inboundEndpoints } from './inbound.ts';
 import { incidentEndpoints } from './incidents.ts';
+import { intakeEndpoints } from './intake.ts';
+import { integrationKeyEndpoints } from './integration-keys.ts';
 import { notificationEndpoints } from './notifications.ts';
 import { operationsEndpoints } from './operations.ts';
 import { peopleEndpoints } from './people.ts';
@@ -21,7 +23,9 @@ export const ENDPOINTS: readonly Endpoint[] = [
   ...policyEndpoints,
   ...scheduleEndpoints,
   ...peopleEndpoints,
+  ...integrationKeyEndpoints,
   ...notificationEndpoints,
   ...tokenEndpoints,
   ...inboundEndpoints,
+  ...intakeEndpoints,
 ];

@@ -52,6 +52,7 @@ const serviceFields = {
   name: Name(),
   description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
   escalation_policy_id: Type.Optional(Nullable(Uuid({ description: 'null or absent: the default policy' }))),
+  auto_escalate: Type.Optional(Type.Boolean({ description: 'Incidents that alerts open start escalating at once; absent on create: true' })),
 };
 // A service's team is chosen when it is made, and never changes.
 const serviceBodies = createAndEdit('Service', { ...serviceFields, team_id: Type.Optional(TeamId()) }, serviceFields);
@@ -103,18 +104,24 @@ export const peopleEndpoints: readonly Endpoint[] = [
     view: ServiceView,
     present: presentService,
     writes: { scope: 'write', teams: 'any-team' },
-    deleteNote: '409 in_use while it has incidents',
+    deleteNote: '409 in_use while it has incidents or integration keys',
     create: (deps, caller, body) =>
       createService(deps, caller, {
         name: body.name,
         description: body.description,
         escalationPolicyId: body.escalation_policy_id,
+        autoEscalate: body.auto_escalate,
         teamId: body.team_id,
       }),
     list: (deps, caller, page) => listServices(deps.pool, caller, page),
     get: (deps, caller, id) => getService(deps.pool, caller, id),
     update: (deps, caller, id, body) =>
-      updateService(deps, caller, id, { name: body.name, description: body.description, escalationPolicyId: body.escalation_policy_id }),
+      updateService(deps, caller, id, {
+        name: body.name,
+        description: body.description,
+        escalationPolicyId: body.escalation_policy_id,
+        autoEscalate: body.auto_escalate,
+      }),
     remove: (deps, caller, id) => deleteService(deps, caller, id),
   }),
 ];
