@@ -18,6 +18,10 @@
  *       notifications: R pages a second for S seconds, each one outbox row delivered by the
  *       notifiers to a local sink speaking the channel's provider API; latency from the
  *       level's commit to the sink receiving it (scripts/bench/notify.ts)
+ *   npm run -s bench -- --intake 500 --duration 20 [--connections 64] [--workers 1]
+ *       alert intake: R Events API v2 triggers a second through POST /v2/enqueue, half of
+ *       them new dedup keys (an incident opened and escalating), half repeats
+ *       (scripts/bench/intake.ts)
  *
  * It starts its own Postgres and Redis under .data/bench (ports 54359/63829, or
  * KLAXON_BENCH_PG_PORT / KLAXON_BENCH_REDIS_PORT; DATABASE_URL / REDIS_URL use existing
@@ -61,6 +65,7 @@ import { createPool } from '../src/db/pool.ts';
 import type { RedisClient } from '../src/redis/client.ts';
 import { type RedisKeys, redisKeys } from '../src/redis/keys.ts';
 import { type ApiBenchArgs, runApiBench } from './bench/api.ts';
+import { type IntakeBenchArgs, parseIntakeArgs, runIntakeBench } from './bench/intake.ts';
 import { type NotifyBenchArgs, parseNotifyArgs, runNotifyBench } from './bench/notify.ts';
 import {
   type Cleanup,
@@ -109,12 +114,17 @@ interface BenchArgs {
   analyze: boolean;
 }
 
-type Args = { mode: 'workers'; bench: BenchArgs } | { mode: 'api'; bench: ApiBenchArgs } | { mode: 'notify'; bench: NotifyBenchArgs };
+type Args =
+  | { mode: 'workers'; bench: BenchArgs }
+  | { mode: 'api'; bench: ApiBenchArgs }
+  | { mode: 'notify'; bench: NotifyBenchArgs }
+  | { mode: 'intake'; bench: IntakeBenchArgs };
 
 const USAGE = `usage: npm run -s bench -- --rate R --duration S [--workers W] [--lead S] [--grace S] [--analyze]
        npm run -s bench -- --burst N [--workers W] [--lead S] [--grace S] [--analyze]
        npm run -s bench -- --api R [--duration S] [--connections C] [--workers W]
-       npm run -s bench -- --notify R [--duration S] [--workers W] [--notifiers N] [--channel webhook|email|sms|slack] [--provider-rate P] [--grace S]`;
+       npm run -s bench -- --notify R [--duration S] [--workers W] [--notifiers N] [--channel webhook|email|sms|slack] [--provider-rate P] [--grace S]
+       npm run -s bench -- --intake R [--duration S] [--connections C] [--workers W]`;
 
 function parseBenchArgs(argv: string[]): Args {
   const { values } = parseArgs({
@@ -125,6 +135,7 @@ function parseBenchArgs(argv: string[]): Args {
       burst: { type: 'string' },
       api: { type: 'string' },
       notify: { type: 'string' },
+      intake: { type: 'string' },
       notifiers: { type: 'string' },
       channel: { type: 'string' },
       'provider-rate': { type: 'string' },
@@ -136,6 +147,7 @@ function parseBenchArgs(argv: string[]): Args {
     },
     strict: true,
   });
+  if (values.intake !== undefined) return { mode: 'intake', bench: parseIntakeArgs(values) };
   if (values.notify !== undefined) return { mode: 'notify', bench: parseNotifyArgs(values) };
   for (const flag of ['notifiers', 'channel', 'provider-rate'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --notify`);
@@ -729,6 +741,15 @@ function windowSecondsFor(durationS: number): number {
   return Math.max(1, Math.ceil(durationS / 10));
 }
 
-await runBenchmark(parseBenchArgs, USAGE, (args, cleanup) =>
-  args.mode === 'api' ? runApiBench(args.bench, cleanup) : args.mode === 'notify' ? runNotifyBench(args.bench, cleanup) : runBench(args.bench, cleanup),
-);
+await runBenchmark(parseBenchArgs, USAGE, (args, cleanup) => {
+  switch (args.mode) {
+    case 'api':
+      return runApiBench(args.bench, cleanup);
+    case 'notify':
+      return runNotifyBench(args.bench, cleanup);
+    case 'intake':
+      return runIntakeBench(args.bench, cleanup);
+    case 'workers':
+      return runBench(args.bench, cleanup);
+  }
+});

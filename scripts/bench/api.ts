@@ -68,12 +68,12 @@ export interface ApiBenchArgs {
   workers: number;
 }
 
-const API_LOG = join(REPO_ROOT, DATA_DIR, 'api.log');
+export const API_LOG = join(REPO_ROOT, DATA_DIR, 'api.log');
 const READY_TIMEOUT_MS = 60_000;
 /** The default timetable: nothing the run schedules falls due during it. */
 const ESCALATION_LEVELS = '5m,15m,60m';
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -81,14 +81,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-interface ApiProcess {
+export interface ApiProcess {
   child: ChildProcess;
   exited: Promise<void>;
   stop: () => Promise<void>;
 }
 
 /** The API, its log in .data/bench/api.log (its warnings and errors on stderr too), ready when /healthz answers. */
-async function startApi(env: NodeJS.ProcessEnv, baseUrl: string, cleanup: Cleanup): Promise<ApiProcess> {
+export async function startApi(env: NodeJS.ProcessEnv, baseUrl: string, cleanup: Cleanup): Promise<ApiProcess> {
   const log = openLog(API_LOG, cleanup);
   const child = spawnTsx('src/main/api.ts', env, (line) => {
     log.write(`${line}\n`);
@@ -133,7 +133,7 @@ async function send(client: HttpClient, request: Buffer, dueAt: number): Promise
 }
 
 /** Nearest-rank percentile of sorted values. */
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }

@@ -1,0 +1,484 @@
+/**
+ * The alert intake mode of the benchmark: `npm run -s bench -- --intake R --duration S
+ * [--connections C] [--workers W]` (scripts/bench.ts parses the arguments).
+ *
+ * One API process (`src/main/api.ts`, as deployed, NODE_ENV=production) on a fresh
+ * database of the bench's private Postgres and Redis (scripts/bench/support.ts), W idle
+ * worker processes alongside (1 by default), and an open-loop load of Events API v2
+ * `trigger` events, `POST /v2/enqueue`, R a second for S seconds, on at most C
+ * keep-alive connections (64; scripts/bench/http-client.ts, as --api). Every other
+ * event is a new dedup key (an incident opened, its level 1 scheduled: the expensive
+ * path); the others repeat a key already sent, chosen at random among those sent at
+ * least DUPLICATE_MIN_AGE_MS before, so it finds its incident open and adds an
+ * occurrence (in the first DUPLICATE_MIN_AGE_MS, among those sent so far: a few may
+ * race their own first trigger, which the unique index settles the same way).
+ *
+ * The keys and dedup keys are spread over SERVICES services, each with one integration
+ * key made through `POST /services/:id/integration-keys`, all on one policy that pages
+ * one person after 5 minutes, with auto_escalate on (the default): each new incident starts
+ * escalating at once, and nothing falls due during the run, so the workers stay idle as
+ * in --api. Nothing may be refused or folded: the storm threshold
+ * (INTAKE_STORM_PER_MINUTE) is set far above the load (folding is cheaper than opening,
+ * so not folding is the honest worst case), and each key's own rate limit (and the
+ * default one, INTAKE_RATE_PER_MINUTE / INTAKE_RATE_BURST) far above its share; the
+ * JSON line says what was set.
+ *
+ * Latency runs from the instant an event was due to be sent to the end of its answer
+ * (no coordinated omission). The API is stopped (SIGTERM) before Postgres is read back:
+ * the alert log's outcomes (opened, deduplicated, folded), the incidents and their
+ * pending escalations; `verified` is true when every event is in the alert log, every
+ * new key opened exactly one incident and every repeat was deduplicated.
+ *
+ * stdout gets one JSON line:
+ *   {"intake","duration_s","workers","connections","services","storm_threshold","key_rate_per_minute","key_rate_burst",
+ *    "sent","new_keys","repeats","statuses","errors","p50_ms","p90_ms","p99_ms","max_ms","achieved_per_s",
+ *    "api_cpu_percent","workers_cpu_percent","client_cpu_percent","postgres_cpu_percent","opened","deduplicated","folded","alert_log_rows",
+ *    "incidents","pending_escalations","verified"}
+ * statuses: answers by HTTP status (0: no answer); errors: refusals by "status what"
+ * (the Events API's `status`, a problem's `code`, or the socket's error code), plus
+ * "202 wrong_dedup_key" for an accepted event answered with another dedup key.
+ */
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { generateToken } from '../../src/auth/token-format.ts';
+import { redisKeys } from '../../src/redis/keys.ts';
+import { API_LOG, freePort, percentile, startApi } from './api.ts';
+import { HttpClient } from './http-client.ts';
+import {
+  type Cleanup,
+  UsageError,
+  WORKER_LOG,
+  type WorkerStats,
+  codeVersion,
+  connectRedis,
+  cpuSeconds,
+  createBenchDatabase,
+  describeLoad,
+  makeLogger,
+  positive,
+  progress,
+  startStack,
+  startWorkers,
+  waitForWorkers,
+  withClient,
+} from './support.ts';
+
+export interface IntakeBenchArgs {
+  /** Events a second. */
+  rate: number;
+  durationS: number;
+  connections: number;
+  workers: number;
+}
+
+/** The timetable the API and workers run; the services' policy has its own (level 1 after 5 minutes). */
+const ESCALATION_LEVELS = '5m,15m,60m';
+/**
+ * Services, one integration key each. 500 events a second over 50 services is 5 new
+ * incidents a second per service: a busy organisation, not one exporter gone mad.
+ */
+const SERVICES = 50;
+/** INTAKE_STORM_PER_MINUTE for the run: nothing folds (the 20 a minute default would fold almost everything). */
+const STORM_THRESHOLD = 1_000_000;
+/** Each key's own limit (the most integration_keys' CHECK allows), and the default for keys without one. */
+const KEY_RATE_PER_MINUTE = 100_000;
+const KEY_RATE_BURST = 100_000;
+/** A repeat picks a key sent at least this long before: its incident is committed, the path is deduplication, not a race. */
+const DUPLICATE_MIN_AGE_MS = 200;
+
+export function parseIntakeArgs(values: {
+  intake?: string;
+  duration?: string;
+  connections?: string;
+  workers?: string;
+  [other: string]: unknown;
+}): IntakeBenchArgs {
+  for (const flag of ['rate', 'burst', 'api', 'notify', 'lead', 'grace', 'notifiers', 'channel', 'provider-rate'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--intake excludes --${flag}`);
+  }
+  if (values.analyze === true) throw new UsageError('--intake excludes --analyze');
+  const rate = positive('--intake', values.intake);
+  const durationS = positive('--duration', values.duration ?? '10');
+  if (Math.round(rate * durationS) < 2) throw new UsageError('--intake × --duration must be at least 2 events');
+  const workers = values.workers === '0' ? 0 : positive('--workers', values.workers ?? '1', { integer: true });
+  if (workers > 64) throw new UsageError('--workers: at most 64');
+  const connections = positive('--connections', values.connections ?? '64', { integer: true });
+  return { rate, durationS, connections, workers };
+}
+
+// --- setup through the API ------------------------------------------------------------------
+
+interface Service {
+  id: string;
+  routingKey: string;
+}
+
+async function call(baseUrl: string, token: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`POST ${path} answered ${res.status}: ${text.slice(0, 500)}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** One person, one policy paging them after 5 minutes, SERVICES services on it, a key each. */
+async function createServices(baseUrl: string, token: string): Promise<Service[]> {
+  const user = await call(baseUrl, token, '/users', { name: 'Bench On-call', email: 'oncall@bench.invalid' });
+  const policy = await call(baseUrl, token, '/escalation-policies', {
+    name: 'bench intake',
+    levels: [{ delay: '5m', targets: [{ type: 'user', id: user.id }] }],
+  });
+  const services: Service[] = [];
+  for (let i = 0; i < SERVICES; i += 1) {
+    const service = await call(baseUrl, token, '/services', { name: `bench service ${i}`, escalation_policy_id: policy.id });
+    const key = await call(baseUrl, token, `/services/${String(service.id)}/integration-keys`, {
+      name: 'bench',
+      rate_per_minute: KEY_RATE_PER_MINUTE,
+      rate_burst: KEY_RATE_BURST,
+    });
+    services.push({ id: String(service.id), routingKey: String(key.key) });
+  }
+  return services;
+}
+
+// --- the load -------------------------------------------------------------------------------
+
+interface Sent {
+  /** Whether this event is the first of its dedup key. */
+  isNew: boolean;
+  dedupKey: string;
+  status: number;
+  /** What a refusal said (or the socket's error code). */
+  what: string | undefined;
+  /** A 202 that answered another dedup key than the one sent. */
+  wrongKey: boolean;
+  /** When it was due, from the start of the load. */
+  dueMs: number;
+  latencyMs: number;
+}
+
+function eventBody(service: Service, n: number, dedupKey: string, at: Date): string {
+  return JSON.stringify({
+    routing_key: service.routingKey,
+    event_action: 'trigger',
+    dedup_key: dedupKey,
+    payload: {
+      summary: `Disk almost full on host-${n}: 3% left on /var`,
+      source: `host-${n}.bench.invalid`,
+      severity: 'critical',
+      timestamp: at.toISOString(),
+      component: 'disk',
+      group: 'bench',
+      class: 'disk_full',
+      custom_details: { free_percent: 3, mount: '/var', host: `host-${n}` },
+    },
+  });
+}
+
+function whatWasRefused(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { status?: unknown; code?: unknown };
+    if (typeof parsed.code === 'string') return parsed.code;
+    if (typeof parsed.status === 'string') return parsed.status;
+  } catch {
+    // not JSON
+  }
+  return undefined;
+}
+
+async function send(client: HttpClient, request: Buffer, dueAt: number, startedAt: number, isNew: boolean, dedupKey: string, samples: string[]): Promise<Sent> {
+  const { status, body, code } = await client.send(request);
+  const latencyMs = performance.now() - dueAt;
+  let what: string | undefined;
+  let wrongKey = false;
+  if (status === 202) {
+    try {
+      wrongKey = (JSON.parse(body) as { dedup_key?: unknown }).dedup_key !== dedupKey;
+    } catch {
+      wrongKey = true;
+    }
+  } else {
+    what = status === 0 ? code : whatWasRefused(body);
+    if (samples.length < 3) samples.push(`${status} ${body.slice(0, 300)}`);
+  }
+  return { isNew, dedupKey, status, what, wrongKey, dueMs: dueAt - startedAt, latencyMs };
+}
+
+interface Counted {
+  opened: number;
+  deduplicated: number;
+  folded: number;
+  other: number;
+  alertLog: number;
+  incidents: number;
+  escalating: number;
+  storms: number;
+  alertCount: number;
+  pending: number;
+}
+
+async function countBack(databaseUrl: string): Promise<Counted> {
+  return withClient(databaseUrl, async (client) => {
+    const { rows } = await client.query<Counted>(
+      `SELECT (SELECT count(*)::int FROM alert_log WHERE outcome = 'opened') AS "opened",
+              (SELECT count(*)::int FROM alert_log WHERE outcome = 'deduplicated') AS "deduplicated",
+              (SELECT count(*)::int FROM alert_log WHERE outcome = 'folded') AS "folded",
+              (SELECT count(*)::int FROM alert_log WHERE outcome NOT IN ('opened', 'deduplicated', 'folded')) AS "other",
+              (SELECT count(*)::int FROM alert_log) AS "alertLog",
+              (SELECT count(*)::int FROM incidents WHERE dedup_key IS NOT NULL) AS "incidents",
+              (SELECT count(*)::int FROM incidents WHERE dedup_key IS NOT NULL AND state = 'ESCALATING') AS "escalating",
+              (SELECT count(*)::int FROM incidents WHERE alert_storm) AS "storms",
+              (SELECT coalesce(sum(alert_count), 0)::int FROM incidents) AS "alertCount",
+              (SELECT count(*)::int FROM escalations WHERE status = 'PENDING') AS "pending"`,
+    );
+    const row = rows[0];
+    if (!row) throw new Error('no counts');
+    return row;
+  });
+}
+
+interface PostgresSnapshot {
+  /** CPU seconds so far of each server process (backends, WAL writer, checkpointer...), by pid. */
+  cpu: Map<number, number>;
+  /** Transactions committed in the bench's database. */
+  commits: number;
+  /** The cluster's WAL fsyncs and their time (pg_stat_wal, Postgres 14-17; undefined without it). */
+  wal: { syncs: number; ms: number } | undefined;
+}
+
+/**
+ * Where Postgres stands: its processes' CPU, its commits, its WAL fsyncs. Each commit
+ * waits for the fsync that covers its WAL, so commits per event and the fsync time say
+ * what durability costs here, beside the CPU. Postgres runs on this host (the bench's
+ * own, or DATABASE_URL's: /proc then shows nothing of a remote one, and the CPU is 0).
+ */
+async function postgresSnapshot(databaseUrl: string): Promise<PostgresSnapshot> {
+  return withClient(databaseUrl, async (client) => {
+    const { rows: processes } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity');
+    const { rows: database } = await client.query<{ commits: string }>(
+      'SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()',
+    );
+    let wal: PostgresSnapshot['wal'];
+    try {
+      const { rows } = await client.query<{ syncs: string; ms: number }>('SELECT wal_sync AS syncs, wal_sync_time AS ms FROM pg_stat_wal');
+      wal = rows[0] ? { syncs: Number(rows[0].syncs), ms: Number(rows[0].ms) } : undefined;
+    } catch {
+      wal = undefined;
+    }
+    return { cpu: new Map(processes.map(({ pid }) => [pid, cpuSeconds(pid)])), commits: Number(database[0]?.commits ?? 0), wal };
+  });
+}
+
+/** CPU seconds Postgres used between two snapshots (a process that started in between counts from 0). */
+function postgresCpu(before: PostgresSnapshot, after: PostgresSnapshot): number {
+  let sum = 0;
+  for (const [pid, seconds] of after.cpu) sum += seconds - (before.cpu.get(pid) ?? 0);
+  return sum;
+}
+
+function latencySummary(latencies: number[]): string {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const f = (p: number) => percentile(sorted, p).toFixed(1);
+  return `p50 ${f(50)}  p90 ${f(90)}  p99 ${f(99)}  max ${(sorted.at(-1) ?? 0).toFixed(1)}`;
+}
+
+export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): Promise<void> {
+  const code = await codeVersion();
+  const [loadBefore = 0] = loadavg();
+  const logger = makeLogger();
+  const stack = await startStack(cleanup);
+  const databaseUrl = await createBenchDatabase(stack.databaseUrl, logger, cleanup);
+  const keyPrefix = `bench:${randomBytes(4).toString('hex')}:`;
+  const keys = redisKeys(keyPrefix);
+  const redis = await connectRedis(stack.redisUrl, keys, logger, cleanup);
+
+  const stats: WorkerStats = { slowTicks: [], warnings: 0, errors: 0 };
+  progress(`starting ${args.workers} worker(s), key prefix ${keyPrefix}`);
+  const workerSetup = { count: args.workers, databaseUrl, redisUrl: stack.redisUrl, keyPrefix, escalationLevels: ESCALATION_LEVELS };
+  const workers = startWorkers(workerSetup, stats, cleanup);
+  if (workers.length > 0) await waitForWorkers(workers, redis, keys);
+
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const token = generateToken().token;
+  const api = await startApi(
+    {
+      ...process.env,
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: stack.redisUrl,
+      REDIS_KEY_PREFIX: keyPrefix,
+      ESCALATION_LEVELS,
+      PORT: String(port),
+      KLAXON_ADMIN_TOKEN: token,
+      LOG_LEVEL: 'warn',
+      LOG_FORMAT: 'json',
+      RATE_LIMIT_PER_MINUTE: '1000000',
+      RATE_LIMIT_BURST: '1000000',
+      INTAKE_STORM_PER_MINUTE: String(STORM_THRESHOLD),
+      INTAKE_RATE_PER_MINUTE: String(KEY_RATE_PER_MINUTE),
+      INTAKE_RATE_BURST: String(KEY_RATE_BURST),
+    },
+    baseUrl,
+    cleanup,
+  );
+  const services = await createServices(baseUrl, token);
+  progress(`${services.length} services, each with a policy (level 1 after 5m) and an integration key`);
+
+  const client = new HttpClient(baseUrl, args.connections);
+  cleanup.add('close the connections', () => Promise.resolve(client.close()));
+  const headers = { 'content-type': 'application/json' };
+
+  const total = Math.round(args.rate * args.durationS);
+  const intervalMs = 1000 / args.rate;
+  progress(
+    `${total} Events API v2 triggers at ${args.rate}/s for ${args.durationS} s on at most ${args.connections} connections, ` +
+      `half of them new dedup keys, ${args.workers} idle worker(s) alongside`,
+  );
+  const workersCpu = () => workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0);
+  const clientCpuBefore = process.cpuUsage();
+  const apiCpuBefore = cpuSeconds(api.child.pid);
+  const workersCpuBefore = workersCpu();
+  const samples: string[] = [];
+  const postgresBefore = await postgresSnapshot(databaseUrl);
+  // Keys sent so far in order, with when each was due: repeats pick among the old enough.
+  const firsts: { n: number; dedupKey: string; dueAt: number }[] = [];
+  let oldEnough = 0;
+  const wallStart = Date.now();
+  const startedAt = performance.now() + 100;
+  const answers: Promise<Sent>[] = [];
+  for (let i = 0; i < total; i += 1) {
+    const dueAt = startedAt + i * intervalMs;
+    const wait = dueAt - performance.now();
+    if (wait > 1) await sleep(wait);
+    let first: { n: number; dedupKey: string; dueAt: number };
+    const isNew = i % 2 === 0;
+    if (isNew) {
+      const n = firsts.length;
+      first = { n, dedupKey: `bench/host-${n}/disk_full`, dueAt };
+      firsts.push(first);
+    } else {
+      while (oldEnough < firsts.length && (firsts[oldEnough]?.dueAt ?? Infinity) <= dueAt - DUPLICATE_MIN_AGE_MS) oldEnough += 1;
+      const among = oldEnough > 0 ? oldEnough : firsts.length;
+      first = firsts[Math.floor(Math.random() * among)] ?? (firsts[0] as typeof first);
+    }
+    const service = services[first.n % services.length] as Service;
+    const body = eventBody(service, first.n, first.dedupKey, new Date(wallStart + (dueAt - startedAt)));
+    answers.push(send(client, client.request('POST', '/v2/enqueue', headers, body), dueAt, startedAt, isNew, first.dedupKey, samples));
+  }
+  const done = await Promise.all(answers);
+  const elapsedS = (performance.now() - startedAt) / 1000;
+  const apiCpu = cpuSeconds(api.child.pid) - apiCpuBefore;
+  const workerCpu = workersCpu() - workersCpuBefore;
+  const clientCpuUsage = process.cpuUsage(clientCpuBefore);
+  const clientCpu = (clientCpuUsage.user + clientCpuUsage.system) / 1e6;
+  // Before the API stops: its connections' backends exit with it.
+  const postgresAfter = await postgresSnapshot(databaseUrl);
+  const pgCpu = postgresCpu(postgresBefore, postgresAfter);
+
+  // Whatever the API writes after answering (the audit of refused requests) is written before it exits.
+  progress('stopping the API (SIGTERM)');
+  await api.stop();
+  const counted = await countBack(databaseUrl);
+
+  const statuses: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  for (const answer of done) {
+    statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
+    if (answer.status !== 202) {
+      const key = `${answer.status} ${answer.what ?? 'unknown'}`;
+      errors[key] = (errors[key] ?? 0) + 1;
+    } else if (answer.wrongKey) {
+      errors['202 wrong_dedup_key'] = (errors['202 wrong_dedup_key'] ?? 0) + 1;
+    }
+  }
+  const newKeys = done.filter((answer) => answer.isNew).length;
+  const repeats = total - newKeys;
+  const latencies = done.map((answer) => answer.latencyMs).sort((a, b) => a - b);
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  const verified =
+    counted.alertLog === total &&
+    counted.opened === newKeys &&
+    counted.deduplicated === repeats &&
+    counted.incidents === newKeys &&
+    counted.folded === 0 &&
+    counted.storms === 0;
+  const result = {
+    intake: args.rate,
+    duration_s: args.durationS,
+    workers: args.workers,
+    connections: args.connections,
+    services: services.length,
+    storm_threshold: STORM_THRESHOLD,
+    key_rate_per_minute: KEY_RATE_PER_MINUTE,
+    key_rate_burst: KEY_RATE_BURST,
+    sent: total,
+    new_keys: newKeys,
+    repeats,
+    statuses,
+    errors,
+    p50_ms: round(percentile(latencies, 50)),
+    p90_ms: round(percentile(latencies, 90)),
+    p99_ms: round(percentile(latencies, 99)),
+    max_ms: round(latencies.at(-1) ?? 0),
+    achieved_per_s: Math.round((statuses['202'] ?? 0) / elapsedS),
+    api_cpu_percent: Math.round((apiCpu / elapsedS) * 100),
+    workers_cpu_percent: Math.round((workerCpu / elapsedS) * 100),
+    client_cpu_percent: Math.round((clientCpu / elapsedS) * 100),
+    postgres_cpu_percent: Math.round((pgCpu / elapsedS) * 100),
+    opened: counted.opened,
+    deduplicated: counted.deduplicated,
+    folded: counted.folded,
+    alert_log_rows: counted.alertLog,
+    incidents: counted.incidents,
+    pending_escalations: counted.pending,
+    verified,
+  };
+
+  const [loadAfter = 0] = loadavg();
+  progress(`---- intake: ${total} Events API v2 triggers at ${args.rate}/s for ${args.durationS} s (${newKeys} new keys, ${repeats} repeats)`);
+  progress(`code: ${code}; ${describeLoad(loadBefore, loadAfter)}`);
+  progress(`latency ms from the due instant, all:     ${latencySummary(done.map((a) => a.latencyMs))}`);
+  progress(`                                 new keys: ${latencySummary(done.filter((a) => a.isNew).map((a) => a.latencyMs))}`);
+  progress(`                                 repeats:  ${latencySummary(done.filter((a) => !a.isNew).map((a) => a.latencyMs))}`);
+  // By when the events were due: a queue that builds up shows as a rising line, another process' burst as a bump.
+  const windowMs = Math.max(1, Math.ceil(args.durationS / 10)) * 1000;
+  const windows = new Map<number, number[]>();
+  for (const answer of done) {
+    const start = Math.floor(answer.dueMs / windowMs) * windowMs;
+    const list = windows.get(start) ?? [];
+    list.push(answer.latencyMs);
+    windows.set(start, list);
+  }
+  for (const [start, list] of [...windows].sort(([a], [b]) => a - b)) {
+    progress(`  due at +${String(start / 1000).padStart(3)} s: ${String(list.length).padStart(5)} events, ${latencySummary(list)}`);
+  }
+  progress(`statuses ${JSON.stringify(statuses)}, errors ${JSON.stringify(errors)}`);
+  for (const sample of samples) progress(`  refused: ${sample}`);
+  progress(
+    `CPU: API ${result.api_cpu_percent} % (${((apiCpu / total) * 1000).toFixed(2)} ms an event), workers ${result.workers_cpu_percent} % in all, ` +
+      `this client ${result.client_cpu_percent} % (it shares the machine)`,
+  );
+  progress(
+    `${verified ? '' : 'WARNING: '}alert log: ${counted.alertLog} rows for ${total} sent; opened ${counted.opened} for ${newKeys} new keys, ` +
+      `deduplicated ${counted.deduplicated} for ${repeats} repeats, folded ${counted.folded}, other outcomes ${counted.other}; ` +
+      `${counted.incidents} incidents opened by alerts (${counted.escalating} escalating, ${counted.storms} storms), ` +
+      `occurrences counted ${counted.alertCount}; ${counted.pending} escalations pending`,
+  );
+  const commits = postgresAfter.commits - postgresBefore.commits;
+  progress(
+    `Postgres: ${((pgCpu / total) * 1000).toFixed(2)} ms of CPU an event; ${commits} commits (${(commits / total).toFixed(2)} an event, ` +
+      `the bench's own reads included)` +
+      (postgresBefore.wal && postgresAfter.wal
+        ? `; ${postgresAfter.wal.syncs - postgresBefore.wal.syncs} WAL fsyncs (${((postgresAfter.wal.syncs - postgresBefore.wal.syncs) / total).toFixed(2)} an event), ` +
+          `${((postgresAfter.wal.ms - postgresBefore.wal.ms) / Math.max(1, postgresAfter.wal.syncs - postgresBefore.wal.syncs)).toFixed(2)} ms each ` +
+          '(0 when track_wal_io_timing is off)'
+        : ''),
+  );
+  if (args.workers > 0) progress(`workers: ${stats.warnings} warnings, ${stats.errors} errors (log: ${WORKER_LOG}); API log: ${API_LOG}`);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
