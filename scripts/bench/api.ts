@@ -73,7 +73,7 @@ const READY_TIMEOUT_MS = 60_000;
 /** The default timetable: nothing the run schedules falls due during it. */
 const ESCALATION_LEVELS = '5m,15m,60m';
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -88,7 +88,7 @@ export interface ApiProcess {
 }
 
 /** The API, its log in .data/bench/api.log (its warnings and errors on stderr too), ready when /healthz answers. */
-export async function startApi(env: NodeJS.ProcessEnv, baseUrl: string, cleanup: Cleanup): Promise<ApiProcess> {
+async function startApi(env: NodeJS.ProcessEnv, baseUrl: string, cleanup: Cleanup): Promise<ApiProcess> {
   const log = openLog(API_LOG, cleanup);
   const child = spawnTsx('src/main/api.ts', env, (line) => {
     log.write(`${line}\n`);
@@ -138,7 +138,27 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
-export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise<void> {
+/**
+ * What both HTTP modes (--api, --intake) drive: the bench's private stack, a fresh
+ * database, `workers` idle workers, one API process as deployed (NODE_ENV=production,
+ * an admin token of its own) with `env` added to its environment, and the keep-alive
+ * client on at most `connections` connections.
+ */
+export interface ApiRig {
+  /** The code measured, and the load average before the run. */
+  code: string;
+  loadBefore: number;
+  databaseUrl: string;
+  baseUrl: string;
+  token: string;
+  api: ApiProcess;
+  client: HttpClient;
+  stats: WorkerStats;
+  /** Starts counting CPU: its result says the seconds the API, the workers and this client used since. */
+  cpuMeter: () => () => { apiS: number; workersS: number; clientS: number };
+}
+
+export async function startApiRig(args: { workers: number; connections: number }, cleanup: Cleanup, env: Record<string, string>): Promise<ApiRig> {
   const code = await codeVersion();
   const [loadBefore = 0] = loadavg();
   const logger = makeLogger();
@@ -172,12 +192,28 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
       // The bench measures the API, not the per-token limit.
       RATE_LIMIT_PER_MINUTE: '1000000',
       RATE_LIMIT_BURST: '1000000',
+      ...env,
     },
     baseUrl,
     cleanup,
   );
   const client = new HttpClient(baseUrl, args.connections);
   cleanup.add('close the connections', () => Promise.resolve(client.close()));
+  const workersCpu = () => workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0);
+  const cpuMeter = () => {
+    const clientBefore = process.cpuUsage();
+    const apiBefore = cpuSeconds(api.child.pid);
+    const workersBefore = workersCpu();
+    return () => {
+      const clientUsage = process.cpuUsage(clientBefore);
+      return { apiS: cpuSeconds(api.child.pid) - apiBefore, workersS: workersCpu() - workersBefore, clientS: (clientUsage.user + clientUsage.system) / 1e6 };
+    };
+  };
+  return { code, loadBefore, databaseUrl, baseUrl, token, api, client, stats, cpuMeter };
+}
+
+export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise<void> {
+  const { code, loadBefore, databaseUrl, token, api, client, stats, cpuMeter } = await startApiRig(args, cleanup, {});
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 
   const total = Math.round(args.rate * args.durationS);
@@ -185,10 +221,7 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
   progress(
     `${total} requests at ${args.rate}/s for ${args.durationS} s on at most ${args.connections} connections, ` + `${args.workers} idle worker(s) alongside`,
   );
-  const workersCpu = () => workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0);
-  const clientCpuBefore = process.cpuUsage();
-  const apiCpuBefore = cpuSeconds(api.child.pid);
-  const workersCpuBefore = workersCpu();
+  const cpuUsed = cpuMeter();
   const startedAt = performance.now() + 100;
   const answers: Promise<Answer>[] = [];
   for (let i = 0; i < total; i += 1) {
@@ -199,10 +232,7 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
   }
   const done = await Promise.all(answers);
   const elapsedS = (performance.now() - startedAt) / 1000;
-  const apiCpu = cpuSeconds(api.child.pid) - apiCpuBefore;
-  const workerCpu = workersCpu() - workersCpuBefore;
-  const clientCpuUsage = process.cpuUsage(clientCpuBefore);
-  const clientCpu = (clientCpuUsage.user + clientCpuUsage.system) / 1e6;
+  const { apiS: apiCpu, workersS: workerCpu, clientS: clientCpu } = cpuUsed();
 
   // The audit rows of refused requests are written from a queue: the API writes what
   // is left of it before it exits.

@@ -38,31 +38,11 @@
  * (the Events API's `status`, a problem's `code`, or the socket's error code), plus
  * "202 wrong_dedup_key" for an accepted event answered with another dedup key.
  */
-import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateToken } from '../../src/auth/token-format.ts';
-import { redisKeys } from '../../src/redis/keys.ts';
-import { API_LOG, freePort, percentile, startApi } from './api.ts';
+import { API_LOG, percentile, startApiRig } from './api.ts';
 import { HttpClient } from './http-client.ts';
-import {
-  type Cleanup,
-  UsageError,
-  WORKER_LOG,
-  type WorkerStats,
-  codeVersion,
-  connectRedis,
-  cpuSeconds,
-  createBenchDatabase,
-  describeLoad,
-  makeLogger,
-  positive,
-  progress,
-  startStack,
-  startWorkers,
-  waitForWorkers,
-  withClient,
-} from './support.ts';
+import { type Cleanup, UsageError, WORKER_LOG, cpuSeconds, describeLoad, positive, progress, withClient } from './support.ts';
 
 export interface IntakeBenchArgs {
   /** Events a second. */
@@ -72,8 +52,6 @@ export interface IntakeBenchArgs {
   workers: number;
 }
 
-/** The timetable the API and workers run; the services' policy has its own (level 1 after 5 minutes). */
-const ESCALATION_LEVELS = '5m,15m,60m';
 /**
  * Services, one integration key each. 500 events a second over 50 services is 5 new
  * incidents a second per service: a busy organisation, not one exporter gone mad.
@@ -287,50 +265,14 @@ function latencySummary(latencies: number[]): string {
 }
 
 export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): Promise<void> {
-  const code = await codeVersion();
-  const [loadBefore = 0] = loadavg();
-  const logger = makeLogger();
-  const stack = await startStack(cleanup);
-  const databaseUrl = await createBenchDatabase(stack.databaseUrl, logger, cleanup);
-  const keyPrefix = `bench:${randomBytes(4).toString('hex')}:`;
-  const keys = redisKeys(keyPrefix);
-  const redis = await connectRedis(stack.redisUrl, keys, logger, cleanup);
-
-  const stats: WorkerStats = { slowTicks: [], warnings: 0, errors: 0 };
-  progress(`starting ${args.workers} worker(s), key prefix ${keyPrefix}`);
-  const workerSetup = { count: args.workers, databaseUrl, redisUrl: stack.redisUrl, keyPrefix, escalationLevels: ESCALATION_LEVELS };
-  const workers = startWorkers(workerSetup, stats, cleanup);
-  if (workers.length > 0) await waitForWorkers(workers, redis, keys);
-
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const token = generateToken().token;
-  const api = await startApi(
-    {
-      ...process.env,
-      NODE_ENV: 'production',
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: stack.redisUrl,
-      REDIS_KEY_PREFIX: keyPrefix,
-      ESCALATION_LEVELS,
-      PORT: String(port),
-      KLAXON_ADMIN_TOKEN: token,
-      LOG_LEVEL: 'warn',
-      LOG_FORMAT: 'json',
-      RATE_LIMIT_PER_MINUTE: '1000000',
-      RATE_LIMIT_BURST: '1000000',
-      INTAKE_STORM_PER_MINUTE: String(STORM_THRESHOLD),
-      INTAKE_RATE_PER_MINUTE: String(KEY_RATE_PER_MINUTE),
-      INTAKE_RATE_BURST: String(KEY_RATE_BURST),
-    },
-    baseUrl,
-    cleanup,
-  );
+  const { code, loadBefore, databaseUrl, baseUrl, token, api, client, stats, cpuMeter } = await startApiRig(args, cleanup, {
+    INTAKE_STORM_PER_MINUTE: String(STORM_THRESHOLD),
+    INTAKE_RATE_PER_MINUTE: String(KEY_RATE_PER_MINUTE),
+    INTAKE_RATE_BURST: String(KEY_RATE_BURST),
+  });
   const services = await createServices(baseUrl, token);
   progress(`${services.length} services, each with a policy (level 1 after 5m) and an integration key`);
 
-  const client = new HttpClient(baseUrl, args.connections);
-  cleanup.add('close the connections', () => Promise.resolve(client.close()));
   const headers = { 'content-type': 'application/json' };
 
   const total = Math.round(args.rate * args.durationS);
@@ -339,10 +281,7 @@ export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): P
     `${total} Events API v2 triggers at ${args.rate}/s for ${args.durationS} s on at most ${args.connections} connections, ` +
       `half of them new dedup keys, ${args.workers} idle worker(s) alongside`,
   );
-  const workersCpu = () => workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0);
-  const clientCpuBefore = process.cpuUsage();
-  const apiCpuBefore = cpuSeconds(api.child.pid);
-  const workersCpuBefore = workersCpu();
+  const cpuUsed = cpuMeter();
   const samples: string[] = [];
   const postgresBefore = await postgresSnapshot(databaseUrl);
   // Keys sent so far in order, with when each was due: repeats pick among the old enough.
@@ -372,10 +311,7 @@ export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): P
   }
   const done = await Promise.all(answers);
   const elapsedS = (performance.now() - startedAt) / 1000;
-  const apiCpu = cpuSeconds(api.child.pid) - apiCpuBefore;
-  const workerCpu = workersCpu() - workersCpuBefore;
-  const clientCpuUsage = process.cpuUsage(clientCpuBefore);
-  const clientCpu = (clientCpuUsage.user + clientCpuUsage.system) / 1e6;
+  const { apiS: apiCpu, workersS: workerCpu, clientS: clientCpu } = cpuUsed();
   // Before the API stops: its connections' backends exit with it.
   const postgresAfter = await postgresSnapshot(databaseUrl);
   const pgCpu = postgresCpu(postgresBefore, postgresAfter);
