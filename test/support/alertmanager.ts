@@ -11,12 +11,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { track } from './leaks.ts';
+import { freePort } from './redis-server.ts';
 
 const run = promisify(execFile);
 
@@ -76,16 +76,6 @@ export interface RealAlertmanager {
   output(): string;
   /** Kills it and removes its storage. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 /** The config file: one route, one webhook receiver that is also sent resolved alerts. */

@@ -36,7 +36,8 @@ export interface PrivateRedisOptions {
   dir?: string;
 }
 
-async function freePort(): Promise<number> {
+/** A port free on loopback now (the test servers' and processes' own). */
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
