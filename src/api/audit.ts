@@ -78,11 +78,17 @@ export class AuditLog {
   rowOf(ctx: Koa.Context, status: number): AuditRow {
     const principal = principalIfAny(ctx);
     if (!principal) throw new Error('only requests with a principal are audited');
+    return this.rowFor(ctx, { tokenId: principal.tokenId, actor: actorLabel(principal), teamId: principal.teamId }, status);
+  }
+
+  /**
+   * The row of a request made by `who`: a token's principal (rowOf), or a caller with a
+   * credential of another kind (a person acting from a message, an integration key).
+   */
+  rowFor(ctx: Koa.Context, who: { tokenId: string | null; actor: string; teamId: string | null }, status: number): AuditRow {
     return {
       occurredAt: this.deps.clock.now(),
-      tokenId: principal.tokenId,
-      actor: actorLabel(principal),
-      teamId: principal.teamId,
+      ...who,
       method: ctx.method,
       route: routeOf(ctx) ?? null,
       // A token pasted into a path must not be kept in a table that is never scrubbed.

@@ -6,7 +6,7 @@
  * `rate_limited` problem with Retry-After.
  */
 import type Koa from 'koa';
-import type { RateLimitDecision, RateLimiter } from '../ratelimit/rate-limiter.ts';
+import type { RateLimitDecision, RateLimitPolicy, RateLimiter } from '../ratelimit/rate-limiter.ts';
 import { HttpProblem } from './problem.ts';
 
 export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
@@ -20,10 +20,14 @@ export function rateLimitHeaders(decision: RateLimitDecision): Record<string, st
   return headers;
 }
 
-/** The 429 for a refused decision; `whose` names the bucket in the detail ("this token", "this address"). */
-export function rateLimitedProblem(limiter: RateLimiter, decision: RateLimitDecision, whose: string): HttpProblem {
+/**
+ * The 429 for a refused decision; `whose` names the bucket in the detail ("this token",
+ * "this address"), and `policy` is the bucket's own when it has one (an integration
+ * key's rate) instead of the limiter's.
+ */
+export function rateLimitedProblem(limiter: RateLimiter, decision: RateLimitDecision, whose: string, policy: RateLimitPolicy = limiter.policy): HttpProblem {
   const headers = rateLimitHeaders(decision);
-  const { ratePerMinute, burst } = limiter.policy;
+  const { ratePerMinute, burst } = policy;
   return new HttpProblem(
     429,
     'rate_limited',

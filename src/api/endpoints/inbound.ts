@@ -42,7 +42,6 @@ import { type CommitHook, withCommitHook } from '../../db/transaction.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import type { Incident } from '../../domain/incident.ts';
 import type { IncidentState } from '../../domain/incident-states.ts';
-import { redactTokens } from '../../domain/tokens.ts';
 import { post } from '../../notify/channels/http.ts';
 import { createSlackChannel, parseSlackInteraction, type SlackButtonPress, verifySlackSignature } from '../../notify/channels/slack.ts';
 import {
@@ -63,7 +62,6 @@ import type { AppDeps } from '../deps.ts';
 import { type Endpoint, endpoint } from '../endpoint.ts';
 import { readFormBody } from '../form-body.ts';
 import { HttpProblem, PageProblem } from '../problem.ts';
-import { routeOf } from '../request-state.ts';
 
 const TAG = 'inbound';
 
@@ -259,23 +257,20 @@ async function actAudited(ctx: Koa.Context, deps: AppDeps, input: Omit<MessageAc
     rows: () =>
       actor
         ? [
-            {
-              occurredAt: deps.clock.now(),
-              tokenId: null,
-              // `user <id> via <channel> (notification <id>): <name>`, the name last so the cap cuts only it.
-              actor:
-                `user ${actor.id} via ${input.via.channel}${input.via.notification_id ? ` (notification ${input.via.notification_id})` : ''}: ${actor.name}`.slice(
-                  0,
-                  300,
-                ),
-              teamId: null,
-              method: ctx.method,
-              route: routeOf(ctx) ?? null,
-              path: redactTokens(ctx.path).slice(0, 2048),
-              status: 200,
-              requestId: ctx.state.requestId as string,
-              clientRequestId: (ctx.state.clientRequestId as string | undefined) ?? null,
-            },
+            deps.audit.rowFor(
+              ctx,
+              {
+                tokenId: null,
+                // `user <id> via <channel> (notification <id>): <name>`, the name last so the cap cuts only it.
+                actor:
+                  `user ${actor.id} via ${input.via.channel}${input.via.notification_id ? ` (notification ${input.via.notification_id})` : ''}: ${actor.name}`.slice(
+                    0,
+                    300,
+                  ),
+                teamId: null,
+              },
+              200,
+            ),
           ]
         : [],
   };

@@ -27,14 +27,12 @@ import { type AlertSource, MAX_EVENT_BYTES, type ParsedAlerts } from '../../doma
 import { parseEventsV2 } from '../../domain/alerts/events-v2.ts';
 import { GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER, checkGrafanaSignature, parseGrafana } from '../../domain/alerts/grafana.ts';
 import { INTEGRATION_KEY_ALPHABET, INTEGRATION_KEY_PREFIX, INTEGRATION_KEY_RANDOM_LENGTH } from '../../domain/integration-keys.ts';
-import { redactTokens } from '../../domain/tokens.ts';
 import { AlertLogPage, presentAlertLine } from '../../presenters/alerts.ts';
 import { Type } from '../../schema/types.ts';
 import type { AppDeps } from '../deps.ts';
 import { type Endpoint, endpoint } from '../endpoint.ts';
 import { HttpProblem, ProtocolProblem, validationProblem } from '../problem.ts';
-import { rateLimitHeaders } from '../rate-limit.ts';
-import { routeOf } from '../request-state.ts';
+import { rateLimitHeaders, rateLimitedProblem, takeOrRefuse } from '../rate-limit.ts';
 import { readJsonPayload } from '../request.ts';
 
 const TAG = 'alerts';
@@ -217,8 +215,7 @@ async function readIntakeBody(ctx: Koa.Context, limitBytes: number, eventsApi: b
 async function admitKey(ctx: Koa.Context, deps: AppDeps, sent: string | null, eventsApi: boolean): Promise<ResolvedIntegrationKey> {
   const key = sent === null ? null : await deps.integrationKeys.resolve(sent);
   if (!key) {
-    const decision = await deps.addressRateLimiter.take(`address:${ctx.ip}`);
-    if (!decision.allowed) throw tooManyRequests(ctx, decision, 'this address without a live integration key');
+    await takeOrRefuse(ctx, deps.addressRateLimiter, `address:${ctx.ip}`, 'this address without a live integration key');
     const words = 'routing_key: no live integration key has this value (unknown, revoked or malformed)';
     if (eventsApi && sent !== null) throw new ProtocolProblem(400, 'invalid_event', words, { ...INVALID_EVENT, errors: [words] });
     if (eventsApi)
@@ -227,22 +224,11 @@ async function admitKey(ctx: Koa.Context, deps: AppDeps, sent: string | null, ev
   }
   const decision = await takeIntakeBudget(deps, key);
   ctx.set(rateLimitHeaders(decision));
-  if (!decision.allowed) throw tooManyRequests(ctx, decision, `integration key ${key.hint}`);
+  if (!decision.allowed) {
+    const policy = { ratePerMinute: key.ratePerMinute, burst: key.rateBurst };
+    throw rateLimitedProblem(deps.intakeRateLimiter, decision, `integration key ${key.hint}`, policy);
+  }
   return key;
-}
-
-function tooManyRequests(ctx: Koa.Context, decision: { limit: number; retryAfterMs: number }, whose: string): HttpProblem {
-  ctx.set(rateLimitHeaders(decision as Parameters<typeof rateLimitHeaders>[0]));
-  return new HttpProblem(
-    429,
-    'rate_limited',
-    'Too many requests',
-    `${whose} is over its rate; retry after the Retry-After seconds`,
-    {},
-    {
-      'Retry-After': String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))),
-    },
-  );
 }
 
 /**
@@ -262,20 +248,7 @@ async function keyAudited<T>(
   let ending = status;
   const hook: CommitHook = {
     committed: false,
-    rows: () => [
-      {
-        occurredAt: deps.clock.now(),
-        tokenId: null,
-        actor: keyActor(key),
-        teamId: key.teamId,
-        method: ctx.method,
-        route: routeOf(ctx) ?? null,
-        path: redactTokens(ctx.path).slice(0, 2048),
-        status: ending,
-        requestId: ctx.state.requestId as string,
-        clientRequestId: (ctx.state.clientRequestId as string | undefined) ?? null,
-      },
-    ],
+    rows: () => [deps.audit.rowFor(ctx, { tokenId: null, actor: keyActor(key), teamId: key.teamId }, ending)],
   };
   const requestId = (ctx.state.requestId as string | undefined) ?? null;
   const request: IntakeRequest = { key, source, requestId, stormPerMinute: deps.intakeStormPerMinute, services: deps.intakeServices };
