@@ -7,10 +7,11 @@
 import { createHmac } from 'node:crypto';
 import { expect } from 'chai';
 import { createIntegrationKey } from '../../src/commands/integration-keys.ts';
+import { createToken } from '../../src/commands/tokens.ts';
 import { EVERY_TEAM } from '../../src/domain/team-scope.ts';
 import { runAuditQuery } from '../support/audit-queries.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
-import { createPolicyVia, createServiceRow, createUser } from '../support/factories.ts';
+import { createPolicyVia, createServiceRow, createTeam, createUser } from '../support/factories.ts';
 import type { Api } from '../support/http.ts';
 
 type Json = Record<string, unknown>;
@@ -434,6 +435,24 @@ describe('alert intake', function () {
         ['deduplicated', 'prometheus', 'events_v2'],
         ['deduplicated', 'prometheus', 'events_v2'],
       ]);
+    });
+
+    it("is the service's team's: another team's token gets 404, as for the incident, and the team's own sees it", async () => {
+      const own = await createTeam(t.pool, 'payments', []);
+      const other = await createTeam(t.pool, 'search', []);
+      const owned = await createServiceRow(t.pool, 'payments api', null);
+      await t.ownerPool.query('UPDATE services SET team_id = $1 WHERE id = $2', [own, owned]);
+      const { key: ownedKey } = await newKey(owned, 'prometheus');
+      expect((await trigger('private-1', 's', ownedKey)).status).to.equal(202);
+      const [incident] = await incidentsWithKey('private-1', owned);
+      const reader = async (teamId: string) =>
+        t.api.as((await createToken(t.deps, { name: `read ${teamId}`, scopes: ['read'], teamId, expiresAt: null }, { via: 'test' })).token);
+      const path = `/incidents/${String(incident?.id)}/alerts`;
+      const refused = await (await reader(other)).get(path);
+      expect(refused.status, refused.text).to.equal(404);
+      const shown = await (await reader(own)).get(path);
+      expect(shown.status, shown.text).to.equal(200);
+      expect((shown.body.items as Json[]).map((line) => line.outcome)).to.deep.equal(['opened']);
     });
 
     it('is append-only', async () => {
