@@ -24,6 +24,7 @@ import {
   integrationKeyHint,
   isIntegrationKeyShape,
 } from '../domain/integration-keys.ts';
+import { SingleFlight } from '../domain/single-flight.ts';
 import { RevocationTrust, type RevocationTrustOptions, rememberBounded } from './revocation-trust.ts';
 import { hashSecret } from './token-format.ts';
 
@@ -81,6 +82,8 @@ export class IntegrationKeys {
   /** By the key's hash (hex), never by the key itself. */
   private readonly recent = new Map<string, Remembered>();
   private readonly trust: RevocationTrust;
+  /** One lookup per key at a time: the requests that come meanwhile wait for it. */
+  private readonly lookups = new SingleFlight<ResolvedIntegrationKey | null>();
 
   constructor(
     private readonly db: Queryable,
@@ -99,7 +102,17 @@ export class IntegrationKeys {
     const hash = hashIntegrationKey(key);
     const cacheKey = hash.toString('hex');
     const known = this.recent.get(cacheKey);
-    if (known && this.trust.isFresh(known.checkedAt)) return known.key;
+    if (known && this.trust.isFresh(known.checkedAt)) {
+      // Looked up again before it expires, while this request goes on (its failure is the next lookup's to report).
+      if (this.trust.isAging(known.checkedAt) && !this.lookups.has(cacheKey)) {
+        this.lookups.run(cacheKey, () => this.lookUp(hash, cacheKey)).catch(() => undefined);
+      }
+      return known.key;
+    }
+    return this.lookups.run(cacheKey, () => this.lookUp(hash, cacheKey));
+  }
+
+  private async lookUp(hash: Buffer, cacheKey: string): Promise<ResolvedIntegrationKey | null> {
     const stamp = this.trust.lookupStarts();
     const [row] = await run<ResolvedIntegrationKeyRow>(this.db, sql('integration-key-resolve'), [hash]);
     if (!row) {
@@ -115,6 +128,7 @@ export class IntegrationKeys {
   /** Forgets a key at once (it was just revoked, here or in another process). */
   forget(keyId: string): void {
     this.trust.revoked();
+    this.lookups.clear();
     for (const [cacheKey, remembered] of this.recent) if (remembered.key.id === keyId) this.recent.delete(cacheKey);
   }
 

@@ -54,6 +54,16 @@ export class RevocationTrust {
   }
 
   /**
+   * Whether a lookup still fresh is past half its trust: the caller looks it up again
+   * in the background (one lookup at a time, src/domain/single-flight.ts) and goes on
+   * with it meanwhile, so a credential in steady use never makes a request wait for its
+   * lookup. The bound holds: nothing is trusted past `freshMs` after its lookup started.
+   */
+  isAging(checkedAt: number | null): boolean {
+    return checkedAt !== null && this.monotonicNow() - checkedAt > this.freshMs / 2;
+  }
+
+  /**
    * Whether every revocation is heard from now on (a listener is connected: true), or
    * may be missed (false). Trust starts with lookups made after the listener connected:
    * a revocation announced while it was away was not heard.

@@ -29,6 +29,7 @@ import { jsonProblem } from '../domain/alerts/reading.ts';
 import type { FieldIssue } from '../domain/errors.ts';
 import type { AlertOrigin } from '../domain/events.ts';
 import { IncidentState } from '../domain/incident-states.ts';
+import { SingleFlight } from '../domain/single-flight.ts';
 import type { PolicySnapshot } from '../domain/policy.ts';
 import { EVERY_TEAM, type TeamScope } from '../domain/team-scope.ts';
 import { type AlertLogEntry, alertLogColumns } from '../db/alert-log.ts';
@@ -209,10 +210,17 @@ const MAX_SERVICES = 10_000;
  */
 export class ServiceFactsCache {
   private readonly known = new Map<string, ServiceFacts>();
+  /** One read per service at a time: the alerts that come meanwhile (a start, a burst on a new service) wait for it. */
+  private readonly reads = new SingleFlight<ServiceFacts>();
 
   async facts(deps: CommandDeps, serviceId: string, refresh: boolean): Promise<ServiceFacts> {
     const cached = refresh ? undefined : this.known.get(serviceId);
     if (cached) return cached;
+    // A refresh follows a "stale" verdict: a read that started before it may be what was stale.
+    return refresh ? this.read(deps, serviceId) : this.reads.run(serviceId, () => this.read(deps, serviceId));
+  }
+
+  private async read(deps: CommandDeps, serviceId: string): Promise<ServiceFacts> {
     const [service] = await run<{ name: string; team_id: string | null; escalation_policy_id: string | null; auto_escalate: boolean }>(
       deps.pool,
       sql('service-get'),

@@ -297,6 +297,77 @@ describe('integration keys', () => {
       }
     });
 
+    /** The pool, its reads counted; while held (hold()), a read waits until release(). */
+    function countedPool() {
+      let reads = 0;
+      let gate: Promise<void> = Promise.resolve();
+      let release = () => undefined as void;
+      const db = {
+        query: async (...args: unknown[]) => {
+          reads += 1;
+          await gate;
+          return t.pool.query(...(args as [string]));
+        },
+      };
+      return {
+        db,
+        reads: () => reads,
+        hold: () => (gate = new Promise((resolve) => (release = resolve))),
+        release: () => release(),
+      };
+    }
+
+    it('requests for a key that is not in memory wait for one read, not one each (a start, a burst)', async () => {
+      const { key, id } = await newKey({ name: 'one read' });
+      const pool = countedPool();
+      const keys = lookups(pool.db);
+      keys.revocationsHeard(true);
+      void pool.hold();
+      const answers = Array.from({ length: 20 }, () => keys.resolve(key));
+      pool.release();
+      expect((await Promise.all(answers)).map((resolved) => resolved?.id)).to.deep.equal(Array.from({ length: 20 }, () => id));
+      expect(pool.reads()).to.equal(1);
+      // Settled: the next one after the trust runs out reads again.
+      monotonic += FRESH_MS + 1;
+      expect((await keys.resolve(key))?.id).to.equal(id);
+      expect(pool.reads()).to.equal(2);
+    });
+
+    it('a key in use is read again in the background past half its trust: no request waits for it, and what it finds applies', async () => {
+      const { key, id } = await newKey({ name: 'read ahead' });
+      const pool = countedPool();
+      const keys = lookups(pool.db);
+      keys.revocationsHeard(true);
+      expect((await keys.resolve(key))?.id).to.equal(id);
+      monotonic += FRESH_MS / 2;
+      expect((await keys.resolve(key))?.id).to.equal(id);
+      expect(pool.reads(), 'half its trust: not yet').to.equal(1);
+      await t.ownerPool.query("UPDATE integration_keys SET revoked_at = now(), revoked_by = 'by hand' WHERE id = $1", [id]);
+      monotonic += 1;
+      void pool.hold();
+      // Answered from memory while the read in the background waits; one read, not one per request.
+      for (let i = 0; i < 3; i += 1) expect((await keys.resolve(key))?.id).to.equal(id);
+      expect(pool.reads()).to.equal(2);
+      pool.release();
+      await waitFor('the read in the background to find the key revoked', async () => (await keys.resolve(key)) === null);
+    });
+
+    it('a revocation heard while a read is in flight: the next request reads again instead of waiting for that read', async () => {
+      const { key, id } = await newKey({ name: 'revoked while read' });
+      const pool = countedPool();
+      const keys = lookups(pool.db);
+      keys.revocationsHeard(true);
+      void pool.hold();
+      const first = keys.resolve(key);
+      await t.ownerPool.query("UPDATE integration_keys SET revoked_at = now(), revoked_by = 'by hand' WHERE id = $1", [id]);
+      keys.forget(id);
+      const second = keys.resolve(key);
+      expect(pool.reads()).to.equal(2);
+      pool.release();
+      await first;
+      expect(await second).to.equal(null);
+    });
+
     it('the process that revokes forgets the key before it answers', async () => {
       const { key, id } = await newKey({ name: 'revoked here' });
       t.deps.integrationKeys.revocationsHeard(true);

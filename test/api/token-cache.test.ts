@@ -8,6 +8,7 @@
  * clock, so nothing here waits for time to pass.
  */
 import { expect } from 'chai';
+import type pg from 'pg';
 import { Authenticator, FRESH_MS } from '../../src/auth/authenticate.ts';
 import { TOKEN_REVOKED_CHANNEL, listenForRevocations } from '../../src/auth/revocations.ts';
 import { createToken, revokeToken } from '../../src/commands/tokens.ts';
@@ -149,6 +150,29 @@ describe('tokens trusted between lookups, revocation honoured', () => {
     } finally {
       await listener.close();
     }
+  });
+
+  it('requests with a token not in memory wait for one lookup, and one in use is looked up again in the background past half its trust', async () => {
+    let reads = 0;
+    const counted = {
+      query: (...args: unknown[]) => {
+        if (String((args[0] as { name?: string }).name) === 'tokens-by-public-id') reads += 1;
+        return t.pool.query(...(args as [string]));
+      },
+    } as unknown as pg.Pool;
+    const authenticator = new Authenticator(counted, t.clock, t.deps.logger, { monotonicNow: () => monotonic });
+    authenticator.revocationsHeard(true);
+    const { token, id } = await newToken('one lookup');
+    const answers = await Promise.all(Array.from({ length: 20 }, () => outcome(authenticator, token)));
+    expect(answers).to.deep.equal(Array.from({ length: 20 }, () => 'accepted'));
+    expect(reads).to.equal(1);
+    await revokeSilently(id);
+    monotonic += FRESH_MS / 2 + 1;
+    // Accepted from memory while the lookup runs in the background; one lookup, not one per request.
+    expect(await Promise.all([outcome(authenticator, token), outcome(authenticator, token)])).to.deep.equal(['accepted', 'accepted']);
+    expect(reads).to.equal(2);
+    await waitFor('the lookup in the background to find the token revoked', async () => (await outcome(authenticator, token)) !== 'accepted');
+    expect(await outcome(authenticator, token)).to.equal('the token has been revoked');
   });
 
   it('refuses a token trusted from memory at the instant it expires', async () => {

@@ -6,6 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { expect } from 'chai';
+import { ServiceFactsCache } from '../../src/commands/intake.ts';
 import { createIntegrationKey } from '../../src/commands/integration-keys.ts';
 import { createToken } from '../../src/commands/tokens.ts';
 import { EVERY_TEAM } from '../../src/domain/team-scope.ts';
@@ -270,6 +271,25 @@ describe('alert intake', function () {
       expect(statuses).to.deep.equal([202, 202, 429]);
       expect((await trigger('rate-other')).status).to.equal(202);
     });
+  });
+
+  it("a service's facts are read once for the alerts that arrive while they are read (ServiceFactsCache), and again on a stale verdict", async () => {
+    let reads = 0;
+    const pool = {
+      query: (...args: unknown[]) => {
+        if ((args[0] as { name?: string }).name === 'service-get') reads += 1;
+        return t.pool.query(...(args as [string]));
+      },
+    };
+    const deps = { ...t.deps, pool: pool as unknown as typeof t.deps.pool };
+    const cache = new ServiceFactsCache();
+    const facts = await Promise.all(Array.from({ length: 20 }, () => cache.facts(deps, service, false)));
+    expect(new Set(facts.map((f) => f.name))).to.deep.equal(new Set(['checkout']));
+    expect(reads).to.equal(1);
+    await cache.facts(deps, service, false);
+    expect(reads, 'remembered').to.equal(1);
+    await Promise.all([cache.facts(deps, service, true), cache.facts(deps, service, true)]);
+    expect(reads, 'a refresh reads anew, each').to.equal(3);
   });
 
   describe('storms', () => {
