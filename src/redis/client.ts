@@ -39,9 +39,12 @@ export function createRedis({ url, commandTimeoutMs, logger, name }: RedisOption
     name,
     disableOfflineQueue: true,
     commandsQueueMaxLength: MAX_QUEUED_COMMANDS,
-    // Still given to node-redis: a command that times out before it is written is
-    // taken off the queue, never sent.
-    commandOptions: { timeout: commandTimeoutMs },
+    // No commandOptions.timeout: the deadline is redisCall's, over the whole round trip.
+    // node-redis' own made an AbortSignal.timeout per command whose timer fired after
+    // the command had long been answered and built a DOMException each time (about 2 %
+    // of the API's CPU at 500 alerts a second, bench --intake); and the one thing it
+    // added, dropping a command not yet written, is what ./call-deadline.ts does not
+    // want: what was sent still lands when a hung Redis resumes.
     socket: {
       connectTimeout: 2_000,
       reconnectStrategy: (retries: number) => backoffMs(retries + 1, { baseMs: 50, capMs: 2_000 }),
