@@ -20,11 +20,14 @@ export interface HttpAnswer {
   status: number;
   body: string;
   code?: string;
+  /** When its bytes were written to a connection (performance.now()); before that, it waited for one to be free. */
+  sentAt?: number;
 }
 
 interface Waiting {
   request: Buffer;
   resolve: (answer: HttpAnswer) => void;
+  sentAt?: number;
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -102,6 +105,7 @@ class Connection {
 
   send(waiting: Waiting): void {
     this.current = waiting;
+    waiting.sentAt = performance.now();
     this.socket.write(waiting.request);
   }
 
@@ -136,7 +140,7 @@ class Connection {
       this.current = undefined;
       this.head = undefined;
       this.buffer = this.buffer.subarray(rest);
-      done?.resolve({ status, body: body.toString('utf8') });
+      done?.resolve({ status, body: body.toString('utf8'), sentAt: done.sentAt });
       if (close) {
         this.destroy();
         this.onFree(this, false);
@@ -153,7 +157,7 @@ class Connection {
     this.current = undefined;
     const wasOpen = !this.closed;
     this.destroy();
-    failed?.resolve({ status: 0, body: '', code });
+    failed?.resolve({ status: 0, body: '', code, sentAt: failed.sentAt });
     if (wasOpen) this.onFree(this, false);
   }
 }

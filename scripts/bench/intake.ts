@@ -24,7 +24,9 @@
  * JSON line says what was set.
  *
  * Latency runs from the instant an event was due to be sent to the end of its answer
- * (no coordinated omission). The API is stopped (SIGTERM) before Postgres is read back:
+ * (no coordinated omission); stderr splits it by due time and by where it went (waiting
+ * here for a connection, due instant to the API's statement, statement to COMMIT). The
+ * API is stopped (SIGTERM) before Postgres is read back:
  * the alert log's outcomes (opened, deduplicated, folded), the incidents and their
  * pending escalations; `verified` is true when every event is in the alert log, every
  * new key opened exactly one incident and every repeat was deduplicated.
@@ -137,6 +139,8 @@ interface Sent {
   /** When it was due, from the start of the load. */
   dueMs: number;
   latencyMs: number;
+  /** How long it waited in this client for a free connection (all of its latency when it never got one). */
+  queuedMs: number;
 }
 
 function eventBody(service: Service, n: number, dedupKey: string, at: Date): string {
@@ -169,8 +173,9 @@ function whatWasRefused(body: string): string | undefined {
 }
 
 async function send(client: HttpClient, request: Buffer, dueAt: number, startedAt: number, isNew: boolean, dedupKey: string, samples: string[]): Promise<Sent> {
-  const { status, body, code } = await client.send(request);
+  const { status, body, code, sentAt } = await client.send(request);
   const latencyMs = performance.now() - dueAt;
+  const queuedMs = (sentAt ?? dueAt + latencyMs) - dueAt;
   let what: string | undefined;
   let wrongKey = false;
   if (status === 202) {
@@ -183,7 +188,7 @@ async function send(client: HttpClient, request: Buffer, dueAt: number, startedA
     what = status === 0 ? code : whatWasRefused(body);
     if (samples.length < 3) samples.push(`${status} ${body.slice(0, 300)}`);
   }
-  return { isNew, dedupKey, status, what, wrongKey, dueMs: dueAt - startedAt, latencyMs };
+  return { isNew, dedupKey, status, what, wrongKey, dueMs: dueAt - startedAt, latencyMs, queuedMs };
 }
 
 interface Counted {
@@ -251,6 +256,28 @@ async function postgresSnapshot(databaseUrl: string): Promise<PostgresSnapshot> 
   });
 }
 
+/**
+ * For each alert logged, when it was due (its payload.timestamp, from the first due
+ * instant), how long after that the API's statement took its time (received_at, the
+ * API's clock, which follows Postgres'), and how long after that it committed (null
+ * without track_commit_timestamp). Same host, same clock: good to a millisecond or so.
+ */
+async function serverSideTimes(databaseUrl: string, wallStart: number): Promise<{ dueMs: number; toStatementMs: number; toCommitMs: number | null }[]> {
+  return withClient(databaseUrl, async (client) => {
+    const { rows: setting } = await client.query<{ on: string }>("SELECT current_setting('track_commit_timestamp') AS on");
+    const commitTime = setting[0]?.on === 'on' ? 'pg_xact_commit_timestamp(xmin)' : 'NULL::timestamptz';
+    const { rows } = await client.query<{ due: Date; received_at: Date; committed_at: Date | null }>(
+      `SELECT (payload->'payload'->>'timestamp')::timestamptz AS due, received_at, ${commitTime} AS committed_at
+       FROM alert_log WHERE payload->'payload'->>'timestamp' IS NOT NULL`,
+    );
+    return rows.map((row) => ({
+      dueMs: row.due.getTime() - wallStart,
+      toStatementMs: row.received_at.getTime() - row.due.getTime(),
+      toCommitMs: row.committed_at ? row.committed_at.getTime() - row.received_at.getTime() : null,
+    }));
+  });
+}
+
 /** CPU seconds Postgres used between two snapshots (a process that started in between counts from 0). */
 function postgresCpu(before: PostgresSnapshot, after: PostgresSnapshot): number {
   let sum = 0;
@@ -287,8 +314,10 @@ export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): P
   // Keys sent so far in order, with when each was due: repeats pick among the old enough.
   const firsts: { n: number; dedupKey: string; dueAt: number }[] = [];
   let oldEnough = 0;
-  const wallStart = Date.now();
   const startedAt = performance.now() + 100;
+  // The wall-clock time of the first due instant: each event's payload.timestamp is its own
+  // due instant, which the API's side of the latency is measured from (serverSideTimes).
+  const wallStart = Date.now() + (startedAt - performance.now());
   const answers: Promise<Sent>[] = [];
   for (let i = 0; i < total; i += 1) {
     const dueAt = startedAt + i * intervalMs;
@@ -320,6 +349,7 @@ export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): P
   progress('stopping the API (SIGTERM)');
   await api.stop();
   const counted = await countBack(databaseUrl);
+  const serverSide = await serverSideTimes(databaseUrl, wallStart);
 
   const statuses: Record<string, number> = {};
   const errors: Record<string, number> = {};
@@ -382,16 +412,41 @@ export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): P
   progress(`                                 new keys: ${latencySummary(done.filter((a) => a.isNew).map((a) => a.latencyMs))}`);
   progress(`                                 repeats:  ${latencySummary(done.filter((a) => !a.isNew).map((a) => a.latencyMs))}`);
   // By when the events were due: a queue that builds up shows as a rising line, another process' burst as a bump.
+  // Where the time went, p99 of each part: waiting here for a free connection (the API
+  // answers the ones in flight too slowly); from the due instant to the API's statement
+  // (alert_log.received_at: the queue here, the socket, the event loop, auth, the rate
+  // limit, parsing); from that statement to its COMMIT (pg_xact_commit_timestamp).
   const windowMs = Math.max(1, Math.ceil(args.durationS / 10)) * 1000;
-  const windows = new Map<number, number[]>();
+  // (An alert's timestamp has whole milliseconds: the first may read a fraction before the start.)
+  const windowOf = (dueMs: number) => Math.floor(Math.max(0, dueMs) / windowMs) * windowMs;
+  const windows = new Map<number, { latency: number[]; queued: number[]; toStatement: number[]; toCommit: number[] }>();
+  const windowAt = (start: number) => {
+    let window = windows.get(start);
+    if (!window) windows.set(start, (window = { latency: [], queued: [], toStatement: [], toCommit: [] }));
+    return window;
+  };
   for (const answer of done) {
-    const start = Math.floor(answer.dueMs / windowMs) * windowMs;
-    const list = windows.get(start) ?? [];
-    list.push(answer.latencyMs);
-    windows.set(start, list);
+    const window = windowAt(windowOf(answer.dueMs));
+    window.latency.push(answer.latencyMs);
+    window.queued.push(answer.queuedMs);
   }
-  for (const [start, list] of [...windows].sort(([a], [b]) => a - b)) {
-    progress(`  due at +${String(start / 1000).padStart(3)} s: ${String(list.length).padStart(5)} events, ${latencySummary(list)}`);
+  for (const row of serverSide) {
+    const window = windowAt(windowOf(row.dueMs));
+    window.toStatement.push(row.toStatementMs);
+    if (row.toCommitMs !== null) window.toCommit.push(row.toCommitMs);
+  }
+  const p99 = (list: number[]) =>
+    list.length === 0
+      ? '-'
+      : percentile(
+          [...list].sort((a, b) => a - b),
+          99,
+        ).toFixed(0);
+  for (const [start, window] of [...windows].sort(([a], [b]) => a - b)) {
+    progress(
+      `  due at +${String(start / 1000).padStart(3)} s: ${String(window.latency.length).padStart(5)} events, ${latencySummary(window.latency)}; ` +
+        `p99 queued here ${p99(window.queued)}, due to statement ${p99(window.toStatement)}, statement to COMMIT ${p99(window.toCommit)}`,
+    );
   }
   progress(`statuses ${JSON.stringify(statuses)}, errors ${JSON.stringify(errors)}`);
   for (const sample of samples) progress(`  refused: ${sample}`);
