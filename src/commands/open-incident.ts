@@ -7,13 +7,16 @@
  * The hot path of the API (issue 10: one process must open and escalate 800 a
  * second). What the change needs is read first (the service, the team named, the
  * service's policy: none of it for an incident opened with neither service nor team),
- * then the change is one statement, its own transaction (incident-open.sql): the
- * incident already in the state it leaves in, its policy frozen, level 1 scheduled,
- * its events and the request's audit row, committed together in one round trip. A
+ * then the change is one statement, its own transaction: the incident already in the
+ * state it leaves in, its policy frozen, level 1 scheduled, its events and the
+ * request's audit row, committed together in one round trip, and with the other
+ * openings that arrive meanwhile (src/db/group-commit.ts, incidents-open-batch.sql;
+ * an alert's incident, whose key may conflict, goes alone: incident-open.sql). A
  * service, team or policy deleted between the reads and that statement fails its
  * foreign keys (a 422), as a concurrent deletion did inside the transaction before.
  */
 import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import { ReferenceNotFoundError } from '../domain/errors.ts';
 import { type TeamScope, canSee } from '../domain/team-scope.ts';
 import { ownerTeam } from './records.ts';
@@ -22,7 +25,9 @@ import { IncidentState } from '../domain/incident-states.ts';
 import type { AlertOrigin, NewEvent, TransitionDetails } from '../domain/events.ts';
 import { type PolicySnapshot, snapshotToJson, timetableOf } from '../domain/policy.ts';
 import { firstStep } from '../domain/timetable.ts';
-import { run, sql } from '../db/queries.ts';
+import { type AuditEntry, auditColumns } from '../db/audit-log.ts';
+import { GroupCommit } from '../db/group-commit.ts';
+import { type Queryable, run, sql } from '../db/queries.ts';
 import { type IncidentRow, toIncident } from '../db/rows.ts';
 import { eventColumns } from '../db/events.ts';
 import { type AlertLogEntry, alertLogColumns } from '../db/alert-log.ts';
@@ -63,7 +68,7 @@ export async function openIncident(deps: CommandDeps, scope: TeamScope, input: O
   }
   const policy = input.escalate ? await policyToFreeze(deps.pool, deps, service) : undefined;
 
-  const row = await commitOpening(deps, {
+  const row = await openTogether(deps, {
     incidentId: randomUUID(),
     title: input.title,
     description: input.description ?? null,
@@ -123,6 +128,12 @@ export async function commitOpening(deps: CommandDeps, opening: Opening): Promis
  * Redis index once it commits.
  */
 export function openingColumns(opening: Opening): { values: unknown[]; firstEscalation: { id: string; dueAt: Date } | undefined } {
+  const { incident, events, firstEscalation } = openingParts(opening);
+  return { values: [...incident, ...eventColumns(events)], firstEscalation };
+}
+
+/** An opening's first 16 parameters (the incident and its first escalation), its events, and that escalation. */
+function openingParts(opening: Opening): { incident: unknown[]; events: NewEvent[]; firstEscalation: { id: string; dueAt: Date } | undefined } {
   const { incidentId, now, policy, author } = opening;
   const events: NewEvent[] = [
     {
@@ -153,7 +164,7 @@ export function openingColumns(opening: Opening): { values: unknown[]; firstEsca
       tokenId: author.tokenId,
     });
   }
-  const values = [
+  const incident = [
     incidentId,
     opening.title,
     opening.description,
@@ -170,10 +181,57 @@ export function openingColumns(opening: Opening): { values: unknown[]; firstEsca
     step?.level ?? null,
     step?.repeatCycle ?? null,
     step?.dueAt ?? null,
-    ...eventColumns(events),
   ];
-  return { values, firstEscalation: step && escalationId ? { id: escalationId, dueAt: step.dueAt } : undefined };
+  return { incident, events, firstEscalation: step && escalationId ? { id: escalationId, dueAt: step.dueAt } : undefined };
 }
+
+/**
+ * Opens an incident that no alert opened, committed with whatever openings arrive with
+ * it (src/db/group-commit.ts: one statement for them all, incidents-open-batch.sql),
+ * then puts its first escalation in the Redis index.
+ */
+async function openTogether(deps: CommandDeps, opening: Opening): Promise<IncidentRow> {
+  const { row, firstEscalation } = await groupCommitOf(deps.pool).submit(opening);
+  await deps.pendingIndex.applyAfterCommit({ add: firstEscalation ? [firstEscalation] : [], remove: [] });
+  return row;
+}
+
+/** One group commit of openings per pool: it is the pool's connections the batches share. */
+const groupCommits = new WeakMap<pg.Pool, GroupCommit<Opening, Opened>>();
+
+function groupCommitOf(pool: pg.Pool): GroupCommit<Opening, Opened> {
+  let group = groupCommits.get(pool);
+  if (!group) groupCommits.set(pool, (group = new GroupCommit(pool, commitOpenings)));
+  return group;
+}
+
+interface Opened {
+  row: IncidentRow;
+  firstEscalation: { id: string; dueAt: Date } | undefined;
+}
+
+/** incidents-open-batch.sql for the openings (none of them an alert's), each with its audit rows. */
+async function commitOpenings(db: Queryable, openings: readonly Opening[], audits: readonly (readonly AuditEntry[])[]): Promise<Opened[]> {
+  const parts = openings.map((opening) => {
+    if (opening.alert) throw new Error("an alert's incident is opened by incident-open.sql (its key may conflict), not in a batch");
+    return openingParts(opening);
+  });
+  const incidentColumns = Array.from({ length: OPENING_INCIDENT_COLUMNS }, (_, column) => parts.map((part) => part.incident[column]));
+  const rows = await run<IncidentRow>(db, sql('incidents-open-batch'), [
+    ...incidentColumns,
+    ...eventColumns(parts.flatMap((part) => part.events)),
+    ...auditColumns(audits.flat()),
+  ]);
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return openings.map((opening, i) => {
+    const row = byId.get(opening.incidentId);
+    if (!row) throw new Error(`incidents-open-batch.sql did not return incident ${opening.incidentId}`);
+    return { row, firstEscalation: parts[i]?.firstEscalation };
+  });
+}
+
+/** The parameters of an opening's incident and first escalation: $1-$16 of incident-open.sql and incidents-open-batch.sql. */
+const OPENING_INCIDENT_COLUMNS = 16;
 
 /** incident-open.sql's alert-log columns when no alert opened the incident (a null key: no line). */
 const NO_ALERT_LOG: unknown[] = Array.from({ length: 9 }, () => null);

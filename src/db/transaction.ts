@@ -37,7 +37,7 @@ export function withoutCommitHook<T>(work: () => T): T {
 }
 
 /** The hook whose rows the next commit must write, if any. */
-function pendingHook(): CommitHook | undefined {
+export function pendingHook(): CommitHook | undefined {
   const hook = commitHooks.getStore();
   return hook !== undefined && !hook.committed ? hook : undefined;
 }
@@ -101,7 +101,8 @@ export async function commitStatement<R extends pg.QueryResultRow>(
   });
 }
 
-async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+/** Runs `attempt`, again (after a short jittered wait) when Postgres reports a transient conflict, up to MAX_ATTEMPTS. */
+export async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
   for (let count = 1; ; count += 1) {
     try {
       return await attempt();

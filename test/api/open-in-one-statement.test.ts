@@ -3,6 +3,8 @@
  * COMMIT, one round trip to Postgres, and still one transaction: the incident, its
  * frozen policy, level 1, its events and the request's audit row commit together or
  * not at all, and they are what the steps of a transaction (open, then escalate) leave.
+ * Openings that arrive together share that statement (src/db/group-commit.ts), each
+ * with its own rows and its own outcome.
  */
 import { expect } from 'chai';
 import { openIncident } from '../../src/commands/open-incident.ts';
@@ -75,7 +77,7 @@ describe('opening an incident in one statement', () => {
     const { result, statements, checkouts } = await statementsDuring(() =>
       openIncident(t.deps, EVERY_TEAM, { title: 'one round trip', severity: 'critical', escalate: true, actor: 'test' }),
     );
-    expect(statements).to.deep.equal(['incident-open']);
+    expect(statements).to.deep.equal(['incidents-open-batch']);
     // pg's pool.query checks a client out itself: once.
     expect(checkouts).to.equal(1);
     expect(await rowsOf(result.id)).to.deep.equal({ incidents: 1, escalations: 1, events: 2 });
@@ -150,6 +152,56 @@ describe('opening an incident in one statement', () => {
     expect((await t.ownerPool.query('SELECT 1 FROM audit_log WHERE request_id = $1', ['kept'])).rowCount).to.equal(1);
   });
 
+  /** Opens `titles` at once, each in a request of its own (its own commit hook and audit row); their outcomes. */
+  async function openAtOnce(titles: string[], status: (title: string) => number = () => 201) {
+    const rows = await Promise.all(titles.map((title) => auditEntry(`together ${title}`, status(title))));
+    const outcomes = await Promise.all(
+      titles.map(async (title, i) => {
+        const row = rows[i] as AuditEntry;
+        const hook: CommitHook = { committed: false, rows: () => [row] };
+        return withCommitHook(hook, () => openIncident(t.deps, EVERY_TEAM, { title, severity: 'warning', escalate: true, actor: title })).then(
+          (incident) => ({ title, id: incident.id, error: undefined, hook }),
+          (error: unknown) => ({ title, id: undefined, error: (error as { code?: string }).code, hook }),
+        );
+      }),
+    );
+    return outcomes;
+  }
+
+  it('openings that arrive together share one statement, each with its own incident, level 1, events and audit row', async () => {
+    const titles = Array.from({ length: 12 }, (_, i) => `together ${i}`);
+    const { result: outcomes, statements } = await statementsDuring(() => openAtOnce(titles));
+    // Two statements start at once with one opening each; the ten that came meanwhile share the next.
+    expect(statements).to.deep.equal(['incidents-open-batch', 'incidents-open-batch', 'incidents-open-batch']);
+    for (const { title, id, error, hook } of outcomes) {
+      expect(error, title).to.equal(undefined);
+      expect(hook.committed, title).to.equal(true);
+      expect(await rowsOf(String(id)), title).to.deep.equal({ incidents: 1, escalations: 1, events: 2 });
+      const { rows } = await t.ownerPool.query<{ title: string; actors: string[]; audits: number }>(
+        `SELECT i.title, array(SELECT actor FROM incident_events WHERE incident_id = i.id ORDER BY id) AS actors,
+                (SELECT count(*)::int FROM audit_log WHERE request_id = $2) AS audits
+         FROM incidents i WHERE i.id = $1`,
+        [id, `together ${title}`],
+      );
+      expect(rows, title).to.deep.equal([{ title, actors: [title, title], audits: 1 }]);
+    }
+  });
+
+  it('a batch that fails is committed again opening by opening: only the one that fails fails, and leaves nothing', async () => {
+    const titles = Array.from({ length: 8 }, (_, i) => `retried ${i}`);
+    // Its audit row is one the table refuses (status outside 100-599).
+    const outcomes = await openAtOnce(titles, (title) => (title === 'retried 5' ? 1000 : 201));
+    expect(outcomes.map(({ title, error }) => [title, error ?? 'committed'])).to.deep.equal(
+      titles.map((title) => [title, title === 'retried 5' ? '23514' : 'committed']),
+    );
+    const { rows } = await t.ownerPool.query<{ incidents: number; audits: number }>(
+      `SELECT (SELECT count(*)::int FROM incidents WHERE title LIKE 'retried %') AS incidents,
+              (SELECT count(*)::int FROM audit_log WHERE request_id LIKE 'together retried %') AS audits`,
+    );
+    expect(rows[0]).to.deep.equal({ incidents: 7, audits: 7 });
+    expect(outcomes.find(({ title }) => title === 'retried 5')?.hook.committed).to.equal(false);
+  });
+
   it('with a service: its policy is frozen, and the reads before the statement take no transaction', async () => {
     const carol = await createUser(t.pool, 'Carol');
     const policy = await t.api.post<Json>('/escalation-policies', {
@@ -166,7 +218,7 @@ describe('opening an incident in one statement', () => {
       openIncident(t.deps, EVERY_TEAM, { title: 'card payments failing', severity: 'critical', serviceId: String(service.body.id), escalate: true }),
     );
     expect(statements).to.not.include('BEGIN');
-    expect(statements.at(-1)).to.equal('incident-open');
+    expect(statements.at(-1)).to.equal('incidents-open-batch');
     expect(result).to.deep.include({ state: 'ESCALATING', serviceId: service.body.id });
     expect(result.policy).to.deep.include({ policyId: policy.body.id, version: 1 });
     const escalations = await t.api.get<{ items: Json[] }>(`/incidents/${result.id}/escalations`);
