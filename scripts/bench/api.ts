@@ -110,10 +110,9 @@ async function startApi(env: NodeJS.ProcessEnv, baseUrl: string, cleanup: Cleanu
   }
 }
 
-interface Answer {
+interface Answer extends Timed {
   status: number;
   code: string | undefined;
-  latencyMs: number;
 }
 
 /** The problem's `code` of a refusal, if its body says one. */
@@ -126,16 +125,83 @@ function problemCode(body: string): string | undefined {
   }
 }
 
-async function send(client: HttpClient, request: Buffer, dueAt: number): Promise<Answer> {
-  const { status, body, code } = await client.send(request);
+async function send(client: HttpClient, request: Buffer, dueAt: number, startedAt: number): Promise<Answer> {
+  const { status, body, code, sentAt } = await client.send(request);
   const latencyMs = performance.now() - dueAt;
-  return { status, code: status === 0 ? code : status >= 400 ? problemCode(body) : undefined, latencyMs };
+  return {
+    status,
+    code: status === 0 ? code : status >= 400 ? problemCode(body) : undefined,
+    dueMs: dueAt - startedAt,
+    latencyMs,
+    queuedMs: (sentAt ?? dueAt + latencyMs) - dueAt,
+  };
 }
 
 /** Nearest-rank percentile of sorted values. */
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+/** An answer's timing: when it was due (from the start of the load), its latency, and how much of it was spent waiting here for a connection. */
+export interface Timed {
+  dueMs: number;
+  latencyMs: number;
+  /** All of the latency when it never got a connection. */
+  queuedMs: number;
+}
+
+/** A part of the latency measured elsewhere (in Postgres), by when its request was due. */
+export interface LatencyPart {
+  label: string;
+  samples: { dueMs: number; ms: number }[];
+}
+
+export function latencySummary(latencies: number[]): string {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const f = (p: number) => percentile(sorted, p).toFixed(1);
+  return `p50 ${f(50)}  p90 ${f(90)}  p99 ${f(99)}  max ${(sorted.at(-1) ?? 0).toFixed(1)}`;
+}
+
+/**
+ * stderr lines of the latency by when the requests were due (ten windows): a queue
+ * that builds up shows as a rising line, another process' burst as a bump, a cold
+ * start as the first windows. Each adds the p99 of the wait here for a free
+ * connection (the API answers the ones in flight too slowly), and of `parts`.
+ */
+export function progressByDueTime(answers: readonly Timed[], durationS: number, what: string, parts: readonly LatencyPart[] = []): void {
+  const windowMs = Math.max(1, Math.ceil(durationS / 10)) * 1000;
+  // (An alert's timestamp has whole milliseconds: the first may read a fraction before the start.)
+  const windowOf = (dueMs: number) => Math.floor(Math.max(0, dueMs) / windowMs) * windowMs;
+  const windows = new Map<number, { latency: number[]; queued: number[]; parts: number[][] }>();
+  const windowAt = (dueMs: number) => {
+    const start = windowOf(dueMs);
+    let window = windows.get(start);
+    if (!window) windows.set(start, (window = { latency: [], queued: [], parts: parts.map(() => []) }));
+    return window;
+  };
+  for (const answer of answers) {
+    const window = windowAt(answer.dueMs);
+    window.latency.push(answer.latencyMs);
+    window.queued.push(answer.queuedMs);
+  }
+  parts.forEach((part, i) => {
+    for (const sample of part.samples) windowAt(sample.dueMs).parts[i]?.push(sample.ms);
+  });
+  const p99 = (list: number[]) =>
+    list.length === 0
+      ? '-'
+      : percentile(
+          [...list].sort((a, b) => a - b),
+          99,
+        ).toFixed(0);
+  for (const [start, window] of [...windows].sort(([a], [b]) => a - b)) {
+    const extra = parts.map((part, i) => `, ${part.label} ${p99(window.parts[i] ?? [])}`).join('');
+    progress(
+      `  due at +${String(start / 1000).padStart(3)} s: ${String(window.latency.length).padStart(5)} ${what}, ${latencySummary(window.latency)}; ` +
+        `p99 queued here ${p99(window.queued)}${extra}`,
+    );
+  }
 }
 
 /**
@@ -223,12 +289,14 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
   );
   const cpuUsed = cpuMeter();
   const startedAt = performance.now() + 100;
+  // The wall-clock time of the first due instant: request i ("bench i") was due intervalMs * i later.
+  const wallStart = Date.now() + (startedAt - performance.now());
   const answers: Promise<Answer>[] = [];
   for (let i = 0; i < total; i += 1) {
     const dueAt = startedAt + i * intervalMs;
     const wait = dueAt - performance.now();
     if (wait > 1) await sleep(wait);
-    answers.push(send(client, client.request('POST', '/incidents', headers, JSON.stringify({ title: `bench ${i}`, escalate: true })), dueAt));
+    answers.push(send(client, client.request('POST', '/incidents', headers, JSON.stringify({ title: `bench ${i}`, escalate: true })), dueAt, startedAt));
   }
   const done = await Promise.all(answers);
   const elapsedS = (performance.now() - startedAt) / 1000;
@@ -247,6 +315,22 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
               (SELECT count(*)::int FROM escalations WHERE status = 'EXECUTED') AS executed`,
     );
     return rows[0] ?? { audit: 0, audit_refused: 0, created: 0, pending: 0, executed: 0 };
+  });
+
+  const serverSide = await withClient(databaseUrl, async (client) => {
+    const { rows: setting } = await client.query<{ on: string }>("SELECT current_setting('track_commit_timestamp') AS on");
+    const commitTime = setting[0]?.on === 'on' ? 'pg_xact_commit_timestamp(xmin)' : 'NULL::timestamptz';
+    const { rows } = await client.query<{ n: number; created_at: Date; committed_at: Date | null }>(
+      `SELECT substr(title, 7)::int AS n, created_at, ${commitTime} AS committed_at FROM incidents WHERE title ~ '^bench [0-9]+$'`,
+    );
+    return rows.map((row) => {
+      const dueMs = row.n * intervalMs;
+      return {
+        dueMs,
+        toCommandMs: row.created_at.getTime() - (wallStart + dueMs),
+        toCommitMs: row.committed_at ? row.committed_at.getTime() - row.created_at.getTime() : null,
+      };
+    });
   });
 
   const statuses: Record<string, number> = {};
@@ -287,6 +371,16 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
     `${result.achieved_per_s}/s created; latency from the due instant p50 ${result.p50_ms} ms, p90 ${result.p90_ms} ms, ` +
       `p99 ${result.p99_ms} ms, max ${result.max_ms} ms; statuses ${JSON.stringify(statuses)}`,
   );
+  // Where the time went: from the due instant to the command's clock reading (incidents.created_at:
+  // the queue here, the socket, the event loop, auth, the rate limit, parsing), and from there to
+  // the COMMIT (pg_xact_commit_timestamp; the wait for a batch's statement included).
+  progressByDueTime(done, args.durationS, 'requests', [
+    { label: 'due to command', samples: serverSide.map((row) => ({ dueMs: row.dueMs, ms: row.toCommandMs })) },
+    {
+      label: 'command to COMMIT',
+      samples: serverSide.flatMap((row) => (row.toCommitMs === null ? [] : [{ dueMs: row.dueMs, ms: row.toCommitMs }])),
+    },
+  ]);
   progress(
     `CPU: API ${result.api_cpu_percent} %, workers ${result.workers_cpu_percent} % in all, ` +
       `this client ${result.client_cpu_percent} % (it shares the machine)`,

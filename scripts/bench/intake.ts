@@ -42,7 +42,7 @@
  */
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { API_LOG, percentile, startApiRig } from './api.ts';
+import { API_LOG, type Timed, latencySummary, percentile, progressByDueTime, startApiRig } from './api.ts';
 import { HttpClient } from './http-client.ts';
 import { type Cleanup, UsageError, WORKER_LOG, cpuSeconds, describeLoad, positive, progress, withClient } from './support.ts';
 
@@ -127,7 +127,7 @@ async function createServices(baseUrl: string, token: string): Promise<Service[]
 
 // --- the load -------------------------------------------------------------------------------
 
-interface Sent {
+interface Sent extends Timed {
   /** Whether this event is the first of its dedup key. */
   isNew: boolean;
   dedupKey: string;
@@ -136,11 +136,6 @@ interface Sent {
   what: string | undefined;
   /** A 202 that answered another dedup key than the one sent. */
   wrongKey: boolean;
-  /** When it was due, from the start of the load. */
-  dueMs: number;
-  latencyMs: number;
-  /** How long it waited in this client for a free connection (all of its latency when it never got one). */
-  queuedMs: number;
 }
 
 function eventBody(service: Service, n: number, dedupKey: string, at: Date): string {
@@ -285,12 +280,6 @@ function postgresCpu(before: PostgresSnapshot, after: PostgresSnapshot): number 
   return sum;
 }
 
-function latencySummary(latencies: number[]): string {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const f = (p: number) => percentile(sorted, p).toFixed(1);
-  return `p50 ${f(50)}  p90 ${f(90)}  p99 ${f(99)}  max ${(sorted.at(-1) ?? 0).toFixed(1)}`;
-}
-
 export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): Promise<void> {
   const { code, loadBefore, databaseUrl, baseUrl, token, api, client, stats, cpuMeter } = await startApiRig(args, cleanup, {
     INTAKE_STORM_PER_MINUTE: String(STORM_THRESHOLD),
@@ -411,43 +400,16 @@ export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): P
   progress(`latency ms from the due instant, all:     ${latencySummary(done.map((a) => a.latencyMs))}`);
   progress(`                                 new keys: ${latencySummary(done.filter((a) => a.isNew).map((a) => a.latencyMs))}`);
   progress(`                                 repeats:  ${latencySummary(done.filter((a) => !a.isNew).map((a) => a.latencyMs))}`);
-  // By when the events were due: a queue that builds up shows as a rising line, another process' burst as a bump.
-  // Where the time went, p99 of each part: waiting here for a free connection (the API
-  // answers the ones in flight too slowly); from the due instant to the API's statement
-  // (alert_log.received_at: the queue here, the socket, the event loop, auth, the rate
-  // limit, parsing); from that statement to its COMMIT (pg_xact_commit_timestamp).
-  const windowMs = Math.max(1, Math.ceil(args.durationS / 10)) * 1000;
-  // (An alert's timestamp has whole milliseconds: the first may read a fraction before the start.)
-  const windowOf = (dueMs: number) => Math.floor(Math.max(0, dueMs) / windowMs) * windowMs;
-  const windows = new Map<number, { latency: number[]; queued: number[]; toStatement: number[]; toCommit: number[] }>();
-  const windowAt = (start: number) => {
-    let window = windows.get(start);
-    if (!window) windows.set(start, (window = { latency: [], queued: [], toStatement: [], toCommit: [] }));
-    return window;
-  };
-  for (const answer of done) {
-    const window = windowAt(windowOf(answer.dueMs));
-    window.latency.push(answer.latencyMs);
-    window.queued.push(answer.queuedMs);
-  }
-  for (const row of serverSide) {
-    const window = windowAt(windowOf(row.dueMs));
-    window.toStatement.push(row.toStatementMs);
-    if (row.toCommitMs !== null) window.toCommit.push(row.toCommitMs);
-  }
-  const p99 = (list: number[]) =>
-    list.length === 0
-      ? '-'
-      : percentile(
-          [...list].sort((a, b) => a - b),
-          99,
-        ).toFixed(0);
-  for (const [start, window] of [...windows].sort(([a], [b]) => a - b)) {
-    progress(
-      `  due at +${String(start / 1000).padStart(3)} s: ${String(window.latency.length).padStart(5)} events, ${latencySummary(window.latency)}; ` +
-        `p99 queued here ${p99(window.queued)}, due to statement ${p99(window.toStatement)}, statement to COMMIT ${p99(window.toCommit)}`,
-    );
-  }
+  // Where the time went: from the due instant to the API's statement (alert_log.received_at:
+  // the queue here, the socket, the event loop, auth, the rate limit, parsing), and from
+  // that statement to its COMMIT (pg_xact_commit_timestamp).
+  progressByDueTime(done, args.durationS, 'events', [
+    { label: 'due to statement', samples: serverSide.map((row) => ({ dueMs: row.dueMs, ms: row.toStatementMs })) },
+    {
+      label: 'statement to COMMIT',
+      samples: serverSide.flatMap((row) => (row.toCommitMs === null ? [] : [{ dueMs: row.dueMs, ms: row.toCommitMs }])),
+    },
+  ]);
   progress(`statuses ${JSON.stringify(statuses)}, errors ${JSON.stringify(errors)}`);
   for (const sample of samples) progress(`  refused: ${sample}`);
   progress(
