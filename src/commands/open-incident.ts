@@ -27,6 +27,7 @@ import { type PolicySnapshot, snapshotToJson, timetableOf } from '../domain/poli
 import { firstStep } from '../domain/timetable.ts';
 import { type AuditEntry, auditColumns } from '../db/audit-log.ts';
 import { GroupCommit } from '../db/group-commit.ts';
+import type { PendingIndex } from '../engine/index/pending.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { type IncidentRow, toIncident } from '../db/rows.ts';
 import { eventColumns } from '../db/events.ts';
@@ -191,27 +192,37 @@ function openingParts(opening: Opening): { incident: unknown[]; events: NewEvent
  * then puts its first escalation in the Redis index.
  */
 async function openTogether(deps: CommandDeps, opening: Opening): Promise<IncidentRow> {
-  const { row, firstEscalation } = await groupCommitOf(deps.pool).submit(opening);
-  await deps.pendingIndex.applyAfterCommit({ add: firstEscalation ? [firstEscalation] : [], remove: [] });
-  return row;
+  return groupCommitOf(deps).submit(opening);
 }
 
-/** One group commit of openings per pool: it is the pool's connections the batches share. */
-const groupCommits = new WeakMap<pg.Pool, GroupCommit<Opening, Opened>>();
+/**
+ * One group commit of openings per pool (it is the pool's connections the batches
+ * share) and Redis index (each batch's first escalations go in with one update).
+ */
+const groupCommits = new WeakMap<pg.Pool, WeakMap<PendingIndex, GroupCommit<Opening, IncidentRow>>>();
 
-function groupCommitOf(pool: pg.Pool): GroupCommit<Opening, Opened> {
-  let group = groupCommits.get(pool);
-  if (!group) groupCommits.set(pool, (group = new GroupCommit(pool, commitOpenings)));
+function groupCommitOf(deps: CommandDeps): GroupCommit<Opening, IncidentRow> {
+  let byIndex = groupCommits.get(deps.pool);
+  if (!byIndex) groupCommits.set(deps.pool, (byIndex = new WeakMap()));
+  let group = byIndex.get(deps.pendingIndex);
+  if (!group) {
+    const index = deps.pendingIndex;
+    byIndex.set(index, (group = new GroupCommit(deps.pool, (db, openings, audits) => commitOpenings(db, index, openings, audits))));
+  }
   return group;
 }
 
-interface Opened {
-  row: IncidentRow;
-  firstEscalation: { id: string; dueAt: Date } | undefined;
-}
-
-/** incidents-open-batch.sql for the openings (none of them an alert's), each with its audit rows. */
-async function commitOpenings(db: Queryable, openings: readonly Opening[], audits: readonly (readonly AuditEntry[])[]): Promise<Opened[]> {
+/**
+ * incidents-open-batch.sql for the openings (none of them an alert's), each with its
+ * audit rows; then their first escalations in the Redis index, in one update (one
+ * MULTI, one wake-up for the workers) for the batch.
+ */
+async function commitOpenings(
+  db: Queryable,
+  index: PendingIndex,
+  openings: readonly Opening[],
+  audits: readonly (readonly AuditEntry[])[],
+): Promise<IncidentRow[]> {
   const parts = openings.map((opening) => {
     if (opening.alert) throw new Error("an alert's incident is opened by incident-open.sql (its key may conflict), not in a batch");
     return openingParts(opening);
@@ -223,11 +234,13 @@ async function commitOpenings(db: Queryable, openings: readonly Opening[], audit
     ...auditColumns(audits.flat()),
   ]);
   const byId = new Map(rows.map((row) => [row.id, row]));
-  return openings.map((opening, i) => {
+  const opened = openings.map((opening) => {
     const row = byId.get(opening.incidentId);
     if (!row) throw new Error(`incidents-open-batch.sql did not return incident ${opening.incidentId}`);
-    return { row, firstEscalation: parts[i]?.firstEscalation };
+    return row;
   });
+  await index.applyAfterCommit({ add: parts.flatMap((part) => (part.firstEscalation ? [part.firstEscalation] : [])), remove: [] });
+  return opened;
 }
 
 /** The parameters of an opening's incident and first escalation: $1-$16 of incident-open.sql and incidents-open-batch.sql. */
