@@ -17,11 +17,12 @@
  * audit rows of refused requests first) before the audit rows and incidents are
  * counted back from Postgres (audit_rows: those of the 201s, each written in the
  * transaction that created the incident). client_cpu_percent: this process' own CPU
- * while it sends, which the API shares the machine with.
+ * while it sends, which the API shares the machine with; postgres_cpu_percent: the
+ * server processes' (stderr: per request, with its commits and WAL flushes).
  *
  * stdout gets one JSON line:
  *   {"api","duration_s","workers","connections","sent","statuses","errors","p50_ms","p90_ms","p99_ms","max_ms",
- *    "achieved_per_s","api_cpu_percent","workers_cpu_percent","client_cpu_percent","audit_rows","created"}
+ *    "achieved_per_s","api_cpu_percent","workers_cpu_percent","client_cpu_percent","postgres_cpu_percent","audit_rows","created"}
  * statuses: answers by HTTP status (0: no answer, the connection failed); errors:
  * refusals by "status code" (the problem's `code`, or for 0 the socket's error code),
  * e.g. {"503 overloaded": 12, "0 ECONNRESET": 3}.
@@ -47,10 +48,13 @@ import {
   cpuSeconds,
   createBenchDatabase,
   describeLoad,
+  describePostgres,
   exitOf,
   makeLogger,
   openLog,
   parseLogLine,
+  postgresCpu,
+  postgresSnapshot,
   progress,
   spawnTsx,
   startStack,
@@ -288,6 +292,7 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
     `${total} requests at ${args.rate}/s for ${args.durationS} s on at most ${args.connections} connections, ` + `${args.workers} idle worker(s) alongside`,
   );
   const cpuUsed = cpuMeter();
+  const postgresBefore = await postgresSnapshot(databaseUrl);
   const startedAt = performance.now() + 100;
   // The wall-clock time of the first due instant: request i ("bench i") was due intervalMs * i later.
   const wallStart = Date.now() + (startedAt - performance.now());
@@ -301,6 +306,9 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
   const done = await Promise.all(answers);
   const elapsedS = (performance.now() - startedAt) / 1000;
   const { apiS: apiCpu, workersS: workerCpu, clientS: clientCpu } = cpuUsed();
+
+  // Before the API stops: its connections' backends exit with it.
+  const postgresAfter = await postgresSnapshot(databaseUrl);
 
   // The audit rows of refused requests are written from a queue: the API writes what
   // is left of it before it exits.
@@ -360,6 +368,7 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
     api_cpu_percent: Math.round((apiCpu / elapsedS) * 100),
     workers_cpu_percent: Math.round((workerCpu / elapsedS) * 100),
     client_cpu_percent: Math.round((clientCpu / elapsedS) * 100),
+    postgres_cpu_percent: Math.round((postgresCpu(postgresBefore, postgresAfter) / elapsedS) * 100),
     audit_rows: counted.audit,
     created: counted.created,
   };
@@ -385,6 +394,7 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
     `CPU: API ${result.api_cpu_percent} %, workers ${result.workers_cpu_percent} % in all, ` +
       `this client ${result.client_cpu_percent} % (it shares the machine)`,
   );
+  progress(describePostgres(postgresBefore, postgresAfter, total, 'a request'));
   const agree = counted.audit === created201 && counted.created === created201;
   progress(
     `${agree ? '' : 'WARNING: '}audit: ${counted.audit} rows of 201s for ${created201} answered 201 and ${counted.created} incidents ` +

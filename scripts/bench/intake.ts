@@ -44,7 +44,18 @@ import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { API_LOG, type Timed, latencySummary, percentile, progressByDueTime, startApiRig } from './api.ts';
 import { HttpClient } from './http-client.ts';
-import { type Cleanup, UsageError, WORKER_LOG, cpuSeconds, describeLoad, positive, progress, withClient } from './support.ts';
+import {
+  type Cleanup,
+  UsageError,
+  WORKER_LOG,
+  describeLoad,
+  describePostgres,
+  positive,
+  postgresCpu,
+  postgresSnapshot,
+  progress,
+  withClient,
+} from './support.ts';
 
 export interface IntakeBenchArgs {
   /** Events a second. */
@@ -219,38 +230,6 @@ async function countBack(databaseUrl: string): Promise<Counted> {
   });
 }
 
-interface PostgresSnapshot {
-  /** CPU seconds so far of each server process (backends, WAL writer, checkpointer...), by pid. */
-  cpu: Map<number, number>;
-  /** Transactions committed in the bench's database. */
-  commits: number;
-  /** The cluster's WAL fsyncs and their time (pg_stat_wal, Postgres 14-17; undefined without it). */
-  wal: { syncs: number; ms: number } | undefined;
-}
-
-/**
- * Where Postgres stands: its processes' CPU, its commits, its WAL fsyncs. Each commit
- * waits for the fsync that covers its WAL, so commits per event and the fsync time say
- * what durability costs here, beside the CPU. Postgres runs on this host (the bench's
- * own, or DATABASE_URL's: /proc then shows nothing of a remote one, and the CPU is 0).
- */
-async function postgresSnapshot(databaseUrl: string): Promise<PostgresSnapshot> {
-  return withClient(databaseUrl, async (client) => {
-    const { rows: processes } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity');
-    const { rows: database } = await client.query<{ commits: string }>(
-      'SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()',
-    );
-    let wal: PostgresSnapshot['wal'];
-    try {
-      const { rows } = await client.query<{ syncs: string; ms: number }>('SELECT wal_sync AS syncs, wal_sync_time AS ms FROM pg_stat_wal');
-      wal = rows[0] ? { syncs: Number(rows[0].syncs), ms: Number(rows[0].ms) } : undefined;
-    } catch {
-      wal = undefined;
-    }
-    return { cpu: new Map(processes.map(({ pid }) => [pid, cpuSeconds(pid)])), commits: Number(database[0]?.commits ?? 0), wal };
-  });
-}
-
 /**
  * For each alert logged, when it was due (its payload.timestamp, from the first due
  * instant), how long after that the API's statement took its time (received_at, the
@@ -271,13 +250,6 @@ async function serverSideTimes(databaseUrl: string, wallStart: number): Promise<
       toCommitMs: row.committed_at ? row.committed_at.getTime() - row.received_at.getTime() : null,
     }));
   });
-}
-
-/** CPU seconds Postgres used between two snapshots (a process that started in between counts from 0). */
-function postgresCpu(before: PostgresSnapshot, after: PostgresSnapshot): number {
-  let sum = 0;
-  for (const [pid, seconds] of after.cpu) sum += seconds - (before.cpu.get(pid) ?? 0);
-  return sum;
 }
 
 export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): Promise<void> {
@@ -422,16 +394,7 @@ export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): P
       `${counted.incidents} incidents opened by alerts (${counted.escalating} escalating, ${counted.storms} storms), ` +
       `occurrences counted ${counted.alertCount}; ${counted.pending} escalations pending`,
   );
-  const commits = postgresAfter.commits - postgresBefore.commits;
-  progress(
-    `Postgres: ${((pgCpu / total) * 1000).toFixed(2)} ms of CPU an event; ${commits} commits (${(commits / total).toFixed(2)} an event, ` +
-      `the bench's own reads included)` +
-      (postgresBefore.wal && postgresAfter.wal
-        ? `; ${postgresAfter.wal.syncs - postgresBefore.wal.syncs} WAL fsyncs (${((postgresAfter.wal.syncs - postgresBefore.wal.syncs) / total).toFixed(2)} an event), ` +
-          `${((postgresAfter.wal.ms - postgresBefore.wal.ms) / Math.max(1, postgresAfter.wal.syncs - postgresBefore.wal.syncs)).toFixed(2)} ms each ` +
-          '(0 when track_wal_io_timing is off)'
-        : ''),
-  );
+  progress(describePostgres(postgresBefore, postgresAfter, total, 'an event'));
   if (args.workers > 0) progress(`workers: ${stats.warnings} warnings, ${stats.errors} errors (log: ${WORKER_LOG}); API log: ${API_LOG}`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

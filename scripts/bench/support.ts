@@ -316,6 +316,63 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+export interface PostgresSnapshot {
+  /** CPU seconds so far of each server process (backends, WAL writer, checkpointer...), by pid. */
+  cpu: Map<number, number>;
+  /** Transactions committed in the bench's database. */
+  commits: number;
+  /** The cluster's WAL fsyncs and their time (pg_stat_wal, Postgres 14-17; undefined without it). */
+  wal: { syncs: number; ms: number } | undefined;
+}
+
+/**
+ * Where Postgres stands: its processes' CPU, its commits, its WAL fsyncs. Each commit
+ * waits for the fsync that covers its WAL, so commits per event and the fsync time say
+ * what durability costs here, beside the CPU. Postgres runs on this host (the bench's
+ * own, or DATABASE_URL's: /proc then shows nothing of a remote one, and the CPU is 0).
+ */
+/** What the bench's Postgres has used and committed so far (compared by postgresCpu and describePostgres). */
+export async function postgresSnapshot(databaseUrl: string): Promise<PostgresSnapshot> {
+  return withClient(databaseUrl, async (client) => {
+    const { rows: processes } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity');
+    const { rows: database } = await client.query<{ commits: string }>(
+      'SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()',
+    );
+    let wal: PostgresSnapshot['wal'];
+    try {
+      const { rows } = await client.query<{ syncs: string; ms: number }>('SELECT wal_sync AS syncs, wal_sync_time AS ms FROM pg_stat_wal');
+      wal = rows[0] ? { syncs: Number(rows[0].syncs), ms: Number(rows[0].ms) } : undefined;
+    } catch {
+      wal = undefined;
+    }
+    return { cpu: new Map(processes.map(({ pid }) => [pid, cpuSeconds(pid)])), commits: Number(database[0]?.commits ?? 0), wal };
+  });
+}
+
+/** CPU seconds Postgres used between two snapshots (a process that started in between counts from 0). */
+export function postgresCpu(before: PostgresSnapshot, after: PostgresSnapshot): number {
+  let sum = 0;
+  for (const [pid, seconds] of after.cpu) sum += seconds - (before.cpu.get(pid) ?? 0);
+  return sum;
+}
+
+/** The Postgres line of a report: CPU, commits and WAL flushes per unit of work (`per`: "an event", "a request"). */
+export function describePostgres(before: PostgresSnapshot, after: PostgresSnapshot, units: number, per: string): string {
+  const commits = after.commits - before.commits;
+  const cpu = postgresCpu(before, after);
+  let wal = '';
+  if (before.wal && after.wal) {
+    const syncs = after.wal.syncs - before.wal.syncs;
+    wal =
+      `; ${syncs} WAL fsyncs (${(syncs / units).toFixed(2)} ${per}), ${((after.wal.ms - before.wal.ms) / Math.max(1, syncs)).toFixed(2)} ms each ` +
+      '(0 when track_wal_io_timing is off)';
+  }
+  return (
+    `Postgres: ${((cpu / units) * 1000).toFixed(2)} ms of CPU ${per}; ${commits} commits (${(commits / units).toFixed(2)} ${per}, ` +
+    `the bench's own reads included)${wal}`
+  );
+}
+
 export interface WorkerProcess {
   index: number;
   child: ChildProcess;
