@@ -24,12 +24,23 @@
 import type pg from 'pg';
 import type { AuditEntry } from './audit-log.ts';
 import type { Queryable } from './queries.ts';
-import { type CommitHook, pendingHook, withRetries, withoutCommitHook } from './transaction.ts';
+import { type CommitHook, inTransaction, pendingHook, withoutCommitHook } from './transaction.ts';
 
 /** Batch statements in flight at once: two keep both cores of a small Postgres busy while the next batch gathers. */
 export const MAX_RUNNING = 2;
 /** Changes in one statement, at most (its arrays' length). */
 export const MAX_ITEMS = 64;
+
+/**
+ * A batch statement runs in a transaction of its own that plans it once per connection:
+ * its parameters are arrays, and with an array in hand Postgres judges a plan made for
+ * its length cheaper than the generic one, so it planned the statement anew on every
+ * run, for ever (a CTE over six tables: a fifth of its CPU for alert-triggers.sql, bench
+ * --intake, pg_plan_query in `perf`). Two more round trips per batch cost less. As the
+ * worker does (src/worker/transaction.ts), and not for every statement of the API: its
+ * lists, with their optional filters, need plans made for the values in hand.
+ */
+const BEGIN_WITH_GENERIC_PLANS = 'BEGIN; SET LOCAL plan_cache_mode = force_generic_plan';
 
 /**
  * One statement that commits every item with its audit rows (`audits[i]`: item i's,
@@ -44,15 +55,32 @@ interface Submitted<I, R> {
   reject: (error: unknown) => void;
 }
 
+export interface GroupCommitOptions<I, R> {
+  maxRunning?: number;
+  maxItems?: number;
+  /**
+   * Items with the same key never share a statement (one waits for the next): for a
+   * statement that may write one row per key once only (ON CONFLICT DO UPDATE).
+   */
+  keyOf?: (item: I) => string;
+  /** Whether the statement wrote the item's audit rows, by its result (default: always). */
+  wroteAudit?: (result: R) => boolean;
+}
+
 export class GroupCommit<I, R> {
   private readonly waiting: Submitted<I, R>[] = [];
   private running = 0;
+  private readonly maxRunning: number;
+  private readonly maxItems: number;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly commitMany: CommitMany<I, R>,
-    private readonly limits: { maxRunning: number; maxItems: number } = { maxRunning: MAX_RUNNING, maxItems: MAX_ITEMS },
-  ) {}
+    private readonly options: GroupCommitOptions<I, R> = {},
+  ) {
+    this.maxRunning = options.maxRunning ?? MAX_RUNNING;
+    this.maxItems = options.maxItems ?? MAX_ITEMS;
+  }
 
   /** Commits `item` (with the pending commit hook's audit rows), alone or with others; its result once committed. */
   submit(item: I): Promise<R> {
@@ -69,8 +97,8 @@ export class GroupCommit<I, R> {
   }
 
   private startNext(): void {
-    while (this.running < this.limits.maxRunning && this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, this.limits.maxItems);
+    while (this.running < this.maxRunning && this.waiting.length > 0) {
+      const batch = this.nextBatch();
       this.running += 1;
       // Detached from the submitting request's hook: each change's rows are passed explicitly.
       void withoutCommitHook(() => this.commit(batch)).finally(() => {
@@ -80,15 +108,38 @@ export class GroupCommit<I, R> {
     }
   }
 
+  /** The first waiting items, in order, at most maxItems and one per key; the others keep their place. */
+  private nextBatch(): Submitted<I, R>[] {
+    const { keyOf } = this.options;
+    if (!keyOf) return this.waiting.splice(0, this.maxItems);
+    const batch: Submitted<I, R>[] = [];
+    const keys = new Set<string>();
+    const left: Submitted<I, R>[] = [];
+    for (const submitted of this.waiting) {
+      const key = keyOf(submitted.item);
+      if (batch.length < this.maxItems && !keys.has(key)) {
+        keys.add(key);
+        batch.push(submitted);
+      } else {
+        left.push(submitted);
+      }
+    }
+    this.waiting.splice(0, this.waiting.length, ...left);
+    return batch;
+  }
+
   private async commit(batch: Submitted<I, R>[]): Promise<void> {
     let results: R[];
     try {
-      results = await withRetries(() =>
-        this.commitMany(
-          this.pool,
-          batch.map((submitted) => submitted.item),
-          batch.map((submitted) => (submitted.hook && !submitted.hook.committed ? submitted.hook.rows() : [])),
-        ),
+      results = await inTransaction(
+        this.pool,
+        (client) =>
+          this.commitMany(
+            client,
+            batch.map((submitted) => submitted.item),
+            batch.map((submitted) => (submitted.hook && !submitted.hook.committed ? submitted.hook.rows() : [])),
+          ),
+        BEGIN_WITH_GENERIC_PLANS,
       );
     } catch (error) {
       const [only] = batch;
@@ -97,9 +148,11 @@ export class GroupCommit<I, R> {
       await Promise.all(batch.map((submitted) => this.commit([submitted])));
       return;
     }
+    const wroteAudit = this.options.wroteAudit ?? (() => true);
     batch.forEach((submitted, i) => {
-      if (submitted.hook) submitted.hook.committed = true;
-      submitted.resolve(results[i] as R);
+      const result = results[i] as R;
+      if (submitted.hook && wroteAudit(result)) submitted.hook.committed = true;
+      submitted.resolve(result);
     });
   }
 }

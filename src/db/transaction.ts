@@ -48,12 +48,17 @@ const RETRYABLE_SQLSTATES = new Set([
 ]);
 const MAX_ATTEMPTS = 3;
 
-export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` in one transaction (retried on a transient conflict), with the pending
+ * commit hook's audit rows written just before COMMIT. `begin` is the simple query that
+ * opens it: BEGIN, possibly with SET LOCAL settings in the same round trip.
+ */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   return withRetries(async () => {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
+      await client.query(begin);
       const result = await work(client);
       const hook = pendingHook();
       if (hook) await insertAuditRows(client, hook.rows());
@@ -102,7 +107,7 @@ export async function commitStatement<R extends pg.QueryResultRow>(
 }
 
 /** Runs `attempt`, again (after a short jittered wait) when Postgres reports a transient conflict, up to MAX_ATTEMPTS. */
-export async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
   for (let count = 1; ; count += 1) {
     try {
       return await attempt();
