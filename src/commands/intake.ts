@@ -24,21 +24,24 @@
  * (the index of escalations is repaired by the worker when an update of it is lost).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import type { AlertEvent, AlertOutcome, AlertSource, TriggerEvent } from '../domain/alerts/event.ts';
 import { jsonProblem } from '../domain/alerts/reading.ts';
 import type { FieldIssue } from '../domain/errors.ts';
-import type { AlertOrigin } from '../domain/events.ts';
+import type { AlertOrigin, NewEvent } from '../domain/events.ts';
 import { IncidentState } from '../domain/incident-states.ts';
 import { SingleFlight } from '../domain/single-flight.ts';
 import type { PolicySnapshot } from '../domain/policy.ts';
 import { EVERY_TEAM, type TeamScope } from '../domain/team-scope.ts';
 import { type AlertLogEntry, alertLogColumns } from '../db/alert-log.ts';
-import { auditColumns } from '../db/audit-log.ts';
+import { type AuditEntry, auditColumns } from '../db/audit-log.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import type { AlertLogRow } from '../db/rows.ts';
+import { GroupCommit } from '../db/group-commit.ts';
 import { commitStatement } from '../db/transaction.ts';
+import { eventColumns } from '../db/events.ts';
 import type { CommandDeps } from './deps.ts';
-import { commitOpening, openingColumns } from './open-incident.ts';
+import { commitOpening, openingParts } from './open-incident.ts';
 import { getIncident } from './read-incidents.ts';
 import { nothingLeftToDo } from './act-from-message.ts';
 import { actOnIncident, applyTransition, policyToFreeze } from './transition-incident.ts';
@@ -117,7 +120,7 @@ async function trigger(deps: CommandDeps, request: IntakeRequest, event: Trigger
     const facts = await request.services.facts(deps, serviceId, refresh);
     const now = deps.clock.now();
     const origin: AlertOrigin = { source: request.source, integration_key_id: request.key.id, dedup_key: dedupKey };
-    const { values, firstEscalation } = openingColumns({
+    const { incident, events, firstEscalation } = openingParts({
       incidentId: randomUUID(),
       title: event.summary,
       description: event.description,
@@ -129,12 +132,13 @@ async function trigger(deps: CommandDeps, request: IntakeRequest, event: Trigger
       author,
       alert: { dedupKey, storm: false, origin, log: entry('opened') },
     });
-    // One statement decides and writes (alert-trigger.sql): a repeat, an opening, an ignored re-send.
-    const [row] = await commitStatement<{ verdict: TriggerVerdict; id: string | null; inserted: boolean | null }>(
-      deps.pool,
-      sql('alert-trigger'),
-      [
-        ...values,
+    // One statement decides and writes, with the other triggers that arrive meanwhile
+    // (alert-triggers.sql): a repeat, an opening, an ignored re-send.
+    const row = await triggerGroupOf(deps.pool).submit({
+      serviceId,
+      incident,
+      events,
+      alert: [
         dedupKey,
         facts.autoEscalate,
         event.reopens,
@@ -148,9 +152,7 @@ async function trigger(deps: CommandDeps, request: IntakeRequest, event: Trigger
         JSON.stringify(parsed),
         request.requestId,
       ],
-      (rows) => WRITES_AUDIT.has(rows[0]?.verdict ?? 'stale'),
-    );
-    if (!row) throw new Error('alert-trigger.sql returned no row');
+    });
     if ((row.verdict === 'repeat' || row.verdict === 'open') && row.id) {
       if (!row.inserted) return done('deduplicated', row.id, dedupKey);
       if (firstEscalation) await deps.pendingIndex.applyAfterCommit({ add: [firstEscalation], remove: [] });
@@ -189,6 +191,56 @@ type TriggerVerdict = 'repeat' | 'open' | 'ignore' | 'fold' | 'stale';
 /** The verdicts whose statement wrote the request's audit row. */
 const WRITES_AUDIT: ReadonlySet<string> = new Set<TriggerVerdict>(['repeat', 'open', 'ignore']);
 
+/** A trigger as alert-triggers.sql takes it: the opening it would make, and its alert's own parameters ($26-$37). */
+interface TriggerItem {
+  serviceId: string;
+  incident: unknown[];
+  events: NewEvent[];
+  alert: unknown[];
+}
+
+interface TriggerRow {
+  verdict: TriggerVerdict;
+  id: string | null;
+  inserted: boolean | null;
+}
+
+/** The opening's parameters ($1-$16) and the alert's ($26-$37): one array each, element i for trigger i. */
+const OPENING_COLUMNS = 16;
+const ALERT_COLUMNS = 12;
+
+/**
+ * One group commit of triggers per pool (src/db/group-commit.ts): at most one per
+ * service in a statement, since its storm window is upserted once.
+ */
+const triggerGroups = new WeakMap<pg.Pool, GroupCommit<TriggerItem, TriggerRow>>();
+
+function triggerGroupOf(pool: pg.Pool): GroupCommit<TriggerItem, TriggerRow> {
+  let group = triggerGroups.get(pool);
+  if (!group) {
+    group = new GroupCommit(pool, commitTriggers, { keyOf: (item) => item.serviceId, wroteAudit: (row) => WRITES_AUDIT.has(row.verdict) });
+    triggerGroups.set(pool, group);
+  }
+  return group;
+}
+
+async function commitTriggers(db: Queryable, items: readonly TriggerItem[], audits: readonly (readonly AuditEntry[])[]): Promise<TriggerRow[]> {
+  const columns = (count: number, of: (item: TriggerItem) => unknown[]) => Array.from({ length: count }, (_, column) => items.map((item) => of(item)[column]));
+  const rows = await run<TriggerRow & { n: string }>(db, sql('alert-triggers'), [
+    ...columns(OPENING_COLUMNS, (item) => item.incident),
+    ...eventColumns(items.flatMap((item) => item.events)),
+    ...columns(ALERT_COLUMNS, (item) => item.alert),
+    ...auditColumns(audits.flat()),
+    audits.flatMap((rows, i) => rows.map(() => i + 1)),
+  ]);
+  const byPosition = new Map(rows.map((row) => [Number(row.n), row]));
+  return items.map((_, i) => {
+    const row = byPosition.get(i + 1);
+    if (!row) throw new Error(`alert-triggers.sql returned no row for trigger ${i + 1} of ${items.length}`);
+    return { verdict: row.verdict, id: row.id, inserted: row.inserted };
+  });
+}
+
 /** What a trigger needs of its service: its team, its auto-escalation switch and the policy it would freeze. */
 export interface ServiceFacts {
   name: string;
@@ -204,7 +256,7 @@ const MAX_SERVICES = 10_000;
 /**
  * What each service's triggers need, kept in the API process between alerts: reading
  * the service and its policy took three round trips per new alert. A cached answer is
- * never trusted blindly: alert-trigger.sql compares it with the service as it is (team,
+ * never trusted blindly: alert-triggers.sql compares it with the service as it is (team,
  * switch, policy id and version) and changes nothing when they differ ("stale"), and the
  * trigger reads them again. So an edited policy applies to the very next alert.
  */

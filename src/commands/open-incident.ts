@@ -123,18 +123,21 @@ export async function commitOpening(deps: CommandDeps, opening: Opening): Promis
 }
 
 /**
- * The incident an opening writes as the first 25 parameters of the statements that open
- * one (incident-open.sql, alert-trigger.sql): the incident, its policy, its first
- * escalation when it escalates at once, and its events; and that escalation, for the
- * Redis index once it commits.
+ * The incident an opening writes as the first 25 parameters of incident-open.sql: the
+ * incident, its policy, its first escalation when it escalates at once, and its events;
+ * and that escalation, for the Redis index once it commits.
  */
-export function openingColumns(opening: Opening): { values: unknown[]; firstEscalation: { id: string; dueAt: Date } | undefined } {
+function openingColumns(opening: Opening): { values: unknown[]; firstEscalation: { id: string; dueAt: Date } | undefined } {
   const { incident, events, firstEscalation } = openingParts(opening);
   return { values: [...incident, ...eventColumns(events)], firstEscalation };
 }
 
-/** An opening's first 16 parameters (the incident and its first escalation), its events, and that escalation. */
-function openingParts(opening: Opening): { incident: unknown[]; events: NewEvent[]; firstEscalation: { id: string; dueAt: Date } | undefined } {
+/**
+ * An opening's first 16 parameters (the incident and its first escalation: $1-$16 of
+ * incident-open.sql, incidents-open-batch.sql and alert-triggers.sql), its events, and
+ * that escalation.
+ */
+export function openingParts(opening: Opening): { incident: unknown[]; events: NewEvent[]; firstEscalation: { id: string; dueAt: Date } | undefined } {
   const { incidentId, now, policy, author } = opening;
   const events: NewEvent[] = [
     {
