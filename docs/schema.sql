@@ -787,8 +787,6 @@ CREATE UNIQUE INDEX escalations_one_per_level ON public.escalations USING btree 
 
 CREATE INDEX escalations_pending_due_idx ON public.escalations USING btree (scheduled_at, id) WHERE (status = 'PENDING'::text);
 
-CREATE INDEX escalations_scheduled_idx ON public.escalations USING btree (scheduled_at);
-
 CREATE INDEX escalations_status_scheduled_idx ON public.escalations USING btree (status, scheduled_at);
 
 CREATE INDEX incident_events_incident_idx ON public.incident_events USING btree (incident_id, id);
