@@ -7,7 +7,7 @@
  *   payload is in its alert-log line) and pages nobody again. Otherwise it opens an
  *   incident with that key, escalating at once on the service's policy when the service
  *   says so (services.auto_escalate). Two identical triggers racing open one incident:
- *   the unique index on open incidents' keys decides (incident-open.sql, ON CONFLICT),
+ *   the unique index on open incidents' keys decides (alert-triggers.sql, ON CONFLICT),
  *   and the loser counts an occurrence on the winner.
  * - Past INTAKE_STORM_PER_MINUTE new incidents in a minute on one service, and while
  *   such a storm goes on (its incident open and folding alerts within the last minute),

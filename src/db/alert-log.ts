@@ -1,9 +1,9 @@
 /**
  * The alert log (issue 12): one line per event received with a valid integration key,
  * whatever became of it. The statements that act on an alert write its line themselves
- * (incident-open.sql, alert-occurrence.sql, alert-log-insert.sql), so the line and the
- * change commit together or not at all; this gives them the line's columns in the one
- * order they all take.
+ * (alert-triggers.sql, alert-fold.sql, incident-open.sql, alert-log-insert.sql), so
+ * the line and the change commit together or not at all; this gives them the line's
+ * columns in the one order they all take.
  */
 import type { AlertAction, AlertOutcome, AlertSource } from '../domain/alerts/event.ts';
 

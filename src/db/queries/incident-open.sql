@@ -1,5 +1,7 @@
--- Opens an incident in one statement, which is its own transaction (run without BEGIN
--- and COMMIT: src/db/transaction.ts commitStatement): the incident, already ESCALATING
+-- Opens an alert's incident (a service's alert storm incident: src/commands/intake.ts;
+-- the incidents no alert opens are committed in batches, incidents-open-batch.sql) in
+-- one statement, which is its own transaction (run without BEGIN and COMMIT:
+-- src/db/transaction.ts commitStatement): the incident, already ESCALATING
 -- with its frozen policy when it starts escalating at once; its first escalation; its
 -- events; the alert-log line of the alert that opened it; and the request's audit row.
 -- What incident-insert, incident-set-policy, incident-set-state, escalation-insert,
@@ -10,7 +12,7 @@
 -- the service already has one open with that key (or an open storm incident): the
 -- unique indexes incidents_open_dedup_key / incidents_open_alert_storm say so, ON
 -- CONFLICT DO NOTHING, and then nothing at all is written (no row returned); the
--- caller counts an occurrence on the incident that won instead (alert-occurrence.sql).
+-- caller folds the alert into the incident that won instead (alert-fold.sql).
 -- $1 incident id (made by the caller), $2 title, $3 description (nullable), $4 severity,
 -- $5 state (OPEN, or ESCALATING), $6 version (1: opened; 2: opened, then escalating),
 -- $7 now, $8 service id (nullable), $9 team id (nullable: organisation-wide),
