@@ -34,14 +34,14 @@ import { SingleFlight } from '../domain/single-flight.ts';
 import type { PolicySnapshot } from '../domain/policy.ts';
 import { EVERY_TEAM, type TeamScope } from '../domain/team-scope.ts';
 import { type AlertLogEntry, alertLogColumns } from '../db/alert-log.ts';
-import { type AuditEntry, auditColumns } from '../db/audit-log.ts';
+import { type AuditEntry, auditColumns, auditRecords } from '../db/audit-log.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import type { AlertLogRow } from '../db/rows.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import { commitStatement } from '../db/transaction.ts';
-import { eventColumns } from '../db/events.ts';
+import { eventRecords } from '../db/events.ts';
 import type { CommandDeps } from './deps.ts';
-import { commitOpening, openingParts } from './open-incident.ts';
+import { type OpeningRecord, commitOpening, openingParts } from './open-incident.ts';
 import { getIncident } from './read-incidents.ts';
 import { nothingLeftToDo } from './act-from-message.ts';
 import { actOnIncident, applyTransition, policyToFreeze } from './transition-incident.ts';
@@ -120,7 +120,7 @@ async function trigger(deps: CommandDeps, request: IntakeRequest, event: Trigger
     const facts = await request.services.facts(deps, serviceId, refresh);
     const now = deps.clock.now();
     const origin: AlertOrigin = { source: request.source, integration_key_id: request.key.id, dedup_key: dedupKey };
-    const { incident, events, firstEscalation } = openingParts({
+    const { record, events, firstEscalation } = openingParts({
       incidentId: randomUUID(),
       title: event.summary,
       description: event.description,
@@ -136,22 +136,22 @@ async function trigger(deps: CommandDeps, request: IntakeRequest, event: Trigger
     // (alert-triggers.sql): a repeat, an opening, an ignored re-send.
     const row = await triggerGroupOf(deps.pool).submit({
       serviceId,
-      incident,
       events,
-      alert: [
-        dedupKey,
-        facts.autoEscalate,
-        event.reopens,
-        request.stormPerMinute,
-        new Date(now.getTime() - STORM_QUIET_MS),
-        request.key.id,
-        request.source,
-        'trigger',
-        dedupKey,
-        JSON.stringify(event.raw ?? null),
-        JSON.stringify(parsed),
-        request.requestId,
-      ],
+      record: {
+        ...record,
+        dedup_key: dedupKey,
+        auto_escalate: facts.autoEscalate,
+        reopens: event.reopens,
+        storm_per_minute: request.stormPerMinute,
+        quiet_since: new Date(now.getTime() - STORM_QUIET_MS),
+        integration_key_id: request.key.id,
+        source: request.source,
+        action: 'trigger',
+        log_dedup_key: dedupKey,
+        payload: event.raw ?? null,
+        parsed,
+        request_id: request.requestId,
+      },
     });
     if ((row.verdict === 'repeat' || row.verdict === 'open') && row.id) {
       if (!row.inserted) return done('deduplicated', row.id, dedupKey);
@@ -191,12 +191,11 @@ type TriggerVerdict = 'repeat' | 'open' | 'ignore' | 'fold' | 'stale';
 /** The verdicts whose statement wrote the request's audit row. */
 const WRITES_AUDIT: ReadonlySet<string> = new Set<TriggerVerdict>(['repeat', 'open', 'ignore']);
 
-/** A trigger as alert-triggers.sql takes it: the opening it would make, and its alert's own parameters ($26-$37). */
+/** A trigger as alert-triggers.sql takes it: the opening it would make with its alert's own fields (one row of $1), and the opening's events. */
 interface TriggerItem {
   serviceId: string;
-  incident: unknown[];
+  record: OpeningRecord & Record<string, unknown>;
   events: NewEvent[];
-  alert: unknown[];
 }
 
 interface TriggerRow {
@@ -204,10 +203,6 @@ interface TriggerRow {
   id: string | null;
   inserted: boolean | null;
 }
-
-/** The opening's parameters ($1-$16) and the alert's ($26-$37): one array each, element i for trigger i. */
-const OPENING_COLUMNS = 16;
-const ALERT_COLUMNS = 12;
 
 /**
  * One group commit of triggers per pool (src/db/group-commit.ts): at most one per
@@ -225,13 +220,10 @@ function triggerGroupOf(pool: pg.Pool): GroupCommit<TriggerItem, TriggerRow> {
 }
 
 async function commitTriggers(db: Queryable, items: readonly TriggerItem[], audits: readonly (readonly AuditEntry[])[]): Promise<TriggerRow[]> {
-  const columns = (count: number, of: (item: TriggerItem) => unknown[]) => Array.from({ length: count }, (_, column) => items.map((item) => of(item)[column]));
-  const rows = await run<TriggerRow & { n: string }>(db, sql('alert-triggers'), [
-    ...columns(OPENING_COLUMNS, (item) => item.incident),
-    ...eventColumns(items.flatMap((item) => item.events)),
-    ...columns(ALERT_COLUMNS, (item) => item.alert),
-    ...auditColumns(audits.flat()),
-    audits.flatMap((rows, i) => rows.map(() => i + 1)),
+  const rows = await run<TriggerRow & { n: number }>(db, sql('alert-triggers'), [
+    JSON.stringify(items.map((item, i) => ({ ...item.record, n: i + 1 }))),
+    eventRecords(items.flatMap((item) => item.events)),
+    auditRecords(audits.flatMap((entries, i) => entries.map((entry) => ({ entry, owner: i + 1 })))),
   ]);
   const byPosition = new Map(rows.map((row) => [Number(row.n), row]));
   return items.map((_, i) => {

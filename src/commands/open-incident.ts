@@ -25,12 +25,12 @@ import { IncidentState } from '../domain/incident-states.ts';
 import type { AlertOrigin, NewEvent, TransitionDetails } from '../domain/events.ts';
 import { type PolicySnapshot, snapshotToJson, timetableOf } from '../domain/policy.ts';
 import { firstStep } from '../domain/timetable.ts';
-import { type AuditEntry, auditColumns } from '../db/audit-log.ts';
+import { type AuditEntry, auditRecords } from '../db/audit-log.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import type { PendingIndex } from '../engine/index/pending.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { type IncidentRow, toIncident } from '../db/rows.ts';
-import { eventColumns } from '../db/events.ts';
+import { eventColumns, eventRecords } from '../db/events.ts';
 import { type AlertLogEntry, alertLogColumns } from '../db/alert-log.ts';
 import { commitStatement } from '../db/transaction.ts';
 import type { CommandDeps } from './deps.ts';
@@ -128,16 +128,41 @@ export async function commitOpening(deps: CommandDeps, opening: Opening): Promis
  * and that escalation, for the Redis index once it commits.
  */
 function openingColumns(opening: Opening): { values: unknown[]; firstEscalation: { id: string; dueAt: Date } | undefined } {
-  const { incident, events, firstEscalation } = openingParts(opening);
-  return { values: [...incident, ...eventColumns(events)], firstEscalation };
+  const { record: r, events, firstEscalation } = openingParts(opening);
+  const snapshot = r.policy_snapshot === null ? null : JSON.stringify(r.policy_snapshot);
+  const values = [r.id, r.title, r.description, r.severity, r.state, r.version, r.now, r.service_id, r.team_id, r.policy_id, r.policy_version];
+  return { values: [...values, snapshot, r.escalation_id, r.level, r.repeat_cycle, r.due_at, ...eventColumns(events)], firstEscalation };
 }
 
 /**
- * An opening's first 16 parameters (the incident and its first escalation: $1-$16 of
- * incident-open.sql, incidents-open-batch.sql and alert-triggers.sql), its events, and
- * that escalation.
+ * An opening's incident and first escalation as incidents-open-batch.sql and
+ * alert-triggers.sql take them: one JSON object each (jsonb_to_recordset), with these
+ * names.
  */
-export function openingParts(opening: Opening): { incident: unknown[]; events: NewEvent[]; firstEscalation: { id: string; dueAt: Date } | undefined } {
+export interface OpeningRecord {
+  id: string;
+  title: string;
+  description: string | null;
+  severity: Severity;
+  state: IncidentState;
+  /** 1: opened; 2: opened, then escalating. */
+  version: number;
+  now: Date;
+  service_id: string | null;
+  team_id: string | null;
+  /** These three are null while OPEN. */
+  policy_id: string | null;
+  policy_version: number | null;
+  policy_snapshot: unknown;
+  /** The first escalation (null: none). */
+  escalation_id: string | null;
+  level: number | null;
+  repeat_cycle: number | null;
+  due_at: Date | null;
+}
+
+/** An opening's incident and first escalation, its events, and that escalation (for the Redis index once it commits). */
+export function openingParts(opening: Opening): { record: OpeningRecord; events: NewEvent[]; firstEscalation: { id: string; dueAt: Date } | undefined } {
   const { incidentId, now, policy, author } = opening;
   const events: NewEvent[] = [
     {
@@ -168,25 +193,25 @@ export function openingParts(opening: Opening): { incident: unknown[]; events: N
       tokenId: author.tokenId,
     });
   }
-  const incident = [
-    incidentId,
-    opening.title,
-    opening.description,
-    opening.severity,
-    policy ? IncidentState.ESCALATING : IncidentState.OPEN,
-    policy ? 2 : 1,
+  const record: OpeningRecord = {
+    id: incidentId,
+    title: opening.title,
+    description: opening.description,
+    severity: opening.severity,
+    state: policy ? IncidentState.ESCALATING : IncidentState.OPEN,
+    version: policy ? 2 : 1,
     now,
-    opening.serviceId,
-    opening.teamId,
-    policy ? policy.policyId : null,
-    policy ? policy.version : null,
-    policy ? JSON.stringify(snapshotToJson(policy)) : null,
-    escalationId,
-    step?.level ?? null,
-    step?.repeatCycle ?? null,
-    step?.dueAt ?? null,
-  ];
-  return { incident, events, firstEscalation: step && escalationId ? { id: escalationId, dueAt: step.dueAt } : undefined };
+    service_id: opening.serviceId,
+    team_id: opening.teamId,
+    policy_id: policy ? policy.policyId : null,
+    policy_version: policy ? policy.version : null,
+    policy_snapshot: policy ? snapshotToJson(policy) : null,
+    escalation_id: escalationId,
+    level: step?.level ?? null,
+    repeat_cycle: step?.repeatCycle ?? null,
+    due_at: step?.dueAt ?? null,
+  };
+  return { record, events, firstEscalation: step && escalationId ? { id: escalationId, dueAt: step.dueAt } : undefined };
 }
 
 /**
@@ -230,11 +255,10 @@ async function commitOpenings(
     if (opening.alert) throw new Error("an alert's incident is opened by incident-open.sql (its key may conflict), not in a batch");
     return openingParts(opening);
   });
-  const incidentColumns = Array.from({ length: OPENING_INCIDENT_COLUMNS }, (_, column) => parts.map((part) => part.incident[column]));
   const rows = await run<IncidentRow>(db, sql('incidents-open-batch'), [
-    ...incidentColumns,
-    ...eventColumns(parts.flatMap((part) => part.events)),
-    ...auditColumns(audits.flat()),
+    JSON.stringify(parts.map((part) => part.record)),
+    eventRecords(parts.flatMap((part) => part.events)),
+    auditRecords(audits.flatMap((entries, owner) => entries.map((entry) => ({ entry, owner })))),
   ]);
   const byId = new Map(rows.map((row) => [row.id, row]));
   const opened = openings.map((opening) => {
@@ -245,9 +269,6 @@ async function commitOpenings(
   await index.applyAfterCommit({ add: parts.flatMap((part) => (part.firstEscalation ? [part.firstEscalation] : [])), remove: [] });
   return opened;
 }
-
-/** The parameters of an opening's incident and first escalation: $1-$16 of incident-open.sql and incidents-open-batch.sql. */
-const OPENING_INCIDENT_COLUMNS = 16;
 
 /** incident-open.sql's alert-log columns when no alert opened the incident (a null key: no line). */
 const NO_ALERT_LOG: unknown[] = Array.from({ length: 9 }, () => null);

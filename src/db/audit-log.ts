@@ -40,6 +40,28 @@ export function auditColumns(rows: readonly AuditEntry[]): unknown[] {
   ];
 }
 
+/**
+ * The rows as one JSON array, for a statement that takes them as one jsonb parameter
+ * (jsonb_to_recordset), each with `owner`: what it belongs to in that statement.
+ */
+export function auditRecords(rows: readonly { entry: AuditEntry; owner: number }[]): string {
+  return JSON.stringify(
+    rows.map(({ entry, owner }) => ({
+      owner,
+      occurred_at: entry.occurredAt,
+      token_id: entry.tokenId,
+      actor: entry.actor,
+      team_id: entry.teamId,
+      method: entry.method,
+      route: entry.route,
+      path: entry.path,
+      status: entry.status,
+      request_id: entry.requestId,
+      client_request_id: entry.clientRequestId,
+    })),
+  );
+}
+
 export async function insertAuditRows(db: Queryable, rows: readonly AuditEntry[]): Promise<void> {
   if (rows.length === 0) return;
   await run(db, sql('audit-log-insert'), auditColumns(rows));

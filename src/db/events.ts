@@ -22,6 +22,27 @@ export function eventColumns(events: readonly NewEvent[]): unknown[] {
   ];
 }
 
+/**
+ * The events as one JSON array of rows, for a statement that takes them as one jsonb
+ * parameter (jsonb_to_recordset): each with its position, since a set has no order.
+ */
+export function eventRecords(events: readonly NewEvent[]): string {
+  return JSON.stringify(
+    events.map((event, position) => ({
+      position,
+      incident_id: event.incidentId,
+      kind: event.kind,
+      from_state: event.from,
+      to_state: event.to,
+      actor: event.actor ?? null,
+      note: event.note ?? null,
+      occurred_at: event.occurredAt,
+      details: event.details,
+      token_id: event.tokenId ?? null,
+    })),
+  );
+}
+
 /** Appends the events in one statement, in the order given. */
 export async function appendEvents(db: Queryable, events: readonly NewEvent[]): Promise<void> {
   if (events.length === 0) return;

@@ -24,23 +24,12 @@
 import type pg from 'pg';
 import type { AuditEntry } from './audit-log.ts';
 import type { Queryable } from './queries.ts';
-import { type CommitHook, inTransaction, pendingHook, withoutCommitHook } from './transaction.ts';
+import { type CommitHook, pendingHook, withRetries, withoutCommitHook } from './transaction.ts';
 
 /** Batch statements in flight at once: two keep both cores of a small Postgres busy while the next batch gathers. */
 export const MAX_RUNNING = 2;
 /** Changes in one statement, at most (its arrays' length). */
 export const MAX_ITEMS = 64;
-
-/**
- * A batch statement runs in a transaction of its own that plans it once per connection:
- * its parameters are arrays, and with an array in hand Postgres judges a plan made for
- * its length cheaper than the generic one, so it planned the statement anew on every
- * run, for ever (a CTE over six tables: a fifth of its CPU for alert-triggers.sql, bench
- * --intake, pg_plan_query in `perf`). Two more round trips per batch cost less. As the
- * worker does (src/worker/transaction.ts), and not for every statement of the API: its
- * lists, with their optional filters, need plans made for the values in hand.
- */
-const BEGIN_WITH_GENERIC_PLANS = 'BEGIN; SET LOCAL plan_cache_mode = force_generic_plan';
 
 /**
  * One statement that commits every item with its audit rows (`audits[i]`: item i's,
@@ -131,15 +120,17 @@ export class GroupCommit<I, R> {
   private async commit(batch: Submitted<I, R>[]): Promise<void> {
     let results: R[];
     try {
-      results = await inTransaction(
-        this.pool,
-        (client) =>
-          this.commitMany(
-            client,
-            batch.map((submitted) => submitted.item),
-            batch.map((submitted) => (submitted.hook && !submitted.hook.committed ? submitted.hook.rows() : [])),
-          ),
-        BEGIN_WITH_GENERIC_PLANS,
+      // One statement, its own transaction, and planned once per connection: a batch
+      // statement takes its rows as jsonb (jsonb_to_recordset), whose size no plan can
+      // see. Had they been arrays, Postgres would have judged a plan made for their
+      // length cheaper than the generic one and planned the statement anew on every
+      // run (a fifth of alert-triggers.sql's CPU, pg_plan_query in perf).
+      results = await withRetries(() =>
+        this.commitMany(
+          this.pool,
+          batch.map((submitted) => submitted.item),
+          batch.map((submitted) => (submitted.hook && !submitted.hook.committed ? submitted.hook.rows() : [])),
+        ),
       );
     } catch (error) {
       const [only] = batch;

@@ -48,17 +48,12 @@ const RETRYABLE_SQLSTATES = new Set([
 ]);
 const MAX_ATTEMPTS = 3;
 
-/**
- * Runs `work` in one transaction (retried on a transient conflict), with the pending
- * commit hook's audit rows written just before COMMIT. `begin` is the simple query that
- * opens it: BEGIN, possibly with SET LOCAL settings in the same round trip.
- */
-export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   return withRetries(async () => {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query(begin);
+      await client.query('BEGIN');
       const result = await work(client);
       const hook = pendingHook();
       if (hook) await insertAuditRows(client, hook.rows());
@@ -107,7 +102,7 @@ export async function commitStatement<R extends pg.QueryResultRow>(
 }
 
 /** Runs `attempt`, again (after a short jittered wait) when Postgres reports a transient conflict, up to MAX_ATTEMPTS. */
-async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+export async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
   for (let count = 1; ; count += 1) {
     try {
       return await attempt();

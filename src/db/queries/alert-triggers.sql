@@ -5,11 +5,11 @@
 --   repeat  the service has an open incident with the key: count an occurrence on it;
 --   open    none: open one (escalating at once with the frozen policy the caller gives),
 --           counted in the service's storm window;
---   ignore  an occurrence that must not reopen ($28 false) whose incident is closed;
+--   ignore  an occurrence that must not reopen (reopens false) whose incident is closed;
 --   fold    the storm threshold is passed this minute, or the service's storm goes on:
 --           nothing written here, the caller folds it (alert-fold.sql);
 --   stale   the service's team, auto-escalation or policy (id and version) are not what
---           the caller expected ($9, $27, $10, $11): nothing written, the caller reads
+--           the caller expected: nothing written, the caller reads
 --           them again and retries (they are cached in the API process between alerts).
 -- "open" is an INSERT ... ON CONFLICT on the unique index of open incidents' keys: a
 -- twin that opened the incident since this statement's snapshot makes it a repeat, so
@@ -18,41 +18,37 @@
 -- audit rows; an ignore its line (with the reason) and the audit rows. Rows are locked
 -- in service order (storm windows, then incidents), as every batch does, so that two
 -- batches never wait for each other in a circle.
--- One element per trigger in each of these arrays:
--- $1 incident ids (made by the caller), $2 titles, $3 descriptions (null: none),
--- $4 severities, $5 states (OPEN, or ESCALATING), $6 versions (1, or 2 when escalating),
--- $7 now, $8 service ids, $9 the services' teams as the caller knows them (null:
--- organisation-wide), $10 policy ids (null: the default policy, or none), $11 their
--- versions, $12 the frozen snapshots (jsonb; null while OPEN); with auto-escalation,
--- $10 and $11 are also what the caller expects of the service's policy,
--- $13 the first escalations' ids (null: none), $14 their levels, $15 their repeat
--- cycles, $16 their due times,
--- $26 the dedup keys, $27 the services' auto_escalate as the caller knows them,
--- $28 whether a trigger for a closed incident with the key opens a new one,
--- $29 INTAKE_STORM_PER_MINUTE, $30 the start of the storm's quiet minute (now - 60 s),
--- the alert-log lines (their outcome and reason are decided here): $31 integration key
--- ids, $32 sources, $33 actions, $34 dedup keys, $35 payloads (jsonb), $36 parsed
--- (jsonb), $37 request ids;
--- and for all the triggers at once: $17-$25 the events of the openings (the nine arrays
--- of events-insert.sql; an event is written when its incident is opened here),
--- $38-$47 the audit rows (the ten arrays of audit-log-insert.sql), $48 the trigger each
--- audit row belongs to (its position in the arrays above, from 1).
+-- Its three parameters are JSON arrays of rows (jsonb_to_recordset): a statement that
+-- takes arrays is planned anew on every run, one that takes jsonb once per connection.
+-- $1 the triggers: each an OpeningRecord (src/commands/open-incident.ts: the incident
+-- it would open, escalating at once with the frozen policy the caller gives, and its
+-- first escalation; its team_id, policy_id and policy_version are also what the caller
+-- expects of the service), and n (its position, from 1), dedup_key, auto_escalate (the
+-- service's, as the caller knows it), reopens (whether a trigger for a closed incident
+-- with the key opens a new one), storm_per_minute (INTAKE_STORM_PER_MINUTE),
+-- quiet_since (the start of the storm's quiet minute, now - 60 s), and the alert-log
+-- line's integration_key_id, source, action, log_dedup_key, payload, parsed and
+-- request_id (its outcome and reason are decided here);
+-- $2 the events of the openings, in order (eventRecords, src/db/events.ts; an event is
+-- written when its incident is opened here);
+-- $3 the audit rows (auditRecords, src/db/audit-log.ts), each with the n of its trigger.
 -- Returns: one row per trigger, in their order: its position (n), the verdict, and for
 -- repeat and open the incident's id and whether this statement inserted it.
 WITH input AS (
-  SELECT * FROM unnest(
-    $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::timestamptz[], $8::uuid[], $9::uuid[],
-    $10::uuid[], $11::integer[], $12::jsonb[], $13::uuid[], $14::integer[], $15::integer[], $16::timestamptz[],
-    $26::text[], $27::boolean[], $28::boolean[], $29::integer[], $30::timestamptz[],
-    $31::uuid[], $32::text[], $33::text[], $34::text[], $35::jsonb[], $36::jsonb[], $37::text[]
-  ) WITH ORDINALITY AS i (incident_id, title, description, severity, state, version, now, service_id, team_id,
-                          policy_id, policy_version, policy_snapshot, escalation_id, level, repeat_cycle, due_at,
-                          dedup_key, auto_escalate, reopens, storm_per_minute, quiet_since,
-                          integration_key_id, source, action, log_dedup_key, payload, parsed, request_id, n)
+  SELECT *
+  FROM jsonb_to_recordset($1::jsonb)
+    AS i (n integer, id uuid, title text, description text, severity text, state text, version integer, now timestamptz,
+          service_id uuid, team_id uuid, policy_id uuid, policy_version integer, policy_snapshot jsonb,
+          escalation_id uuid, level integer, repeat_cycle integer, due_at timestamptz,
+          dedup_key text, auto_escalate boolean, reopens boolean, storm_per_minute integer, quiet_since timestamptz,
+          integration_key_id uuid, source text, action text, log_dedup_key text, payload jsonb, parsed jsonb, request_id text)
 ), looked AS (
   SELECT i.n,
-    EXISTS (SELECT FROM incidents x
-            WHERE x.service_id = i.service_id AND x.dedup_key = i.dedup_key AND x.state IN ('OPEN', 'ESCALATING', 'ACKNOWLEDGED')) AS has_open,
+    -- A scalar subquery, not EXISTS: Postgres may turn an EXISTS on equalities into one
+    -- hash of every open incident, built for each statement.
+    (SELECT true FROM incidents x
+     WHERE x.service_id = i.service_id AND x.dedup_key = i.dedup_key AND x.state IN ('OPEN', 'ESCALATING', 'ACKNOWLEDGED')
+     LIMIT 1) IS NOT NULL AS has_open,
     EXISTS (SELECT FROM services s LEFT JOIN escalation_policies p ON p.id = s.escalation_policy_id
             WHERE s.id = i.service_id AND s.team_id IS NOT DISTINCT FROM i.team_id AND s.auto_escalate = i.auto_escalate
               AND (NOT i.auto_escalate OR (s.escalation_policy_id IS NOT DISTINCT FROM i.policy_id
@@ -95,7 +91,7 @@ WITH input AS (
 ), incident AS (
   INSERT INTO incidents (id, title, description, severity, state, version, created_at, updated_at, service_id, team_id,
                          policy_id, policy_version, policy_snapshot, dedup_key, alert_storm, alert_count, alert_last_seen_at)
-  SELECT i.incident_id, i.title, i.description, i.severity, i.state, i.version, i.now, i.now, i.service_id, i.team_id,
+  SELECT i.id, i.title, i.description, i.severity, i.state, i.version, i.now, i.now, i.service_id, i.team_id,
          i.policy_id, i.policy_version, i.policy_snapshot, i.dedup_key, false, 1, i.now
   FROM decision d JOIN input i USING (n)
   WHERE d.verdict IN ('repeat', 'open')
@@ -114,29 +110,29 @@ WITH input AS (
 ), events AS (
   INSERT INTO incident_events (incident_id, kind, from_state, to_state, actor, note, occurred_at, details, token_id)
   SELECT event.incident_id, kind, from_state, to_state, actor, note, occurred_at, details, token_id
-  FROM unnest($17::uuid[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::timestamptz[], $24::jsonb[], $25::uuid[])
-    WITH ORDINALITY AS event (incident_id, kind, from_state, to_state, actor, note, occurred_at, details, token_id, position)
+  FROM jsonb_to_recordset($2::jsonb)
+    AS event (position integer, incident_id uuid, kind text, from_state text, to_state text, actor text, note text,
+              occurred_at timestamptz, details jsonb, token_id uuid)
   WHERE event.incident_id IN (SELECT id FROM placed WHERE inserted)
   ORDER BY position
 ), alert AS (
   INSERT INTO alert_log (incident_id, received_at, service_id, integration_key_id, source, action, dedup_key, outcome, reason, payload, parsed, request_id)
   SELECT p.id, i.now, i.service_id, i.integration_key_id, i.source, i.action, i.log_dedup_key,
-         CASE WHEN p.inserted THEN 'opened' ELSE 'deduplicated' END, NULL, i.payload, i.parsed, i.request_id
+         CASE WHEN p.inserted THEN 'opened' ELSE 'deduplicated' END, NULL, coalesce(i.payload, 'null'), i.parsed, i.request_id
   FROM placed p JOIN input i USING (n)
   UNION ALL
   SELECT NULL, i.now, i.service_id, i.integration_key_id, i.source, i.action, i.log_dedup_key,
          'ignored', 'this alert''s incident is already ' || d.last_state || ': the same occurrence sent again opens nothing',
-         i.payload, i.parsed, i.request_id
+         coalesce(i.payload, 'null'), i.parsed, i.request_id
   FROM decision d JOIN input i USING (n)
   WHERE d.verdict = 'ignore'
 ), audit AS (
   INSERT INTO audit_log (occurred_at, token_id, actor, team_id, method, route, path, status, request_id, client_request_id)
   SELECT a.occurred_at, a.token_id, a.actor, a.team_id, a.method, a.route, a.path, a.status, a.request_id, a.client_request_id
-  FROM unnest(
-    $38::timestamptz[], $39::uuid[], $40::text[], $41::uuid[], $42::text[],
-    $43::text[], $44::text[], $45::integer[], $46::text[], $47::text[], $48::bigint[]
-  ) AS a (occurred_at, token_id, actor, team_id, method, route, path, status, request_id, client_request_id, n)
-  JOIN decision d USING (n)
+  FROM jsonb_to_recordset($3::jsonb)
+    AS a (owner integer, occurred_at timestamptz, token_id uuid, actor text, team_id uuid, method text, route text,
+          path text, status integer, request_id text, client_request_id text)
+  JOIN decision d ON d.n = a.owner
   WHERE d.verdict IN ('repeat', 'open', 'ignore')
 )
 SELECT d.n, d.verdict, p.id, p.inserted
