@@ -28,7 +28,7 @@ import { type CommitHook, pendingHook, withRetries, withoutCommitHook } from './
 
 /** Batch statements in flight at once: two keep both cores of a small Postgres busy while the next batch gathers. */
 export const MAX_RUNNING = 2;
-/** Changes in one statement, at most (its arrays' length). */
+/** Changes in one statement, at most. */
 export const MAX_ITEMS = 64;
 
 /**
