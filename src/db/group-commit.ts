@@ -80,11 +80,6 @@ export class GroupCommit<I, R> {
     });
   }
 
-  /** Changes waiting for a statement (not those in flight). */
-  get queued(): number {
-    return this.waiting.length;
-  }
-
   private startNext(): void {
     while (this.running < this.maxRunning && this.waiting.length > 0) {
       const batch = this.nextBatch();
