@@ -19,7 +19,7 @@
  *
  * A batch that fails (a team deleted meanwhile fails its foreign key, for one change
  * of the batch) is not anyone's failure yet: each of its changes is committed again on
- * its own, and gets its own outcome.
+ * its own, and gets its own outcome. The reasons: docs/adr/0007-group-commit.md.
  */
 import type pg from 'pg';
 import type { AuditEntry } from './audit-log.ts';
