@@ -40,6 +40,7 @@ import type { AlertLogRow } from '../db/rows.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import { commitStatement } from '../db/transaction.ts';
 import { eventRecords } from '../db/events.ts';
+import type { PendingIndex } from '../engine/index/pending.ts';
 import type { CommandDeps } from './deps.ts';
 import { type OpeningRecord, commitOpening, openingParts } from './open-incident.ts';
 import { getIncident } from './read-incidents.ts';
@@ -134,9 +135,10 @@ async function trigger(deps: CommandDeps, request: IntakeRequest, event: Trigger
     });
     // One statement decides and writes, with the other triggers that arrive meanwhile
     // (alert-triggers.sql): a repeat, an opening, an ignored re-send.
-    const row = await triggerGroupOf(deps.pool).submit({
+    const row = await triggerGroupOf(deps).submit({
       serviceId,
       events,
+      firstEscalation,
       record: {
         ...record,
         dedup_key: dedupKey,
@@ -154,9 +156,7 @@ async function trigger(deps: CommandDeps, request: IntakeRequest, event: Trigger
       },
     });
     if ((row.verdict === 'repeat' || row.verdict === 'open') && row.id) {
-      if (!row.inserted) return done('deduplicated', row.id, dedupKey);
-      if (firstEscalation) await deps.pendingIndex.applyAfterCommit({ add: [firstEscalation], remove: [] });
-      return done('opened', row.id, dedupKey);
+      return done(row.inserted ? 'opened' : 'deduplicated', row.id, dedupKey);
     }
     if (row.verdict === 'ignore') {
       return { outcome: 'ignored', incidentId: null, dedupKey, reason: "this alert's incident is closed: the same occurrence sent again opens nothing" };
@@ -196,6 +196,8 @@ interface TriggerItem {
   serviceId: string;
   record: OpeningRecord & Record<string, unknown>;
   events: NewEvent[];
+  /** The level 1 it would schedule, for the Redis index once it commits. */
+  firstEscalation: { id: string; dueAt: Date } | undefined;
 }
 
 interface TriggerRow {
@@ -205,32 +207,48 @@ interface TriggerRow {
 }
 
 /**
- * One group commit of triggers per pool (src/db/group-commit.ts): at most one per
- * service in a statement, since its storm window is upserted once.
+ * One group commit of triggers per pool (src/db/group-commit.ts) and Redis index (the
+ * levels 1 a batch schedules go in with one update): at most one trigger per service
+ * in a statement, since its storm window is upserted once.
  */
-const triggerGroups = new WeakMap<pg.Pool, GroupCommit<TriggerItem, TriggerRow>>();
+const triggerGroups = new WeakMap<pg.Pool, WeakMap<PendingIndex, GroupCommit<TriggerItem, TriggerRow>>>();
 
-function triggerGroupOf(pool: pg.Pool): GroupCommit<TriggerItem, TriggerRow> {
-  let group = triggerGroups.get(pool);
+function triggerGroupOf(deps: CommandDeps): GroupCommit<TriggerItem, TriggerRow> {
+  let byIndex = triggerGroups.get(deps.pool);
+  if (!byIndex) triggerGroups.set(deps.pool, (byIndex = new WeakMap()));
+  let group = byIndex.get(deps.pendingIndex);
   if (!group) {
-    group = new GroupCommit(pool, commitTriggers, { keyOf: (item) => item.serviceId, wroteAudit: (row) => WRITES_AUDIT.has(row.verdict) });
-    triggerGroups.set(pool, group);
+    const index = deps.pendingIndex;
+    group = new GroupCommit(deps.pool, (db, items, audits) => commitTriggers(db, index, items, audits), {
+      keyOf: (item) => item.serviceId,
+      wroteAudit: (row) => WRITES_AUDIT.has(row.verdict),
+    });
+    byIndex.set(index, group);
   }
   return group;
 }
 
-async function commitTriggers(db: Queryable, items: readonly TriggerItem[], audits: readonly (readonly AuditEntry[])[]): Promise<TriggerRow[]> {
+/** alert-triggers.sql for the triggers, each with its audit rows; then the levels 1 of the incidents it opened in the Redis index, in one update. */
+async function commitTriggers(
+  db: Queryable,
+  index: PendingIndex,
+  items: readonly TriggerItem[],
+  audits: readonly (readonly AuditEntry[])[],
+): Promise<TriggerRow[]> {
   const rows = await run<TriggerRow & { n: number }>(db, sql('alert-triggers'), [
     JSON.stringify(items.map((item, i) => ({ ...item.record, n: i + 1 }))),
     eventRecords(items.flatMap((item) => item.events)),
     auditRecords(audits.flatMap((entries, i) => entries.map((entry) => ({ entry, owner: i + 1 })))),
   ]);
   const byPosition = new Map(rows.map((row) => [Number(row.n), row]));
-  return items.map((_, i) => {
+  const results = items.map((_, i): TriggerRow => {
     const row = byPosition.get(i + 1);
     if (!row) throw new Error(`alert-triggers.sql returned no row for trigger ${i + 1} of ${items.length}`);
     return { verdict: row.verdict, id: row.id, inserted: row.inserted };
   });
+  const scheduled = items.flatMap((item, i) => (results[i]?.inserted && item.firstEscalation ? [item.firstEscalation] : []));
+  await index.applyAfterCommit({ add: scheduled, remove: [] });
+  return results;
 }
 
 /** What a trigger needs of its service: its team, its auto-escalation switch and the policy it would freeze. */

@@ -80,10 +80,14 @@ describe('alert intake', function () {
       const [incident, ...more] = await incidentsWithKey('disk-1');
       expect(more).to.have.length(0);
       expect(incident).to.include({ title: 'disk full disk-1', severity: 'critical', state: 'ESCALATING', alert_count: 1, alert_storm: false });
-      const { rows: escalations } = await t.ownerPool.query('SELECT escalation_level, scheduled_at FROM escalations WHERE incident_id = $1', [incident?.id]);
+      const { rows: escalations } = await t.ownerPool.query<{ id: string; scheduled_at: Date }>(
+        'SELECT id, escalation_level, scheduled_at FROM escalations WHERE incident_id = $1',
+        [incident?.id],
+      );
       expect(escalations).to.have.length(1);
-      // Level 1's delay is 0s: due at once.
-      expect((escalations[0] as { scheduled_at: Date }).scheduled_at.getTime()).to.equal(t.clock.now().getTime());
+      // Level 1's delay is 0s: due at once, and in the workers' Redis index by the time the answer came.
+      expect(escalations[0]?.scheduled_at.getTime()).to.equal(t.clock.now().getTime());
+      expect(await t.redis.zScore(t.keys.pending, String(escalations[0]?.id))).to.equal(t.clock.now().getTime());
       const { rows: events } = await t.ownerPool.query<{ kind: string; actor: string; details: Json }>(
         'SELECT kind, actor, details FROM incident_events WHERE incident_id = $1 ORDER BY id',
         [incident?.id],
