@@ -24,7 +24,6 @@
  * (the index of escalations is repaired by the worker when an update of it is lost).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type pg from 'pg';
 import type { AlertEvent, AlertOutcome, AlertSource, TriggerEvent } from '../domain/alerts/event.ts';
 import { jsonProblem } from '../domain/alerts/reading.ts';
 import type { FieldIssue } from '../domain/errors.ts';
@@ -37,7 +36,7 @@ import { type AlertLogEntry, alertLogColumns } from '../db/alert-log.ts';
 import { type AuditEntry, auditColumns, auditRecords } from '../db/audit-log.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import type { AlertLogRow } from '../db/rows.ts';
-import { GroupCommit } from '../db/group-commit.ts';
+import { GroupCommit, GroupCommits } from '../db/group-commit.ts';
 import { commitStatement } from '../db/transaction.ts';
 import { eventRecords } from '../db/events.ts';
 import type { PendingIndex } from '../engine/index/pending.ts';
@@ -135,7 +134,7 @@ async function trigger(deps: CommandDeps, request: IntakeRequest, event: Trigger
     });
     // One statement decides and writes, with the other triggers that arrive meanwhile
     // (alert-triggers.sql): a repeat, an opening, an ignored re-send.
-    const row = await triggerGroupOf(deps).submit({
+    const row = await triggerGroups.of(deps.pool, deps.pendingIndex).submit({
       serviceId,
       events,
       firstEscalation,
@@ -207,26 +206,17 @@ interface TriggerRow {
 }
 
 /**
- * One group commit of triggers per pool (src/db/group-commit.ts) and Redis index (the
+ * The group commits of triggers (src/db/group-commit.ts), per pool and Redis index (the
  * levels 1 a batch schedules go in with one update): at most one trigger per service
  * in a statement, since its storm window is upserted once.
  */
-const triggerGroups = new WeakMap<pg.Pool, WeakMap<PendingIndex, GroupCommit<TriggerItem, TriggerRow>>>();
-
-function triggerGroupOf(deps: CommandDeps): GroupCommit<TriggerItem, TriggerRow> {
-  let byIndex = triggerGroups.get(deps.pool);
-  if (!byIndex) triggerGroups.set(deps.pool, (byIndex = new WeakMap()));
-  let group = byIndex.get(deps.pendingIndex);
-  if (!group) {
-    const index = deps.pendingIndex;
-    group = new GroupCommit(deps.pool, (db, items, audits) => commitTriggers(db, index, items, audits), {
+const triggerGroups = new GroupCommits<PendingIndex, TriggerItem, TriggerRow>(
+  (pool, index) =>
+    new GroupCommit(pool, (db, items, audits) => commitTriggers(db, index, items, audits), {
       keyOf: (item) => item.serviceId,
       wroteAudit: (row) => WRITES_AUDIT.has(row.verdict),
-    });
-    byIndex.set(index, group);
-  }
-  return group;
-}
+    }),
+);
 
 /** alert-triggers.sql for the triggers, each with its audit rows; then the levels 1 of the incidents it opened in the Redis index, in one update. */
 async function commitTriggers(

@@ -16,7 +16,6 @@
  * foreign keys (a 422), as a concurrent deletion did inside the transaction before.
  */
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
 import { ReferenceNotFoundError } from '../domain/errors.ts';
 import { type TeamScope, canSee } from '../domain/team-scope.ts';
 import { ownerTeam } from './records.ts';
@@ -26,7 +25,7 @@ import type { AlertOrigin, NewEvent, TransitionDetails } from '../domain/events.
 import { type PolicySnapshot, snapshotToJson, timetableOf } from '../domain/policy.ts';
 import { firstStep } from '../domain/timetable.ts';
 import { type AuditEntry, auditRecords } from '../db/audit-log.ts';
-import { GroupCommit } from '../db/group-commit.ts';
+import { GroupCommit, GroupCommits } from '../db/group-commit.ts';
 import type { PendingIndex } from '../engine/index/pending.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { type IncidentRow, toIncident } from '../db/rows.ts';
@@ -220,25 +219,13 @@ export function openingParts(opening: Opening): { record: OpeningRecord; events:
  * then puts its first escalation in the Redis index.
  */
 async function openTogether(deps: CommandDeps, opening: Opening): Promise<IncidentRow> {
-  return groupCommitOf(deps).submit(opening);
+  return openingGroups.of(deps.pool, deps.pendingIndex).submit(opening);
 }
 
-/**
- * One group commit of openings per pool (it is the pool's connections the batches
- * share) and Redis index (each batch's first escalations go in with one update).
- */
-const groupCommits = new WeakMap<pg.Pool, WeakMap<PendingIndex, GroupCommit<Opening, IncidentRow>>>();
-
-function groupCommitOf(deps: CommandDeps): GroupCommit<Opening, IncidentRow> {
-  let byIndex = groupCommits.get(deps.pool);
-  if (!byIndex) groupCommits.set(deps.pool, (byIndex = new WeakMap()));
-  let group = byIndex.get(deps.pendingIndex);
-  if (!group) {
-    const index = deps.pendingIndex;
-    byIndex.set(index, (group = new GroupCommit(deps.pool, (db, openings, audits) => commitOpenings(db, index, openings, audits))));
-  }
-  return group;
-}
+/** The group commits of openings, per pool and Redis index (each batch's first escalations go in with one update). */
+const openingGroups = new GroupCommits<PendingIndex, Opening, IncidentRow>(
+  (pool, index) => new GroupCommit(pool, (db, batch, audits) => commitOpenings(db, index, batch, audits)),
+);
 
 /**
  * incidents-open-batch.sql for the openings (none of them an alert's), each with its

@@ -142,3 +142,22 @@ export class GroupCommit<I, R> {
     });
   }
 }
+
+/**
+ * One GroupCommit per pool (the batches share its connections) and per `scope`, an
+ * object what follows each batch's commit needs (the Redis index its new escalations
+ * go into), made on first use: a process has one of each, a test may have several.
+ */
+export class GroupCommits<S extends object, I, R> {
+  private readonly byPool = new WeakMap<pg.Pool, WeakMap<S, GroupCommit<I, R>>>();
+
+  constructor(private readonly make: (pool: pg.Pool, scope: S) => GroupCommit<I, R>) {}
+
+  of(pool: pg.Pool, scope: S): GroupCommit<I, R> {
+    let byScope = this.byPool.get(pool);
+    if (!byScope) this.byPool.set(pool, (byScope = new WeakMap()));
+    let group = byScope.get(scope);
+    if (!group) byScope.set(scope, (group = this.make(pool, scope)));
+    return group;
+  }
+}
