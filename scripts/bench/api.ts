@@ -161,6 +161,33 @@ export interface LatencyPart {
   samples: { dueMs: number; ms: number }[];
 }
 
+/**
+ * The figures both HTTP modes' JSON lines share, in their order there: the latency
+ * percentiles from the due instant, the rate served, and each process' CPU as a
+ * percent of one core over the load.
+ */
+export function servedFigures(
+  answers: readonly Timed[],
+  served: number,
+  elapsedS: number,
+  cpuS: { api: number; workers: number; client: number; postgres: number },
+) {
+  const latencies = answers.map((answer) => answer.latencyMs).sort((a, b) => a - b);
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  const percent = (seconds: number) => Math.round((seconds / elapsedS) * 100);
+  return {
+    p50_ms: round(percentile(latencies, 50)),
+    p90_ms: round(percentile(latencies, 90)),
+    p99_ms: round(percentile(latencies, 99)),
+    max_ms: round(latencies.at(-1) ?? 0),
+    achieved_per_s: Math.round(served / elapsedS),
+    api_cpu_percent: percent(cpuS.api),
+    workers_cpu_percent: percent(cpuS.workers),
+    client_cpu_percent: percent(cpuS.client),
+    postgres_cpu_percent: percent(cpuS.postgres),
+  };
+}
+
 export function latencySummary(latencies: number[]): string {
   const sorted = [...latencies].sort((a, b) => a - b);
   const f = (p: number) => percentile(sorted, p).toFixed(1);
@@ -350,8 +377,6 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
       errors[key] = (errors[key] ?? 0) + 1;
     }
   }
-  const latencies = done.map((answer) => answer.latencyMs).sort((a, b) => a - b);
-  const round = (ms: number) => Math.round(ms * 10) / 10;
   const result = {
     api: args.rate,
     duration_s: args.durationS,
@@ -360,15 +385,12 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
     sent: total,
     statuses,
     errors,
-    p50_ms: round(percentile(latencies, 50)),
-    p90_ms: round(percentile(latencies, 90)),
-    p99_ms: round(percentile(latencies, 99)),
-    max_ms: round(latencies.at(-1) ?? 0),
-    achieved_per_s: Math.round((statuses['201'] ?? 0) / elapsedS),
-    api_cpu_percent: Math.round((apiCpu / elapsedS) * 100),
-    workers_cpu_percent: Math.round((workerCpu / elapsedS) * 100),
-    client_cpu_percent: Math.round((clientCpu / elapsedS) * 100),
-    postgres_cpu_percent: Math.round((postgresCpu(postgresBefore, postgresAfter) / elapsedS) * 100),
+    ...servedFigures(done, statuses['201'] ?? 0, elapsedS, {
+      api: apiCpu,
+      workers: workerCpu,
+      client: clientCpu,
+      postgres: postgresCpu(postgresBefore, postgresAfter),
+    }),
     audit_rows: counted.audit,
     created: counted.created,
   };

@@ -42,7 +42,7 @@
  */
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { API_LOG, type Timed, latencySummary, percentile, progressByDueTime, startApiRig } from './api.ts';
+import { API_LOG, type Timed, latencySummary, progressByDueTime, servedFigures, startApiRig } from './api.ts';
 import { HttpClient } from './http-client.ts';
 import {
   type Cleanup,
@@ -325,8 +325,6 @@ export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): P
   }
   const newKeys = done.filter((answer) => answer.isNew).length;
   const repeats = total - newKeys;
-  const latencies = done.map((answer) => answer.latencyMs).sort((a, b) => a - b);
-  const round = (ms: number) => Math.round(ms * 10) / 10;
   const verified =
     counted.alertLog === total &&
     counted.opened === newKeys &&
@@ -348,15 +346,7 @@ export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): P
     repeats,
     statuses,
     errors,
-    p50_ms: round(percentile(latencies, 50)),
-    p90_ms: round(percentile(latencies, 90)),
-    p99_ms: round(percentile(latencies, 99)),
-    max_ms: round(latencies.at(-1) ?? 0),
-    achieved_per_s: Math.round((statuses['202'] ?? 0) / elapsedS),
-    api_cpu_percent: Math.round((apiCpu / elapsedS) * 100),
-    workers_cpu_percent: Math.round((workerCpu / elapsedS) * 100),
-    client_cpu_percent: Math.round((clientCpu / elapsedS) * 100),
-    postgres_cpu_percent: Math.round((pgCpu / elapsedS) * 100),
+    ...servedFigures(done, statuses['202'] ?? 0, elapsedS, { api: apiCpu, workers: workerCpu, client: clientCpu, postgres: pgCpu }),
     opened: counted.opened,
     deduplicated: counted.deduplicated,
     folded: counted.folded,
