@@ -120,16 +120,13 @@ async function trigger(deps: CommandDeps, request: IntakeRequest, event: Trigger
     const facts = await request.services.facts(deps, serviceId, refresh);
     const now = deps.clock.now();
     const origin: AlertOrigin = { source: request.source, integration_key_id: request.key.id, dedup_key: dedupKey };
+    // What the alert's incident and the storm incident share: the service's facts, the instant, the author.
+    const onService = { severity: event.severity, serviceId, teamId: facts.teamId, policy: facts.policy, now, author };
     const { record, events, firstEscalation } = openingParts({
+      ...onService,
       incidentId: randomUUID(),
       title: event.summary,
       description: event.description,
-      severity: event.severity,
-      serviceId,
-      teamId: facts.teamId,
-      policy: facts.policy,
-      now,
-      author,
       alert: { dedupKey, storm: false, origin, log: entry('opened') },
     });
     // One statement decides and writes, with the other triggers that arrive meanwhile
@@ -170,12 +167,7 @@ async function trigger(deps: CommandDeps, request: IntakeRequest, event: Trigger
           `More than ${request.stormPerMinute} alerts a minute asked for new incidents on this service. The alerts past that fold ` +
           'into this incident instead of paging one by one, while they keep coming: alert_count counts them, and the alert log ' +
           'lists every one (GET /incidents/{id}/alerts).',
-        severity: event.severity,
-        serviceId,
-        teamId: facts.teamId,
-        policy: facts.policy,
-        now,
-        author,
+        ...onService,
         alert: { dedupKey: null, storm: true, origin: { ...origin, dedup_key: null, storm: true }, log: entry('folded') },
       });
       if (storm) return done('folded', storm.id, dedupKey);
