@@ -127,7 +127,7 @@ export class Authenticator {
       if (known.expiresAt !== null && known.expiresAt <= now.getTime()) this.refuse(key, 'expired');
       this.touch(known.principal.tokenId, now);
       // Looked up again before it expires, while this request goes on (what it finds is the next request's to act on).
-      if (this.trust.isAging(known.checkedAt) && !this.lookups.has(key)) this.lookups.run(key, () => this.lookUp(presented)).catch(() => undefined);
+      if (this.trust.isAging(known.checkedAt)) this.lookups.refresh(key, () => this.lookUp(presented));
       return known.principal;
     }
     return this.lookups.run(key, () => this.lookUp(presented));

@@ -104,9 +104,7 @@ export class IntegrationKeys {
     const known = this.recent.get(cacheKey);
     if (known && this.trust.isFresh(known.checkedAt)) {
       // Looked up again before it expires, while this request goes on (its failure is the next lookup's to report).
-      if (this.trust.isAging(known.checkedAt) && !this.lookups.has(cacheKey)) {
-        this.lookups.run(cacheKey, () => this.lookUp(hash, cacheKey)).catch(() => undefined);
-      }
+      if (this.trust.isAging(known.checkedAt)) this.lookups.refresh(cacheKey, () => this.lookUp(hash, cacheKey));
       return known.key;
     }
     return this.lookups.run(cacheKey, () => this.lookUp(hash, cacheKey));

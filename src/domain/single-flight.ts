@@ -35,8 +35,11 @@ export class SingleFlight<V> {
     this.inFlight.clear();
   }
 
-  /** Whether a lookup of `key` is in flight. */
-  has(key: string): boolean {
-    return this.inFlight.has(key);
+  /**
+   * Starts `lookup` for `key` unless one is in flight, and does not wait for it: a
+   * refresh in the background, whose failure is for the next caller to meet.
+   */
+  refresh(key: string, lookup: () => Promise<V>): void {
+    if (!this.inFlight.has(key)) this.run(key, lookup).catch(() => undefined);
   }
 }
