@@ -74,11 +74,14 @@ import {
   type WorkerStats,
   codeVersion,
   connectRedis,
+  cpuSeconds,
   createBenchDatabase,
   describeLoad,
+  describePostgres,
   isRunning,
   makeLogger,
   positive,
+  postgresSnapshot,
   progress,
   runBenchmark,
   seconds,
@@ -596,6 +599,8 @@ interface Context {
   code: string;
   load: string;
   wal: string;
+  /** CPU per execution: Postgres's and the workers'. */
+  cpu: string;
   commitTimestamps: boolean;
 }
 
@@ -635,6 +640,7 @@ function printSummary(args: BenchArgs, m: Measurement, stats: WorkerStats, timin
     );
   }
   progress(context.wal);
+  progress(context.cpu);
   for (const b of m.worstBatches) {
     const committed = b.committedAtS === null ? '' : `, committed ${((b.committedAtS - b.stampedAtS) * 1000).toFixed(1)} ms later`;
     const atCommit = b.maxAtCommit === null ? '' : `${ms(b.maxAtCommit)} ms at commit, `;
@@ -710,8 +716,12 @@ async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
   progress(`seeded in ${seedS.toFixed(2)} s, ${(marginMs / 1000).toFixed(2)} s before T0`);
 
   const walBefore = await walStats(pool);
+  // Where the machine's CPU went, per execution: Postgres's backends and the workers.
+  const workersCpu = () => workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0);
+  const [postgresBefore, workersBefore] = [await postgresSnapshot(databaseUrl), workersCpu()];
   const runStartedAt = performance.now();
   await waitForExecution(pool, redis, keys, clock, dueMs, args.graceMs);
+  const [postgresAfter, workersAfter] = [await postgresSnapshot(databaseUrl), workersCpu()];
   for (const worker of workers.filter((w) => !isRunning(w.child))) {
     progress(`WARNING: worker ${worker.index} exited during the run (code ${String(worker.child.exitCode)})`);
   }
@@ -731,7 +741,11 @@ async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
 
   const [loadAfter = 0] = loadavg();
   const timings = { setupS, seedS, runS, teardownS, totalS: seconds(startedAt) };
-  const context = { code, load: describeLoad(loadBefore, loadAfter), wal, commitTimestamps: stack.commitTimestamps };
+  const executed = Math.max(1, measurement.executed);
+  const cpu =
+    `${describePostgres(postgresBefore, postgresAfter, executed, 'an execution')}; ` +
+    `workers: ${(((workersAfter - workersBefore) / executed) * 1000).toFixed(3)} ms of CPU an execution`;
+  const context = { code, load: describeLoad(loadBefore, loadAfter), wal, cpu, commitTimestamps: stack.commitTimestamps };
   printSummary(args, measurement, stats, timings, context);
   process.stdout.write(`${resultLine(args, measurement)}\n`);
 }
