@@ -377,7 +377,7 @@ CREATE TABLE public.incident_events (
     token_id uuid,
     CONSTRAINT incident_events_actor_check CHECK ((char_length(actor) <= 200)),
     CONSTRAINT incident_events_from_state_check CHECK ((from_state = ANY (ARRAY['OPEN'::text, 'ESCALATING'::text, 'ACKNOWLEDGED'::text, 'RESOLVED'::text, 'CANCELLED'::text]))),
-    CONSTRAINT incident_events_kind_check CHECK ((kind ~ '^[a-z][a-z_]{0,62}$'::text)),
+    CONSTRAINT incident_events_kind_check CHECK (((kind ~ '^[a-z][a-z_]*$'::text) AND (char_length(kind) <= 63))),
     CONSTRAINT incident_events_note_check CHECK ((char_length(note) <= 2000)),
     CONSTRAINT incident_events_to_state_check CHECK ((to_state = ANY (ARRAY['OPEN'::text, 'ESCALATING'::text, 'ACKNOWLEDGED'::text, 'RESOLVED'::text, 'CANCELLED'::text])))
 );
@@ -432,7 +432,7 @@ CREATE TABLE public.incidents (
     CONSTRAINT incidents_title_check CHECK (((char_length(title) >= 1) AND (char_length(title) <= 500))),
     CONSTRAINT incidents_version_check CHECK ((version >= 1))
 )
-WITH (fillfactor='80');
+WITH (fillfactor='50');
 
 CREATE TABLE public.integration_keys (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -786,8 +786,6 @@ CREATE INDEX escalations_incident_idx ON public.escalations USING btree (inciden
 CREATE UNIQUE INDEX escalations_one_per_level ON public.escalations USING btree (incident_id, repeat_cycle, escalation_level) WHERE (status <> 'CANCELLED'::text);
 
 CREATE INDEX escalations_pending_due_idx ON public.escalations USING btree (scheduled_at, id) WHERE (status = 'PENDING'::text);
-
-CREATE INDEX escalations_status_scheduled_idx ON public.escalations USING btree (status, scheduled_at);
 
 CREATE INDEX incident_events_incident_idx ON public.incident_events USING btree (incident_id, id);
 

@@ -16,7 +16,7 @@ describe('the SQL audit queries in docs/audit-queries.sql', () => {
   let t: TestContext;
   let worker: Worker;
   const queries = loadAuditQueries();
-  /** Level 1 fired 200 ms late, level 2 on time, acknowledged, snoozed, paged again when the snooze ended, acknowledged again, resolved. */
+  /** Level 1 fired 200 ms late, level 2 1.5 s late, acknowledged, snoozed, paged again when the snooze ended, acknowledged again, resolved. */
   let slowAck: string;
   /** Acknowledged a minute after it was opened. */
   let quickAck: string;
@@ -57,7 +57,7 @@ describe('the SQL audit queries in docs/audit-queries.sql', () => {
     await post(`/incidents/${byHand}/acknowledge`, { actor: 'carol' });
 
     await at(5 * MIN + 200); // slowAck level 1, 200 ms late
-    await at(20 * MIN + 200); // level 2, on time (15 min after level 1 fired)
+    await at(20 * MIN + 1_700); // level 2, 1.5 s late (due 15 min after level 1 fired)
     await at(22 * MIN);
     await post(`/incidents/${slowAck}/acknowledge`, { actor: 'alice', note: 'on it' });
     await post(`/incidents/${slowAck}/snooze`, { duration: '1m' });
@@ -92,6 +92,13 @@ describe('the SQL audit queries in docs/audit-queries.sql', () => {
       [0, 2, 'timetable', 'CANCELLED'],
       [1, 2, 'manual', 'EXECUTED'],
       [1, 3, 'timetable', 'CANCELLED'],
+    ]);
+  });
+
+  it('late-escalations lists the levels that fired more than a second late, and only those', async () => {
+    const rows = await runQuery('late-escalations');
+    expect(rows.map((r) => [r.incident_id, r.escalation_level, { ...(r.lateness as object) }])).to.deep.equal([
+      [slowAck, 2, { seconds: 1, milliseconds: 500 }],
     ]);
   });
 
