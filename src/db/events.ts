@@ -3,9 +3,8 @@ import type { NewEvent } from '../domain/events.ts';
 import { type Queryable, run, sql } from './queries.ts';
 
 /**
- * The events as the nine arrays of events-insert.sql, in its order: what appendEvents
- * sends, and what a command that commits in one statement (incident-open.sql) passes
- * for the same insert.
+ * The events as nine arrays, in the order incident-open.sql takes them: what a
+ * command that opens one incident in one statement passes for its events.
  */
 export function eventColumns(events: readonly NewEvent[]): unknown[] {
   const column = <T>(pick: (event: NewEvent) => T) => events.map(pick);
@@ -24,7 +23,8 @@ export function eventColumns(events: readonly NewEvent[]): unknown[] {
 
 /**
  * The events as one JSON array of rows, for a statement that takes them as one jsonb
- * parameter (jsonb_to_recordset): each with its position, since a set has no order.
+ * parameter (jsonb_to_recordset: events-insert.sql, the batch statements): each with
+ * its position, since a set has no order.
  */
 export function eventRecords(events: readonly NewEvent[]): string {
   return JSON.stringify(
@@ -46,5 +46,5 @@ export function eventRecords(events: readonly NewEvent[]): string {
 /** Appends the events in one statement, in the order given. */
 export async function appendEvents(db: Queryable, events: readonly NewEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await run(db, sql('events-insert'), eventColumns(events));
+  await run(db, sql('events-insert'), [eventRecords(events)]);
 }

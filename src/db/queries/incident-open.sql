@@ -20,7 +20,8 @@
 -- (jsonb; these three null while OPEN),
 -- $13 the first escalation's id (made by the caller; null: none), $14 its level,
 -- $15 its repeat cycle, $16 its due time,
--- $17-$25 the events: the nine arrays of events-insert.sql,
+-- $17-$25 the events, as nine arrays (eventColumns, src/db/events.ts): incident ids,
+-- kinds, from states, to states, actors, notes, times, details (jsonb[]), token ids,
 -- $26 the alert's dedup key (null: not opened by an alert, or the storm incident),
 -- $27 whether it is the service's alert storm incident,
 -- $28-$36 the alert-log line: the nine columns of alert-log-insert.sql's $4-$12
