@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { PostgresClock } from '../clock/postgres-clock.ts';
 import { type Config, redactUrl } from '../config/config.ts';
-import { createPool } from '../db/pool.ts';
+import { createPool, warmPool } from '../db/pool.ts';
 import type { Logger } from '../log/logger.ts';
 import { type RedisClient, closeRedis, connectInBackground, createRedis } from '../redis/client.ts';
 import { type RedisKeys, redisKeys } from '../redis/keys.ts';
@@ -53,6 +53,7 @@ export async function startRuntime(config: Config, logger: Logger, name: string,
     }
   }
 
+  await warmPool(pool, poolSize, logger);
   return {
     pool,
     redis,
