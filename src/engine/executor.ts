@@ -83,14 +83,14 @@ export async function executeEscalations(
 
   const lockQuery = lockedIncidents === 'skip' ? 'incidents-lock-for-escalations-skip-locked' : 'incidents-lock-for-escalations';
   const locked = new Map((await run<LockedIncident>(client, sql(lockQuery), [ids])).map((row) => [row.id, row]));
-  const found = await run<EscalationRow & { quarantined: boolean }>(client, sql('escalations-by-ids'), [ids]);
+  const found = await run<ExecutableRow & { quarantined: boolean }>(client, sql('escalations-by-ids'), [ids]);
   const foundIds = new Set(found.map((row) => row.id));
   result.skipped.push(...ids.filter((id) => !foundIds.has(id)));
   // Only rows whose incident this transaction holds are decided: the others may be
   // changing under another session's lock (with 'wait', every incident is held). A
   // quarantined row is not touched at all, its incident's policy not even read: that
   // may be what throws.
-  const rows: EscalationRow[] = [];
+  const rows: ExecutableRow[] = [];
   for (const row of found) {
     if (!locked.has(row.incident_id)) result.busy.push(row.id);
     else if (row.quarantined && row.status === 'PENDING') result.quarantined.push(row.id);
@@ -208,13 +208,13 @@ export async function executeEscalations(
         level: row.escalation_level,
         repeat_cycle: row.repeat_cycle,
         trigger: row.trigger,
-        scheduled_at: row.scheduled_at,
+        scheduled_at: row.scheduled_at.toISOString(),
         lateness_ms: now.getTime() - row.scheduled_at.getTime(),
         targets: targetsOf[i],
         // Who was paged; an empty list is recorded as such ("nobody"), and the escalation moves on.
         paged: pagedUsers,
         nobody: pagedUsers.length === 0,
-        next: next ? { escalation_id: next.id, due_at: next.scheduled_at } : null,
+        next: next ? { escalation_id: next.id, due_at: next.scheduled_at.toISOString() } : null,
       },
     });
     if (decision.kind === 'execute' && decision.next.kind === 'exhausted') {
@@ -244,6 +244,9 @@ export async function executeEscalations(
   return result;
 }
 
+/** What executing a row reads of it (escalations-by-ids.sql): no more columns than decisions use. */
+type ExecutableRow = Pick<EscalationRow, 'id' | 'incident_id' | 'escalation_level' | 'repeat_cycle' | 'status' | 'trigger' | 'scheduled_at'>;
+
 interface LockedIncident {
   id: string;
   state: IncidentState;
@@ -257,7 +260,7 @@ interface IncidentForExecution {
   policy: PolicySnapshot;
 }
 
-function decideRow(row: EscalationRow, incident: IncidentForExecution | undefined, now: Date): ExecutionDecision {
+function decideRow(row: ExecutableRow, incident: IncidentForExecution | undefined, now: Date): ExecutionDecision {
   if (incident === undefined) return { kind: 'skip', reason: 'not_pending' }; // cannot happen: only rows of locked incidents are decided
   return decideExecution(
     { level: row.escalation_level, repeatCycle: row.repeat_cycle, status: row.status, scheduledAt: row.scheduled_at, trigger: row.trigger },
