@@ -141,7 +141,7 @@ async function trigger(deps: CommandDeps, request: IntakeRequest, event: Trigger
         auto_escalate: facts.autoEscalate,
         reopens: event.reopens,
         storm_per_minute: request.stormPerMinute,
-        quiet_since: new Date(now.getTime() - STORM_QUIET_MS),
+        quiet_since: new Date(now.getTime() - STORM_QUIET_MS).toISOString(),
         integration_key_id: request.key.id,
         source: request.source,
         action: 'trigger',

@@ -146,7 +146,8 @@ export interface OpeningRecord {
   state: IncidentState;
   /** 1: opened; 2: opened, then escalating. */
   version: number;
-  now: Date;
+  /** Instants as ISO 8601 strings: JSON.stringify takes its slow path for every Date (src/domain/events.ts, escalated). */
+  now: string;
   service_id: string | null;
   team_id: string | null;
   /** These three are null while OPEN. */
@@ -157,7 +158,7 @@ export interface OpeningRecord {
   escalation_id: string | null;
   level: number | null;
   repeat_cycle: number | null;
-  due_at: Date | null;
+  due_at: string | null;
 }
 
 /** An opening's incident and first escalation, its events, and that escalation (for the Redis index once it commits). */
@@ -180,7 +181,7 @@ export function openingParts(opening: Opening): { record: OpeningRecord; events:
   const step = policy ? firstStep(timetableOf(policy), now) : undefined;
   const escalationId = step ? randomUUID() : null;
   if (step && escalationId) {
-    const details: TransitionDetails = { scheduled: { escalation_id: escalationId, level: step.level, due_at: step.dueAt } };
+    const details: TransitionDetails = { scheduled: { escalation_id: escalationId, level: step.level, due_at: step.dueAt.toISOString() } };
     events.push({
       incidentId,
       kind: EVENT_KIND_FOR.ESCALATING,
@@ -199,7 +200,7 @@ export function openingParts(opening: Opening): { record: OpeningRecord; events:
     severity: opening.severity,
     state: policy ? IncidentState.ESCALATING : IncidentState.OPEN,
     version: policy ? 2 : 1,
-    now,
+    now: now.toISOString(),
     service_id: opening.serviceId,
     team_id: opening.teamId,
     policy_id: policy ? policy.policyId : null,
@@ -208,7 +209,7 @@ export function openingParts(opening: Opening): { record: OpeningRecord; events:
     escalation_id: escalationId,
     level: step?.level ?? null,
     repeat_cycle: step?.repeatCycle ?? null,
-    due_at: step?.dueAt ?? null,
+    due_at: step ? step.dueAt.toISOString() : null,
   };
   return { record, events, firstEscalation: step && escalationId ? { id: escalationId, dueAt: step.dueAt } : undefined };
 }

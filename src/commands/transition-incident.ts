@@ -132,7 +132,7 @@ export async function applyTransition(
     const [row] = await run<EscalationRow>(client, sql('escalation-insert'), [locked.id, step.level, step.repeatCycle, step.dueAt, now, 'timetable']);
     if (row) {
       change.add.push({ id: row.id, dueAt: row.scheduled_at });
-      details.scheduled = { escalation_id: row.id, level: row.escalation_level, due_at: row.scheduled_at };
+      details.scheduled = { escalation_id: row.id, level: row.escalation_level, due_at: row.scheduled_at.toISOString() };
     }
   }
 

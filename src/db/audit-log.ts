@@ -48,7 +48,7 @@ export function auditRecords(rows: readonly { entry: AuditEntry; owner: number }
   return JSON.stringify(
     rows.map(({ entry, owner }) => ({
       owner,
-      occurred_at: entry.occurredAt,
+      occurred_at: entry.occurredAt.toISOString(), // a string: JSON.stringify is slower on Dates
       token_id: entry.tokenId,
       actor: entry.actor,
       team_id: entry.teamId,

@@ -21,7 +21,7 @@ export interface PagedUser {
 /** What a state change did to the timetable. */
 export interface TransitionDetails {
   /** Entering ESCALATING: the first level scheduled. */
-  scheduled?: { escalation_id: string; level: number; due_at: Date };
+  scheduled?: { escalation_id: string; level: number; due_at: string };
   /** Leaving OPEN or ESCALATING (or ending a snooze): the pending escalations cancelled. */
   cancelled_escalations?: string[];
   /** Done from a notification (a signed link, a Slack button, an SMS reply, a key press): who, through which channel. */
