@@ -55,7 +55,14 @@ describe('the worker executes an escalation on time, once, then the next level',
     expect(incident).to.include({ state: 'ESCALATING', current_escalation_level: 1 });
     const events = (await t.api.get<{ items: Json[] }>(`/incidents/${id}/events`)).body.items;
     expect(events.at(-1)).to.deep.include({ kind: 'escalated', from_state: 'ESCALATING', to_state: 'ESCALATING' });
-    expect(events.at(-1)?.details).to.deep.include({ level: 1, lateness_ms: 0, escalation_id: rows[0]?.id });
+    expect(events.at(-1)?.details).to.deep.include({
+      level: 1,
+      lateness_ms: 0,
+      escalation_id: rows[0]?.id,
+      scheduled_at: at(5 * MIN).toISOString(),
+      // The step this execution scheduled, as the statement that wrote both knows it.
+      next: { escalation_id: rows[1]?.id, due_at: at(20 * MIN).toISOString() },
+    });
   });
 
   it('runs the seed timetable: levels 1, 2 and 3 in order, then records that it is exhausted and stops', async () => {
@@ -80,8 +87,11 @@ describe('the worker executes an escalation on time, once, then the next level',
       [2, 'EXECUTED'],
       [3, 'EXECUTED'],
     ]);
-    const kinds = (await t.api.get<{ items: Json[] }>(`/incidents/${id}/events`)).body.items.map((event) => event.kind);
-    expect(kinds).to.deep.equal(['opened', 'escalation_started', 'escalated', 'escalated', 'escalated', 'escalation_exhausted']);
+    const events = (await t.api.get<{ items: Json[] }>(`/incidents/${id}/events`)).body.items;
+    expect(events.map((event) => event.kind)).to.deep.equal(['opened', 'escalation_started', 'escalated', 'escalated', 'escalated', 'escalation_exhausted']);
+    // The last level scheduled nothing: its event says so.
+    expect((events.at(-2)?.details as Json).next).to.equal(null);
+    expect(events.at(-1)?.details).to.deep.equal({ last_level: 3, repeat_cycle: 0 });
     expect((await t.api.get(`/incidents/${id}`)).body).to.include({ state: 'ESCALATING', current_escalation_level: 3 });
   });
 
