@@ -94,10 +94,12 @@ describe('requests at and past the edges, on every endpoint', function () {
         for (const [name, bomb] of BOMBS) {
           const body = bodyWith(path, bomb);
           const send = () => t.api.raw(endpoint.method, concrete(endpoint), { body, headers: { 'content-type': 'application/json' } });
-          // The best of three: one GC pause must not fail the test, a slow validator always does.
+          // The best of up to ten, at least three: a GC pause, or a moment the shared
+          // machine ran slow (a best of three once took 77 ms where 15-22 ms is usual),
+          // must not fail the test; a slow validator is slow every time, and does.
           let best = Infinity;
           let res: ApiResponse<unknown> | undefined;
-          for (let i = 0; i < 3; i += 1) {
+          for (let i = 0; i < 10 && (i < 3 || best >= 50); i += 1) {
             const startedAt = performance.now();
             res = await send();
             best = Math.min(best, performance.now() - startedAt);
