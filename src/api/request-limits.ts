@@ -60,8 +60,6 @@ export const SERVER_LIMITS = {
   headersTimeoutMs: 10_000,
   /** ...and 30 s for the whole request, body included. */
   requestTimeoutMs: 30_000,
-  /** An idle keep-alive connection is closed after 5 s (Node's default, made explicit). */
-  keepAliveTimeoutMs: 5_000,
   /**
    * How often Node checks the two timeouts above; its default (30 s) would let a slow
    * client hold a connection up to 40 s past a 10 s limit.

@@ -9,13 +9,16 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
-import { DURATION_BOUNDS, parseDuration } from '../domain/durations.ts';
+import { DURATION_BOUNDS, durationWithin, parseDuration } from '../domain/durations.ts';
 import { type Static, type TSchema, Type } from '../schema/types.ts';
 import { parseSize } from './units.ts';
 
 export interface Config {
-  /** maxInFlight: requests an API process serves at once; past it, 503 overloaded at once. */
-  http: { host: string; port: number; bodyLimitBytes: number; maxInFlight: number };
+  /**
+   * maxInFlight: requests an API process serves at once; past it, 503 overloaded at once.
+   * keepAliveTimeoutMs: how long an idle keep-alive connection is kept open.
+   */
+  http: { host: string; port: number; bodyLimitBytes: number; maxInFlight: number; keepAliveTimeoutMs: number };
   databaseUrl: string;
   database: {
     /**
@@ -152,6 +155,20 @@ function duration() {
   } satisfies Kind;
 }
 
+/** A duration within one of DURATION_BOUNDS (src/domain/durations.ts), checked by the format of the same name. */
+function boundedDuration(name: keyof typeof DURATION_BOUNDS) {
+  return {
+    schema: Type.String({ format: `duration:${name}` }),
+    explain: (value) => {
+      if (typeof value !== 'string' || value.trim() === '') return 'must be a non-empty string';
+      const checked = durationWithin(value, DURATION_BOUNDS[name]);
+      if (checked.ok) return `${shown(value)} is not a duration`;
+      // Out of bounds says "must be between ..."; a parse error names the value itself.
+      return checked.message.startsWith('must ') ? `${shown(value)} ${checked.message}` : checked.message;
+    },
+  } satisfies Kind;
+}
+
 function count(max: number) {
   return {
     schema: Type.Integer({ minimum: 1, maximum: max }),
@@ -233,6 +250,7 @@ const SETTINGS = {
   port: { file: 'http.port', env: 'PORT', kind: port },
   bodyLimit: { file: 'http.bodyLimit', env: 'HTTP_BODY_LIMIT', kind: { schema: Type.String({ format: 'size' }), explain: (value) => sizeProblem(value) } },
   maxInFlight: { file: 'http.maxInFlight', env: 'HTTP_MAX_IN_FLIGHT', kind: count(100_000) },
+  keepAliveTimeout: { file: 'http.keepAliveTimeout', env: 'HTTP_KEEP_ALIVE_TIMEOUT', kind: boundedDuration('keepAliveTimeout') },
   databaseUrl: { env: 'DATABASE_URL', kind: url(['postgres:', 'postgresql:']) },
   databaseRole: {
     file: 'database.role',
@@ -313,6 +331,9 @@ function sizeProblem(value: unknown): string {
 const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true });
 ajv.addFormat('duration', { type: 'string', validate: (text) => parseOrUndefined(() => parseDuration(text)) !== undefined });
 ajv.addFormat('size', { type: 'string', validate: (text) => parseOrUndefined(() => parseSize(text)) !== undefined });
+for (const name of Object.keys(DURATION_BOUNDS) as (keyof typeof DURATION_BOUNDS)[]) {
+  ajv.addFormat(`duration:${name}`, { type: 'string', validate: (text) => durationWithin(text, DURATION_BOUNDS[name]).ok });
+}
 ajv.addFormat('level-delay', { type: 'string', validate: (text) => levelDelayProblem(text) === undefined });
 for (const protocols of [
   ['postgres:', 'postgresql:'],
@@ -388,7 +409,13 @@ function fromEnvironment(text: string, setting: Setting): unknown {
 
 function toConfig(v: Values, env: Env, requireRedis: boolean): Config {
   return {
-    http: { host: v.host, port: v.port, bodyLimitBytes: parseSize(v.bodyLimit), maxInFlight: v.maxInFlight },
+    http: {
+      host: v.host,
+      port: v.port,
+      bodyLimitBytes: parseSize(v.bodyLimit),
+      maxInFlight: v.maxInFlight,
+      keepAliveTimeoutMs: parseDuration(v.keepAliveTimeout),
+    },
     databaseUrl: v.databaseUrl,
     database: { role: v.databaseRole },
     redisUrl: requireRedis || env.REDIS_URL ? v.redisUrl : '',

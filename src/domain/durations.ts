@@ -42,6 +42,11 @@ export const DURATION_BOUNDS = {
   notificationRuleDelay: { ...bounds(SECOND, DAY, '0s (at once) or between 1s and 24h'), zero: true },
   /** A snooze: shorter than a minute is a typo, longer than a day should be a resolve. */
   snooze: bounds(MINUTE, DAY, 'between 1m and 24h'),
+  /**
+   * How long the API keeps an idle keep-alive connection (HTTP_KEEP_ALIVE_TIMEOUT): 0 would
+   * keep it forever; past 15 minutes no proxy in front still holds its end.
+   */
+  keepAliveTimeout: bounds(SECOND, 15 * MINUTE),
 } as const;
 
 /** Milliseconds of a duration such as `250ms`, `30s`, `5m`, `1h`, `1d`; a RangeError saying why not. */

@@ -2,7 +2,7 @@
  * The API process: `npm run api`. Starts even when Redis is down (Postgres holds the
  * truth); waits for Postgres, which it cannot work without.
  */
-import { createApp, createHttpServer } from '../api/app.ts';
+import { closeHttpServer, createApp, createHttpServer } from '../api/app.ts';
 import { createApiDeps } from '../api/deps.ts';
 import { listenForKeyRevocations, listenForRevocations } from '../auth/revocations.ts';
 import { createClient } from '../db/pool.ts';
@@ -56,10 +56,10 @@ const keyRevocations = listenForKeyRevocations({
 
 const app = createApp(deps);
 
-const server = createHttpServer(app);
+const server = createHttpServer(app, config.http.keepAliveTimeoutMs);
 // Before listening: a SIGTERM during start-up is a graceful stop too.
 onShutdown(logger, async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await closeHttpServer(server);
   // The audit rows of refused requests still queued, before the pool closes.
   await deps.audit.idle();
   await revocations.close();

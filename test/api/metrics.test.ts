@@ -4,7 +4,7 @@ import { createApp, createHttpServer } from '../../src/api/app.ts';
 import { createToken } from '../../src/commands/tokens.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
-import { type TestContext, createTestContext } from '../support/context.ts';
+import { KEEP_ALIVE_TIMEOUT_MS, type TestContext, createTestContext } from '../support/context.ts';
 import { apiClient } from '../support/http.ts';
 import { sample } from '../support/metrics.ts';
 import { seedDueEscalations } from '../support/worker.ts';
@@ -94,7 +94,10 @@ describe('GET /metrics (API)', () => {
   it('still answers when Postgres is down, without the escalation gauges', async () => {
     // Nothing listens on port 1: connections are refused at once.
     const deadPool = createPool({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none', applicationName: 'klaxon-test', logger: t.deps.logger });
-    const server = createHttpServer(createApp({ ...t.deps, metrics: createMetrics({ escalationStats: { pool: deadPool, clock: t.clock } }) }));
+    const server = createHttpServer(
+      createApp({ ...t.deps, metrics: createMetrics({ escalationStats: { pool: deadPool, clock: t.clock } }) }),
+      KEEP_ALIVE_TIMEOUT_MS,
+    );
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     try {

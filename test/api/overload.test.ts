@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { createApp, createHttpServer } from '../../src/api/app.ts';
 import type { AppDeps } from '../../src/api/deps.ts';
 import { createPool } from '../../src/db/pool.ts';
-import { APP_ROLE, type TestContext, createTestContext } from '../support/context.ts';
+import { APP_ROLE, KEEP_ALIVE_TIMEOUT_MS, type TestContext, createTestContext } from '../support/context.ts';
 import { type Api, apiClient } from '../support/http.ts';
 
 describe('overload and outage answers', () => {
@@ -24,7 +24,7 @@ describe('overload and outage answers', () => {
   /** The app with another pool for its commands (the token lookups keep the context's). */
   async function withPool<T>(pool: pg.Pool, work: (api: Api) => Promise<T>, maxInFlight = t.deps.maxInFlight): Promise<T> {
     const deps: AppDeps = { ...t.deps, pool, maxInFlight };
-    const server = createHttpServer(createApp(deps));
+    const server = createHttpServer(createApp(deps), KEEP_ALIVE_TIMEOUT_MS);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     try {

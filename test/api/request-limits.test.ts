@@ -5,12 +5,16 @@
  */
 import { expect } from 'chai';
 import Koa from 'koa';
-import { createHttpServer } from '../../src/api/app.ts';
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { type AddressInfo, connect as netConnect } from 'node:net';
+import { closeHttpServer, createHttpServer } from '../../src/api/app.ts';
 import { MAX_HEADERS, MAX_QUERY_PARAMETERS, MAX_URL_BYTES, SERVER_LIMITS } from '../../src/api/request-limits.ts';
-import { type TestContext, createTestContext } from '../support/context.ts';
+import { KEEP_ALIVE_TIMEOUT_MS, type TestContext, createTestContext } from '../support/context.ts';
 import type { ApiResponse } from '../support/http.ts';
 import { type Problem, peopleState } from '../support/people.ts';
 import { storedState } from '../support/snapshot.ts';
+import { waitFor } from '../support/waiting.ts';
 
 const INCIDENT = JSON.stringify({ title: 'disk 90% on db-2', severity: 'warning' });
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -131,15 +135,103 @@ describe('request limits: refused before routing, nothing stored changed', () =>
   });
 });
 
-describe('the HTTP server (createHttpServer)', () => {
-  it('has the slow-loris timeouts and the header-size limit of SERVER_LIMITS', () => {
-    const server = createHttpServer(new Koa());
+describe('the HTTP server (createHttpServer, closeHttpServer)', () => {
+  /** A server whose GET /slow answers when `release()` is called, GET /fast at once. */
+  async function slowServer(keepAliveTimeoutMs = KEEP_ALIVE_TIMEOUT_MS) {
+    let release: () => void = () => undefined;
+    let markStarted: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const started = new Promise<void>((resolve) => (markStarted = resolve));
+    const paths: string[] = [];
+    const app = new Koa();
+    app.use(async (ctx) => {
+      paths.push(ctx.path);
+      if (ctx.path === '/slow') {
+        markStarted();
+        await released;
+      }
+      ctx.body = 'ok';
+    });
+    const server: Server = createHttpServer(app, keepAliveTimeoutMs);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { server, port: (server.address() as AddressInfo).port, started, release, paths };
+  }
+
+  /** A raw connection: what it received, and whether (and when) it closed. */
+  function connect(port: number) {
+    const socket = netConnect(port, '127.0.0.1');
+    const state = { received: '', closed: false };
+    socket.on('data', (chunk: Buffer) => (state.received += chunk.toString()));
+    const closed = once(socket, 'close').then(() => (state.closed = true));
+    return { socket, state, closed };
+  }
+
+  it('has the slow-loris timeouts, the header-size limit of SERVER_LIMITS, and the keep-alive timeout it is given', () => {
+    const server = createHttpServer(new Koa(), 75_000);
     expect(server.headersTimeout).to.equal(SERVER_LIMITS.headersTimeoutMs);
     expect(server.requestTimeout).to.equal(SERVER_LIMITS.requestTimeoutMs);
-    expect(server.keepAliveTimeout).to.equal(SERVER_LIMITS.keepAliveTimeoutMs);
+    expect(server.keepAliveTimeout).to.equal(75_000);
     // Set from createServer's options; @types/node does not declare it.
     expect((server as typeof server & { maxHeaderSize?: number }).maxHeaderSize).to.equal(SERVER_LIMITS.maxHeaderSize);
     // Node refuses a headers timeout longer than the request timeout.
     expect(SERVER_LIMITS.headersTimeoutMs).to.be.at.most(SERVER_LIMITS.requestTimeoutMs);
+  });
+
+  it('tells clients how long it keeps an idle connection (longer than the 60 s of most proxies in front)', async () => {
+    const { server, port } = await slowServer();
+    try {
+      const client = connect(port);
+      client.socket.write('GET /fast HTTP/1.1\r\nhost: x\r\n\r\n');
+      await waitFor('the answer', () => client.state.received.includes('ok'));
+      expect(client.state.received).to.match(/\r\nKeep-Alive: timeout=75\r\n/i);
+      expect(KEEP_ALIVE_TIMEOUT_MS).to.be.above(60_000);
+      client.socket.destroy();
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('closes at once: idle connections now, a busy one once answered; a request it sends meanwhile is answered with Connection: close', async function () {
+    // The keep-alive timeout, 75 s, is far beyond this test's timeout: a connection held for it fails the test.
+    this.timeout(5_000);
+    const { server, port, started, release, paths } = await slowServer();
+    const idle = connect(port);
+    idle.socket.write('GET /fast HTTP/1.1\r\nhost: x\r\n\r\n');
+    await waitFor('the first answer', () => idle.state.received.includes('ok'));
+    const busy = connect(port);
+    busy.socket.write('GET /slow HTTP/1.1\r\nhost: x\r\n\r\n');
+    await started;
+
+    const closing = closeHttpServer(server);
+    await idle.closed;
+    expect(busy.state.closed).to.equal(false);
+    // A proxy's next request on a connection it still holds, arriving after close().
+    busy.socket.write('GET /fast HTTP/1.1\r\nhost: x\r\n\r\n');
+    await waitFor('the request sent after close() to reach the app', () => paths.length === 3);
+    release();
+    await closing;
+    await busy.closed;
+    const answers = busy.state.received.split(/(?=HTTP\/1\.1 )/);
+    expect(answers).to.have.length(2);
+    expect(answers[0]).to.match(/^HTTP\/1\.1 200 /);
+    expect(answers[1]).to.match(/^HTTP\/1\.1 200 /);
+    expect(answers[1]).to.match(/\r\nConnection: close\r\n/i);
+  });
+
+  it('closes a connection its last answer left idle, though that answer had promised keep-alive', async function () {
+    this.timeout(5_000);
+    const { server, port, started, release } = await slowServer();
+    const busy = connect(port);
+    busy.socket.write('GET /slow HTTP/1.1\r\nhost: x\r\n\r\n');
+    await started;
+    const closing = closeHttpServer(server);
+    release();
+    await waitFor('the slow answer', () => busy.state.received.includes('ok'));
+    // Sent before close() was called, the answer still says keep-alive: Node would hold the connection 75 s.
+    expect(busy.state.received).to.match(/\r\nConnection: keep-alive\r\n/i);
+    await busy.closed;
+    await closing;
   });
 });

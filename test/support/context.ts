@@ -12,6 +12,7 @@ import winston from 'winston';
 import { createApp, createHttpServer } from '../../src/api/app.ts';
 import { type AppDeps, createApiDeps } from '../../src/api/deps.ts';
 import { ManualClock } from '../../src/clock/clock.ts';
+import { loadConfig } from '../../src/config/config.ts';
 import { createToken } from '../../src/commands/tokens.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -25,6 +26,9 @@ import { type Api, apiClient } from './http.ts';
 import { track } from './leaks.ts';
 
 export const TEST_LEVEL_DELAYS_MS = [5 * 60_000, 15 * 60_000, 60 * 60_000];
+
+/** The API's default keep-alive timeout (config/default.json): the tests' servers hold connections as deployed ones do. */
+export const KEEP_ALIVE_TIMEOUT_MS = loadConfig({ DATABASE_URL: 'postgres://unused', REDIS_URL: 'redis://unused' }).http.keepAliveTimeoutMs;
 /** The role the application acts as (config database.role's default; the application-role migration). */
 export const APP_ROLE = 'klaxon_app';
 
@@ -119,7 +123,7 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
     // Every answer of every test is checked against its declared schema.
     checkResponses: true,
   });
-  const server: Server = createHttpServer(createApp(deps));
+  const server: Server = createHttpServer(createApp(deps), KEEP_ALIVE_TIMEOUT_MS);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp, createHttpServer } from '../../src/api/app.ts';
 import { NO_NOTIFY_SETTINGS, type NotifySettings } from '../../src/api/deps.ts';
 import type { ChannelKind } from '../../src/domain/notifications.ts';
-import type { TestContext } from './context.ts';
+import { KEEP_ALIVE_TIMEOUT_MS, type TestContext } from './context.ts';
 import { type Api, apiClient } from './http.ts';
 import { track } from './leaks.ts';
 
@@ -30,7 +30,7 @@ export async function startInbound(t: TestContext, settings: (publicUrl: string)
   let current: NotifySettings = NO_NOTIFY_SETTINGS;
   const deps = { ...t.deps };
   Object.defineProperty(deps, 'notify', { get: () => current, enumerable: true });
-  const server: Server = createHttpServer(createApp(deps));
+  const server: Server = createHttpServer(createApp(deps), KEEP_ALIVE_TIMEOUT_MS);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -56,6 +56,23 @@ describe('configuration', () => {
     expect(problemsOf({ ...base, WORKER_METRICS_PORT: '70000' })).to.deep.equal(['WORKER_METRICS_PORT: "70000" is not a port (0-65535)']);
   });
 
+  it('keeps idle API connections 75 s unless HTTP_KEEP_ALIVE_TIMEOUT says otherwise, between 1s and 15m', () => {
+    expect(loadConfig(base).http.keepAliveTimeoutMs).to.equal(75_000);
+    expect(loadConfig({ ...base, HTTP_KEEP_ALIVE_TIMEOUT: '620s' }).http.keepAliveTimeoutMs).to.equal(620_000);
+    // 0 would keep an idle connection forever (Node's meaning of 0).
+    expect(problemsOf({ ...base, HTTP_KEEP_ALIVE_TIMEOUT: '0s' })).to.deep.equal(['HTTP_KEEP_ALIVE_TIMEOUT: "0s" must be between 1s and 15m']);
+    expect(problemsOf({ ...base, HTTP_KEEP_ALIVE_TIMEOUT: '1h' })).to.deep.equal(['HTTP_KEEP_ALIVE_TIMEOUT: "1h" must be between 1s and 15m']);
+    expect(problemsOf({ ...base, HTTP_KEEP_ALIVE_TIMEOUT: '75' })).to.deep.equal([
+      'HTTP_KEEP_ALIVE_TIMEOUT: "75" is not a duration (e.g. 250ms, 30s, 5m, 1h, 1d)',
+    ]);
+    expect(problemsOf({ ...base, HTTP_KEEP_ALIVE_TIMEOUT: '9'.repeat(30) + 'd' })).to.deep.equal([
+      `HTTP_KEEP_ALIVE_TIMEOUT: "${'9'.repeat(30)}d" is too large`,
+    ]);
+    const file = join(tmpdir(), `klaxon-keepalive-${process.pid}.json`);
+    writeFileSync(file, JSON.stringify({ http: { keepAliveTimeout: 75 } }));
+    expect(problemsOf({ ...base, CONFIG_FILE: file })).to.deep.equal(['http.keepAliveTimeout: must be a non-empty string']);
+  });
+
   it('acts as klaxon_app unless DATABASE_ROLE says otherwise (empty: the login as it is), and refuses a role name that needs quoting', () => {
     expect(loadConfig(base).database.role).to.equal('klaxon_app');
     expect(loadConfig({ ...base, DATABASE_ROLE: '' }).database.role).to.equal('');
