@@ -6,6 +6,8 @@
  * src/api/router.ts; the middleware here is what every request goes through first.
  */
 import { type Server, createServer } from 'node:http';
+import net, { type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Koa from 'koa';
 import { Admission } from './admission.ts';
 import { auditTrail } from './audit.ts';
@@ -50,33 +52,75 @@ export function createHttpServer(app: Koa, keepAliveTimeoutMs: number): Server {
     { maxHeaderSize: SERVER_LIMITS.maxHeaderSize, connectionsCheckingInterval: SERVER_LIMITS.connectionsCheckingIntervalMs },
     (req, res) => {
       // Closing (closeHttpServer): the answer says so, and Node closes the connection after it.
-      if (!server.listening) res.setHeader('Connection', 'close');
+      if (closing.has(server)) res.setHeader('Connection', 'close');
       void handle(req, res);
     },
   );
   server.headersTimeout = SERVER_LIMITS.headersTimeoutMs;
   server.requestTimeout = SERVER_LIMITS.requestTimeoutMs;
   server.keepAliveTimeout = keepAliveTimeoutMs;
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  socketsOf.set(server, sockets);
   return server;
 }
 
-/** How often a closing server looks for connections its last answers left idle. */
-const CLOSING_SWEEP_MS = 50;
+/** Servers closeHttpServer is closing: each answer to a request they get now is the last of its connection. */
+const closing = new WeakSet<Server>();
+/** The open connections of each server of createHttpServer. */
+const socketsOf = new WeakMap<Server, Set<Socket>>();
+
+/** How long a closing server lets its clients finish with their connections (the drain). */
+export const DRAIN_MS = 1_000;
+/** How often a closing server checks whether its connections are all gone. */
+const CLOSING_POLL_MS = 50;
 
 /**
- * Stops taking connections and resolves once every request in flight has been answered
- * and every connection is closed. Node closes the idle ones at once, but answers a
- * request that was already running with "Connection: keep-alive" and would then hold
- * that connection for the whole keep-alive timeout (75 s), keeping the process from
- * exiting: so each is closed as soon as its answer leaves it idle. A request arriving
- * meanwhile on such a connection is still answered, with "Connection: close".
+ * Stops the server without resetting a request a client has sent: stop listening,
+ * drain, then close.
+ *
+ * Closing a keep-alive connection races with the client, which may be sending its next
+ * request on it at that very moment: that request meets a reset, and the client cannot
+ * tell whether it was served (a POST is not retried). So the listener closes first (a
+ * new connection is refused: nothing was sent, any client may retry), and each request
+ * that arrives from then on is answered with "Connection: close", after which Node
+ * closes its connection: a client still using its connection learns to stop at its
+ * next answer. After DRAIN_MS (sooner once no connection is left), the connections
+ * still idle, those of clients that sent nothing meanwhile (a proxy's spare
+ * connections, one never used), are closed, and any other as soon as its request is
+ * answered. Resolves
+ * once every connection is closed. (Requests in flight are not told "close": a request
+ * pipelined behind one would be served and never answered.)
+ *
+ * Node 20's own server.close() would close the idle connections at once (the race
+ * above), answer every later request on the others "Connection: keep-alive", and hold
+ * them for the whole keep-alive timeout (75 s), keeping the process from exiting. Hence
+ * net.Server's close, which stops listening and leaves the connections to us.
  */
-export function closeHttpServer(server: Server): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const sweep = setInterval(() => server.closeIdleConnections(), CLOSING_SWEEP_MS);
-    server.close(() => {
-      clearInterval(sweep);
-      resolve();
-    });
-  });
+export async function closeHttpServer(server: Server, drainMs = DRAIN_MS): Promise<void> {
+  closing.add(server);
+  const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+  const drainEnds = performance.now() + drainMs;
+  while (performance.now() < drainEnds && (await connectionCount(server)) > 0) {
+    await sleep(Math.min(CLOSING_POLL_MS, Math.max(0, drainEnds - performance.now())));
+  }
+  const sweep = setInterval(() => server.closeIdleConnections(), CLOSING_POLL_MS);
+  server.closeIdleConnections();
+  // Node counts a connection that has sent nothing yet as waiting for its first request
+  // (it would close it after the 10 s headers timeout): one that sent nothing is closed too.
+  for (const socket of socketsOf.get(server) ?? []) {
+    if (socket.bytesRead === 0) socket.destroy();
+  }
+  try {
+    await closed;
+  } finally {
+    clearInterval(sweep);
+  }
+}
+
+function connectionCount(server: Server): Promise<number> {
+  return new Promise((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count)));
 }

@@ -7,7 +7,9 @@ import { expect } from 'chai';
 import Koa from 'koa';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
+import { Agent, get as httpGet } from 'node:http';
 import { type AddressInfo, connect as netConnect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { closeHttpServer, createHttpServer } from '../../src/api/app.ts';
 import { MAX_HEADERS, MAX_QUERY_PARAMETERS, MAX_URL_BYTES, SERVER_LIMITS } from '../../src/api/request-limits.ts';
 import { KEEP_ALIVE_TIMEOUT_MS, type TestContext, createTestContext } from '../support/context.ts';
@@ -193,45 +195,98 @@ describe('the HTTP server (createHttpServer, closeHttpServer)', () => {
     }
   });
 
-  it('closes at once: idle connections now, a busy one once answered; a request it sends meanwhile is answered with Connection: close', async function () {
+  it('on close, refuses new connections at once, answers the request in flight, and a request sent after close() on a connection it holds with "Connection: close"', async function () {
     // The keep-alive timeout, 75 s, is far beyond this test's timeout: a connection held for it fails the test.
     this.timeout(5_000);
     const { server, port, started, release, paths } = await slowServer();
-    const idle = connect(port);
-    idle.socket.write('GET /fast HTTP/1.1\r\nhost: x\r\n\r\n');
-    await waitFor('the first answer', () => idle.state.received.includes('ok'));
     const busy = connect(port);
     busy.socket.write('GET /slow HTTP/1.1\r\nhost: x\r\n\r\n');
     await started;
 
-    const closing = closeHttpServer(server);
-    await idle.closed;
-    expect(busy.state.closed).to.equal(false);
-    // A proxy's next request on a connection it still holds, arriving after close().
+    const closing = closeHttpServer(server, 200);
+    const refused = await new Promise<string>((resolve) => {
+      const late = netConnect(port, '127.0.0.1');
+      late.on('connect', () => resolve('connected'));
+      late.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    });
+    expect(refused).to.equal('ECONNREFUSED');
+    // A proxy's next request on the connection it holds, sent after close().
     busy.socket.write('GET /fast HTTP/1.1\r\nhost: x\r\n\r\n');
-    await waitFor('the request sent after close() to reach the app', () => paths.length === 3);
+    await waitFor('the request sent after close() to reach the app', () => paths.length === 2);
     release();
-    await closing;
     await busy.closed;
+    await closing;
     const answers = busy.state.received.split(/(?=HTTP\/1\.1 )/);
     expect(answers).to.have.length(2);
-    expect(answers[0]).to.match(/^HTTP\/1\.1 200 /);
-    expect(answers[1]).to.match(/^HTTP\/1\.1 200 /);
-    expect(answers[1]).to.match(/\r\nConnection: close\r\n/i);
+    // The one in flight is not told "close": a request pipelined behind it would be served and never answered.
+    expect(answers[0]).to.match(/^HTTP\/1\.1 200 [^]*\r\nConnection: keep-alive\r\n/i);
+    expect(answers[1]).to.match(/^HTTP\/1\.1 200 [^]*\r\nConnection: close\r\n/i);
   });
 
-  it('closes a connection its last answer left idle, though that answer had promised keep-alive', async function () {
+  it('on close, a connection idle at that moment still gets its next request answered ("Connection: close"); one that sent nothing is closed when the drain ends', async function () {
+    this.timeout(5_000);
+    const { server, port } = await slowServer();
+    const idle = connect(port);
+    idle.socket.write('GET /fast HTTP/1.1\r\nhost: x\r\n\r\n');
+    await waitFor('the first answer', () => idle.state.received.includes('ok'));
+    const spare = connect(port);
+    await once(spare.socket, 'connect');
+
+    const closing = closeHttpServer(server, 300);
+    // Node's own close() would have closed both at once: a request sent now would meet a reset.
+    idle.socket.write('GET /fast HTTP/1.1\r\nhost: x\r\n\r\n');
+    await idle.closed;
+    expect(idle.state.received.split(/(?=HTTP\/1\.1 )/)[1]).to.match(/^HTTP\/1\.1 200 [^]*\r\nConnection: close\r\n/i);
+    // The spare one, which sent nothing, is closed at the end of the drain.
+    await spare.closed;
+    expect(spare.state.received).to.equal('');
+    await closing;
+  });
+
+  it('on close, a client sending request after request on keep-alive connections gets every request it sent answered, none reset', async function () {
+    this.timeout(5_000);
+    const { server, port } = await slowServer();
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    const outcomes: Record<string, number> = {};
+    let stop = false;
+    const get = () =>
+      new Promise<string>((resolve) => {
+        const req = httpGet({ host: '127.0.0.1', port, path: '/fast', agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(`${res.statusCode} ${res.headers.connection}`));
+        });
+        req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+      });
+    const loops = Array.from({ length: 8 }, async () => {
+      while (!stop) {
+        const outcome = await get();
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+        if (outcome === 'ECONNREFUSED') return;
+      }
+    });
+    await waitFor('traffic on every connection', () => (outcomes['200 keep-alive'] ?? 0) >= 50);
+    await closeHttpServer(server, 300);
+    stop = true;
+    await Promise.all(loops);
+    agent.destroy();
+    // Each connection's last answer said "close"; then the loops met the closed listener.
+    expect(Object.keys(outcomes).sort()).to.deep.equal(['200 close', '200 keep-alive', 'ECONNREFUSED']);
+  });
+
+  it('answers a request still in flight when the drain ends, then closes its connection as soon as it is idle', async function () {
     this.timeout(5_000);
     const { server, port, started, release } = await slowServer();
     const busy = connect(port);
     busy.socket.write('GET /slow HTTP/1.1\r\nhost: x\r\n\r\n');
     await started;
-    const closing = closeHttpServer(server);
+    let closed = false;
+    const closing = closeHttpServer(server, 100).then(() => (closed = true));
+    await sleep(300);
+    expect(closed).to.equal(false);
     release();
-    await waitFor('the slow answer', () => busy.state.received.includes('ok'));
-    // Sent before close() was called, the answer still says keep-alive: Node would hold the connection 75 s.
-    expect(busy.state.received).to.match(/\r\nConnection: keep-alive\r\n/i);
     await busy.closed;
     await closing;
+    // It was received before close(): not told "close", and closed all the same (Node would hold it 75 s).
+    expect(busy.state.received).to.match(/^HTTP\/1\.1 200 [^]*\r\nConnection: keep-alive\r\n/i);
   });
 });
