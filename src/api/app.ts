@@ -91,9 +91,8 @@ const CLOSING_POLL_MS = 50;
  * next answer. After DRAIN_MS (sooner once no connection is left), the connections
  * still idle, those of clients that sent nothing meanwhile (a proxy's spare
  * connections, one never used), are closed, and any other as soon as its request is
- * answered. Resolves
- * once every connection is closed. (Requests in flight are not told "close": a request
- * pipelined behind one would be served and never answered.)
+ * answered. Resolves once every connection is closed. (Requests in flight are not told
+ * "close": a request pipelined behind one would be served and never answered.)
  *
  * Node 20's own server.close() would close the idle connections at once (the race
  * above), answer every later request on the others "Connection: keep-alive", and hold
