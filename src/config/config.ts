@@ -77,6 +77,11 @@ export interface Config {
     reconcilePageSize: number;
     /** A tick or batch slower than this is logged. */
     slowTickMs: number;
+    /**
+     * Synthetic escalations a starting worker executes, in transactions it rolls back,
+     * before its first claim (src/worker/warm-up.ts); 0: none.
+     */
+    warmUp: number;
     /** Port of the worker's /metrics endpoint (on http.host); 0 disables it. */
     metricsPort: number;
   };
@@ -169,10 +174,10 @@ function boundedDuration(name: keyof typeof DURATION_BOUNDS) {
   } satisfies Kind;
 }
 
-function count(max: number) {
+function count(max: number, min = 1) {
   return {
-    schema: Type.Integer({ minimum: 1, maximum: max }),
-    explain: (value: unknown) => `${shown(String(value))} must be a whole number from 1 to ${max}`,
+    schema: Type.Integer({ minimum: min, maximum: max }),
+    explain: (value: unknown) => `${shown(String(value))} must be a whole number from ${min} to ${max}`,
   } satisfies Kind;
 }
 
@@ -288,6 +293,7 @@ const SETTINGS = {
   reconcileInterval: { file: 'worker.reconcileInterval', env: 'RECONCILE_INTERVAL', kind: duration() },
   reconcilePageSize: { file: 'worker.reconcilePageSize', env: 'RECONCILE_PAGE_SIZE', kind: count(100_000) },
   slowTick: { file: 'worker.slowTick', env: 'WORKER_SLOW_TICK', kind: duration() },
+  warmUp: { file: 'worker.warmUp', env: 'WORKER_WARM_UP', kind: count(10_000, 0) },
   metricsPort: { file: 'worker.metricsPort', env: 'WORKER_METRICS_PORT', kind: port },
   publicUrl: { file: 'notify.publicUrl', env: 'PUBLIC_URL', kind: url(['https:', 'http:']) },
   linkKeys: { file: 'notify.linkKeys', env: 'NOTIFY_LINK_KEYS', kind: signingKeys, list: true },
@@ -436,6 +442,7 @@ function toConfig(v: Values, env: Env, requireRedis: boolean): Config {
       reconcileIntervalMs: parseDuration(v.reconcileInterval),
       reconcilePageSize: v.reconcilePageSize,
       slowTickMs: parseDuration(v.slowTick),
+      warmUp: v.warmUp,
       metricsPort: v.metricsPort,
     },
     notify: {

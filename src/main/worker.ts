@@ -19,6 +19,7 @@ import type { Server } from 'node:http';
 import { Authenticator } from '../auth/authenticate.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { startMetricsServer } from '../worker/metrics-server.ts';
+import { warmUp } from '../worker/warm-up.ts';
 import { Worker, type WorkerHooks } from '../worker/worker.ts';
 import { bootstrap, onShutdown } from './bootstrap.ts';
 import { startRuntime } from './runtime.ts';
@@ -71,7 +72,10 @@ if (once) {
   // The signal handlers go in before anything is announced: a SIGTERM that arrives
   // during start-up must still be a graceful stop, not the default instant death.
   let metricsServer: Server | undefined;
+  // Aborted by a SIGTERM during start-up: the warm-up stops, and the loop never starts.
+  const starting = new AbortController();
   onShutdown(logger, async () => {
+    starting.abort();
     await worker.stop();
     if (metricsServer) await new Promise<void>((resolve) => metricsServer?.close(() => resolve()));
     await runtime.close();
@@ -85,6 +89,11 @@ if (once) {
       logger.warn('cannot serve metrics; running without them', { error, port: config.worker.metricsPort });
     }
   }
-  await worker.start();
-  logger.info('worker started', { ...config.worker, key_prefix: config.redis.keyPrefix });
+  // Before the first claim, while nothing is due (src/worker/warm-up.ts).
+  const timetable = { levelDelaysMs: config.escalation.levelDelaysMs };
+  await warmUp({ pool: runtime.pool, clock: runtime.clock, timetable, logger, options: config.worker, signal: starting.signal });
+  if (!starting.signal.aborted) {
+    await worker.start();
+    logger.info('worker started', { ...config.worker, key_prefix: config.redis.keyPrefix });
+  }
 }

@@ -93,6 +93,25 @@ export async function inBoundedTransaction<T>(pool: pg.Pool, bounds: Transaction
 }
 
 async function once<T>(pool: pg.Pool, bounds: TransactionBounds, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return inTransaction(pool, bounds, work, 'COMMIT');
+}
+
+/**
+ * Runs `work` in a transaction within `bounds` that is rolled back whatever `work` does
+ * or throws: nothing it writes is ever seen by another session (the warm-up,
+ * ./warm-up.ts). Returns what `work` returns.
+ */
+export function inRolledBackTransaction<T>(pool: pg.Pool, bounds: TransactionBounds, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return inTransaction(pool, bounds, work, 'ROLLBACK');
+}
+
+/** One transaction on a connection of its own, ended by `ending` when `work` succeeds, rolled back when it throws. */
+async function inTransaction<T>(
+  pool: pg.Pool,
+  bounds: TransactionBounds,
+  work: (client: pg.PoolClient) => Promise<T>,
+  ending: 'COMMIT' | 'ROLLBACK',
+): Promise<T> {
   const client = await pool.connect();
   let ended: Error | undefined;
   const onError = (error: Error) => {
@@ -103,7 +122,7 @@ async function once<T>(pool: pg.Pool, bounds: TransactionBounds, work: (client: 
   try {
     await client.query(beginWithin(bounds));
     const result = await work(client);
-    await client.query('COMMIT');
+    await client.query(ending);
     return result;
   } catch (error) {
     try {

@@ -16,6 +16,8 @@ export const TEST_WORKER_OPTIONS: WorkerOptions = {
   reconcileIntervalMs: 3_600_000,
   reconcilePageSize: 1_000,
   slowTickMs: 5_000,
+  // Only src/main/worker.ts warms up (test/worker/warm-up.test.ts); a Worker never does.
+  warmUp: 0,
   metricsPort: 0,
 };
 
