@@ -98,14 +98,23 @@ export async function warmUp(deps: WarmUpDeps): Promise<WarmUpOutcome> {
       executions += executed;
     }
   };
-  try {
-    await Promise.all(Array.from({ length: Math.max(1, deps.options.concurrency) }, lane));
-  } catch (error) {
-    const tookMs = Math.round(performance.now() - startedAt);
+  // A lane that fails ends the others after their round: the worker starts only once none is left running.
+  const failing = async () => {
+    try {
+      await lane();
+    } catch (error) {
+      state.ended = 'failed';
+      throw error;
+    }
+  };
+  const lanes = await Promise.allSettled(Array.from({ length: Math.max(1, deps.options.concurrency) }, failing));
+  const tookMs = Math.round(performance.now() - startedAt);
+  const failure = lanes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failure) {
+    const error: unknown = failure.reason;
     deps.logger.warn('the warm-up failed; the worker starts without it', { error, executions, took_ms: tookMs });
     return { executions, ended: 'failed', tookMs };
   }
-  const tookMs = Math.round(performance.now() - startedAt);
   const { ended } = state;
   // Stopping: the line saying so is the signal's (src/main/bootstrap.ts).
   if (ended === 'stopped') return { executions, ended, tookMs };

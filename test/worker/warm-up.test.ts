@@ -87,6 +87,25 @@ describe('the worker warm-up', () => {
     expect(messages(logsBefore)).to.deep.equal([]);
   });
 
+  it('a lane that fails ends the others: when it returns, no round of it is still running', async () => {
+    // The clock fails its fifth reading: one lane's round throws while the other's runs.
+    let readings = 0;
+    const clock = {
+      now: () => {
+        readings += 1;
+        if (readings === 5) throw new Error('the clock broke');
+        return t.clock.now();
+      },
+    };
+    const before = await stored();
+    const logsBefore = t.logs.length;
+    const outcome = await warmUp({ ...deps(10_000), clock });
+    expect(outcome.ended).to.equal('failed');
+    expect(t.pool.totalCount - t.pool.idleCount, 'connections still in a round').to.equal(0);
+    expect(messages(logsBefore)).to.deep.equal(['the warm-up failed; the worker starts without it']);
+    expect(await stored()).to.deep.equal(before);
+  });
+
   /** A pool whose every connection is refused (nothing listens on port 1). */
   async function withRefusedPool(work: (pool: pg.Pool) => Promise<void>): Promise<void> {
     const pool = createPool({
