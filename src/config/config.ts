@@ -160,18 +160,26 @@ function duration() {
   } satisfies Kind;
 }
 
+type BoundsName = keyof typeof DURATION_BOUNDS;
+
 /** A duration within one of DURATION_BOUNDS (src/domain/durations.ts), checked by the format of the same name. */
-function boundedDuration(name: keyof typeof DURATION_BOUNDS) {
+function boundedDuration(name: BoundsName) {
   return {
     schema: Type.String({ format: `duration:${name}` }),
     explain: (value) => {
       if (typeof value !== 'string' || value.trim() === '') return 'must be a non-empty string';
-      const checked = durationWithin(value, DURATION_BOUNDS[name]);
-      if (checked.ok) return `${shown(value)} is not a duration`;
-      // Out of bounds says "must be between ..."; a parse error names the value itself.
-      return checked.message.startsWith('must ') ? `${shown(value)} ${checked.message}` : checked.message;
+      return boundedDurationProblem(value, name) ?? `${shown(value)} is not a duration`;
     },
   } satisfies Kind;
+}
+
+/** Why `value` is not a duration within DURATION_BOUNDS[name], in words; undefined when it is one. */
+function boundedDurationProblem(value: unknown, name: BoundsName): string | undefined {
+  if (typeof value !== 'string') return `${shown(value)} is not a duration`;
+  const checked = durationWithin(value, DURATION_BOUNDS[name]);
+  if (checked.ok) return undefined;
+  // Out of bounds says "must be between ..."; a parse error names the value itself.
+  return checked.message.startsWith('must ') ? `${shown(value)} ${checked.message}` : checked.message;
 }
 
 function count(max: number, min = 1) {
@@ -215,29 +223,17 @@ function url(protocols: readonly string[]) {
 
 /** The level delays of the default timetable: 1 to 20, each a duration within its bounds. */
 const levelDelays = {
-  schema: Type.Array(Type.String({ format: 'level-delay' }), { minItems: 1, maxItems: 20 }),
+  schema: Type.Array(Type.String({ format: 'duration:configuredLevelDelay' }), { minItems: 1, maxItems: 20 }),
   explain: (value: unknown) => {
     if (!Array.isArray(value) || value.length === 0) return 'must list at least one level delay, e.g. 5m,15m,60m';
     if (value.length > 20) return 'at most 20 levels';
     for (const [index, item] of value.entries()) {
-      const message = levelDelayProblem(item);
+      const message = boundedDurationProblem(item, 'configuredLevelDelay');
       if (message) return `level ${index + 1}: ${message}`;
     }
     return 'is not a list of level delays';
   },
 } satisfies Kind;
-
-function levelDelayProblem(item: unknown): string | undefined {
-  if (typeof item !== 'string') return `${shown(item)} is not a duration`;
-  let ms: number;
-  try {
-    ms = parseDuration(item);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  const { min, max, text } = DURATION_BOUNDS.configuredLevelDelay;
-  return ms < min || ms > max ? `${shown(item)} must be ${text}` : undefined;
-}
 
 // Every setting, once ------------------------------------------------------------------------
 
@@ -337,10 +333,9 @@ function sizeProblem(value: unknown): string {
 const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true });
 ajv.addFormat('duration', { type: 'string', validate: (text) => parseOrUndefined(() => parseDuration(text)) !== undefined });
 ajv.addFormat('size', { type: 'string', validate: (text) => parseOrUndefined(() => parseSize(text)) !== undefined });
-for (const name of Object.keys(DURATION_BOUNDS) as (keyof typeof DURATION_BOUNDS)[]) {
+for (const name of Object.keys(DURATION_BOUNDS) as BoundsName[]) {
   ajv.addFormat(`duration:${name}`, { type: 'string', validate: (text) => durationWithin(text, DURATION_BOUNDS[name]).ok });
 }
-ajv.addFormat('level-delay', { type: 'string', validate: (text) => levelDelayProblem(text) === undefined });
 for (const protocols of [
   ['postgres:', 'postgresql:'],
   ['redis:', 'rediss:'],
