@@ -51,8 +51,9 @@ export function createHttpServer(app: Koa, keepAliveTimeoutMs: number): Server {
   const server = createServer(
     { maxHeaderSize: SERVER_LIMITS.maxHeaderSize, connectionsCheckingInterval: SERVER_LIMITS.connectionsCheckingIntervalMs },
     (req, res) => {
-      // Closing (closeHttpServer): the answer says so, and Node closes the connection after it.
-      if (closing.has(server)) res.setHeader('Connection', 'close');
+      // Closing (closeHttpServer stopped listening first): the answer says so, and Node
+      // closes the connection after it.
+      if (!server.listening) res.setHeader('Connection', 'close');
       void handle(req, res);
     },
   );
@@ -68,8 +69,6 @@ export function createHttpServer(app: Koa, keepAliveTimeoutMs: number): Server {
   return server;
 }
 
-/** Servers closeHttpServer is closing: each answer to a request they get now is the last of its connection. */
-const closing = new WeakSet<Server>();
 /** The open connections of each server of createHttpServer. */
 const socketsOf = new WeakMap<Server, Set<Socket>>();
 
@@ -100,7 +99,6 @@ const CLOSING_POLL_MS = 50;
  * net.Server's close, which stops listening and leaves the connections to us.
  */
 export async function closeHttpServer(server: Server, drainMs = DRAIN_MS): Promise<void> {
-  closing.add(server);
   const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
   const drainEnds = performance.now() + drainMs;
   while (performance.now() < drainEnds && (await connectionCount(server)) > 0) {
