@@ -74,7 +74,6 @@ import {
   type WorkerStats,
   codeVersion,
   connectRedis,
-  cpuSeconds,
   createBenchDatabase,
   describeLoad,
   describePostgres,
@@ -89,6 +88,7 @@ import {
   startWorkers,
   stopWorkers,
   waitForWorkers,
+  workersCpuSeconds,
 } from './bench/support.ts';
 
 /** Rows per INSERT and members per ZADD: big enough to seed 40,000 rows in about a second. */
@@ -717,11 +717,10 @@ async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
 
   const walBefore = await walStats(pool);
   // Where the machine's CPU went, per execution: Postgres's backends and the workers.
-  const workersCpu = () => workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0);
-  const [postgresBefore, workersBefore] = [await postgresSnapshot(databaseUrl), workersCpu()];
+  const [postgresBefore, workersBefore] = [await postgresSnapshot(databaseUrl), workersCpuSeconds(workers)];
   const runStartedAt = performance.now();
   await waitForExecution(pool, redis, keys, clock, dueMs, args.graceMs);
-  const [postgresAfter, workersAfter] = [await postgresSnapshot(databaseUrl), workersCpu()];
+  const [postgresAfter, workersAfter] = [await postgresSnapshot(databaseUrl), workersCpuSeconds(workers)];
   for (const worker of workers.filter((w) => !isRunning(w.child))) {
     progress(`WARNING: worker ${worker.index} exited during the run (code ${String(worker.child.exitCode)})`);
   }

@@ -62,6 +62,7 @@ import {
   stopProcess,
   waitForWorkers,
   withClient,
+  workersCpuSeconds,
 } from './support.ts';
 
 export interface ApiBenchArgs {
@@ -296,14 +297,17 @@ export async function startApiRig(args: { workers: number; connections: number }
   );
   const client = new HttpClient(baseUrl, args.connections);
   cleanup.add('close the connections', () => Promise.resolve(client.close()));
-  const workersCpu = () => workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0);
   const cpuMeter = () => {
     const clientBefore = process.cpuUsage();
     const apiBefore = cpuSeconds(api.child.pid);
-    const workersBefore = workersCpu();
+    const workersBefore = workersCpuSeconds(workers);
     return () => {
       const clientUsage = process.cpuUsage(clientBefore);
-      return { apiS: cpuSeconds(api.child.pid) - apiBefore, workersS: workersCpu() - workersBefore, clientS: (clientUsage.user + clientUsage.system) / 1e6 };
+      return {
+        apiS: cpuSeconds(api.child.pid) - apiBefore,
+        workersS: workersCpuSeconds(workers) - workersBefore,
+        clientS: (clientUsage.user + clientUsage.system) / 1e6,
+      };
     };
   };
   return { code, loadBefore, databaseUrl, baseUrl, token, api, client, stats, cpuMeter };

@@ -316,6 +316,11 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** The CPU seconds the worker processes have used so far, all together. */
+export function workersCpuSeconds(workers: readonly WorkerProcess[]): number {
+  return workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0);
+}
+
 export interface PostgresSnapshot {
   /** CPU seconds so far of each server process (backends, WAL writer, checkpointer...), by pid. */
   cpu: Map<number, number>;
