@@ -3,10 +3,7 @@
  * over the hot tables, before it takes work; a failure costs a warning, not the start.
  */
 import { expect } from 'chai';
-import winston from 'winston';
-import { Writable } from 'node:stream';
 import { createPool, warmPool } from '../../src/db/pool.ts';
-import { createLogger } from '../../src/log/logger.ts';
 import { APP_ROLE, type TestContext, createTestContext } from '../support/context.ts';
 
 describe('warming a pool before the process takes work', () => {
@@ -16,23 +13,20 @@ describe('warming a pool before the process takes work', () => {
   });
   after(async () => t.close());
 
-  function capturingLogger() {
-    const warnings: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line) warnings.push((JSON.parse(line) as { message: string }).message);
-        done();
-      },
-    });
-    return { warnings, logger: createLogger({ level: 'warn', format: 'json', transports: [new winston.transports.Stream({ stream: sink })] }) };
-  }
+  /** The warnings logged through the context's logger (t.deps.logger) since `from`. */
+  const warningsSince = (from: number) =>
+    t.logs
+      .slice(from)
+      .filter((line) => line.level === 'warn')
+      .map((line) => line.message);
 
   it('opens every connection of the pool, as the application role, with every hot table readable, and logs nothing', async () => {
-    const { warnings, logger } = capturingLogger();
+    const from = t.logs.length;
+    const logger = t.deps.logger;
     const pool = createPool({ databaseUrl: t.databaseUrl, applicationName: 'klaxon-warm-test', role: APP_ROLE, max: 4, logger });
     try {
       await warmPool(pool, 4, logger);
-      expect(warnings).to.deep.equal([]);
+      expect(warningsSince(from)).to.deep.equal([]);
       // Made and handed back: all four idle in the pool, ready for the first requests.
       expect([pool.totalCount, pool.idleCount]).to.deep.equal([4, 4]);
       const { rows } = await t.pool.query<{ n: number }>(
@@ -45,7 +39,8 @@ describe('warming a pool before the process takes work', () => {
   });
 
   it('hands back the connections it made when one of them fails, so that none is lost to the pool', async () => {
-    const { warnings, logger } = capturingLogger();
+    const from = t.logs.length;
+    const logger = t.deps.logger;
     const pool = createPool({ databaseUrl: t.databaseUrl, applicationName: 'klaxon-warm-test-2', role: APP_ROLE, max: 3, logger });
     // The second connection made is refused.
     let made = 0;
@@ -53,7 +48,7 @@ describe('warming a pool before the process takes work', () => {
     pool.connect = (() => (++made === 2 ? Promise.reject(new Error('refused')) : connect())) as typeof pool.connect;
     try {
       await warmPool(pool, 3, logger);
-      expect(warnings).to.deep.equal(['warming the Postgres connections failed; they are made on first use']);
+      expect(warningsSince(from)).to.deep.equal(['warming the Postgres connections failed; they are made on first use']);
       expect([pool.totalCount, pool.idleCount]).to.deep.equal([2, 2]);
     } finally {
       await pool.end();
@@ -61,7 +56,8 @@ describe('warming a pool before the process takes work', () => {
   });
 
   it('logs one warning and returns when Postgres refuses, so that the process still starts', async () => {
-    const { warnings, logger } = capturingLogger();
+    const from = t.logs.length;
+    const logger = t.deps.logger;
     // A database that does not exist: every connection is refused.
     const pool = createPool({
       databaseUrl: t.databaseUrl.replace(/\/[^/?]+(\?|$)/, '/klaxon_no_such_database$1'),
@@ -71,7 +67,7 @@ describe('warming a pool before the process takes work', () => {
     });
     try {
       await warmPool(pool, 2, logger);
-      expect(warnings).to.deep.equal(['warming the Postgres connections failed; they are made on first use']);
+      expect(warningsSince(from)).to.deep.equal(['warming the Postgres connections failed; they are made on first use']);
       expect(pool.idleCount).to.equal(0);
     } finally {
       await pool.end();
