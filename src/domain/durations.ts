@@ -53,9 +53,12 @@ export const DURATION_BOUNDS = {
 export function parseDuration(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(text);
   const factor = match?.[2] ? UNITS_MS[match[2].toLowerCase()] : undefined;
-  if (!match?.[1] || factor === undefined) throw new RangeError(`"${text}" is not a duration (e.g. 250ms, 30s, 5m, 1h, 1d)`);
+  // Quoted as JSON: a control character in the text (an environment variable, a request)
+  // reaches a terminal or a log line escaped, not raw.
+  const quoted = JSON.stringify(text);
+  if (!match?.[1] || factor === undefined) throw new RangeError(`${quoted} is not a duration (e.g. 250ms, 30s, 5m, 1h, 1d)`);
   const value = Math.round(Number(match[1]) * factor);
-  if (!Number.isSafeInteger(value)) throw new RangeError(`"${text}" is too large`);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`${quoted} is too large`);
   return value;
 }
 

@@ -72,6 +72,10 @@ describe('configuration', () => {
     expect(problemsOf({ ...base, HTTP_KEEP_ALIVE_TIMEOUT: '75' })).to.deep.equal([
       'HTTP_KEEP_ALIVE_TIMEOUT: "75" is not a duration (e.g. 250ms, 30s, 5m, 1h, 1d)',
     ]);
+    // A control character is shown escaped: it must not reach the terminal the process starts in.
+    expect(problemsOf({ ...base, HTTP_KEEP_ALIVE_TIMEOUT: '\u001b[2J75s' })).to.deep.equal([
+      'HTTP_KEEP_ALIVE_TIMEOUT: "\\u001b[2J75s" is not a duration (e.g. 250ms, 30s, 5m, 1h, 1d)',
+    ]);
     expect(problemsOf({ ...base, HTTP_KEEP_ALIVE_TIMEOUT: '9'.repeat(30) + 'd' })).to.deep.equal([
       `HTTP_KEEP_ALIVE_TIMEOUT: "${'9'.repeat(30)}d" is too large`,
     ]);
