@@ -10,6 +10,13 @@ export interface PoolOptions {
    * empty or absent: the login role as it is (the migrations, tools that seed data).
    */
   role?: string;
+  /**
+   * Every transaction of every connection read-only unless it says READ WRITE
+   * (`default_transaction_read_only`, a startup option: a connection the pool remakes
+   * has it too). Postgres then refuses any write but to the session's temporary tables
+   * (./shadow.ts).
+   */
+  readOnly?: boolean;
   max?: number;
   /**
    * How long a query waits for a connection: for a free one in a busy pool (then it
@@ -19,9 +26,9 @@ export interface PoolOptions {
   logger: Logger;
 }
 
-export function createPool({ databaseUrl, applicationName, role = '', max = 10, connectionTimeoutMs = 5_000, logger }: PoolOptions): pg.Pool {
+export function createPool({ databaseUrl, applicationName, role = '', readOnly = false, max = 10, connectionTimeoutMs = 5_000, logger }: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
-    connectionString: role ? withRole(databaseUrl, role) : databaseUrl,
+    connectionString: withStartupOptions(databaseUrl, { role, readOnly }),
     application_name: applicationName,
     max,
     // Fail a request quickly when Postgres is unreachable instead of queueing forever.
@@ -86,7 +93,7 @@ export async function warmPool(pool: pg.Pool, connections: number, logger: Logge
  */
 export function createClient({ databaseUrl, applicationName, role = '' }: Pick<PoolOptions, 'databaseUrl' | 'applicationName' | 'role'>): pg.Client {
   return new pg.Client({
-    connectionString: role ? withRole(databaseUrl, role) : databaseUrl,
+    connectionString: withStartupOptions(databaseUrl, { role }),
     application_name: applicationName,
     // A connection that vanished without a word (a host gone) is noticed, and remade.
     keepAlive: true,
@@ -95,25 +102,32 @@ export function createClient({ databaseUrl, applicationName, role = '' }: Pick<P
 }
 
 /**
- * The connection string with `-c role=<role>` added to the session's startup options.
+ * The connection string with `-c role=<role>` (and `-c default_transaction_read_only=on`
+ * when readOnly) added to the session's startup options; as given when there is none.
  *
- * Postgres applies it while it opens the session: a role that does not exist, or that
+ * Postgres applies them while it opens the session: a role that does not exist, or that
  * the login may not take, fails the connection (FATAL: permission denied to set role),
  * so nothing runs as the login by mistake; and it is the session's default role, which
  * RESET ROLE and DISCARD ALL come back to. A `SET ROLE` sent from the pool's 'connect'
  * event has neither property: pg does not wait for that listener, so a failed SET ROLE
  * would leave the client in the pool, acting as the login.
  *
- * The role goes into the URL rather than the pool's `options` because pg lets the
+ * The options go into the URL rather than the pool's `options` because pg lets the
  * URL's parameters win over the config. Options already given (the URL's, or else
  * PGOPTIONS, which pg reads only when none are given) are kept, in front: a role
  * named there is overridden by this one.
  */
-export function withRole(databaseUrl: string, role: string, env: NodeJS.ProcessEnv = process.env): string {
+export function withStartupOptions(
+  databaseUrl: string,
+  { role = '', readOnly = false }: { role?: string; readOnly?: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  if (!role && !readOnly) return databaseUrl;
   // The options string is split on white space and backslashes escape: allow neither.
-  if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(role)) throw new Error(`not a plain role name: "${role}"`);
+  if (role && !/^[A-Za-z_][A-Za-z0-9_$]*$/.test(role)) throw new Error(`not a plain role name: "${role}"`);
   const url = new URL(databaseUrl);
   const given = url.searchParams.get('options') ?? env.PGOPTIONS ?? '';
-  url.searchParams.set('options', `${given} -c role=${role}`.trim());
+  const added = [role ? `-c role=${role}` : '', readOnly ? '-c default_transaction_read_only=on' : ''].filter(Boolean).join(' ');
+  url.searchParams.set('options', `${given} ${added}`.trim());
   return url.toString();
 }

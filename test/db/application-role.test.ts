@@ -12,6 +12,7 @@ import { createPool } from '../../src/db/pool.ts';
 import type { Queryable } from '../../src/db/queries.ts';
 import { createToken } from '../../src/commands/tokens.ts';
 import { APP_ROLE, type TestContext, createTestContext } from '../support/context.ts';
+import { refusalCode } from '../support/databases.ts';
 import { incidentIn } from '../support/fixtures.ts';
 
 const CONFIGURATION = 'SELECT, INSERT, UPDATE, DELETE';
@@ -127,13 +128,8 @@ async function privilegesOf(db: Queryable, role: string): Promise<Record<string,
   );
 }
 
-async function sqlErrorCode(db: Queryable, text: string, values: unknown[] = []): Promise<string> {
-  try {
-    await db.query(text, values);
-  } catch (error) {
-    return (error as { code: string }).code;
-  }
-  throw new Error(`expected the database to refuse: ${text}`);
+function sqlErrorCode(db: Queryable, text: string, values: unknown[] = []): Promise<string> {
+  return refusalCode(db.query(text, values), text);
 }
 
 describe(`the application acts as ${APP_ROLE}, which may only append to the audit tables`, () => {

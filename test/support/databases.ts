@@ -72,3 +72,13 @@ export async function createTestDatabase(): Promise<{ name: string; url: string;
 export async function dropTemplate(): Promise<void> {
   await withAdmin(async (admin) => void (await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE} WITH (FORCE)`)));
 }
+
+/** The SQLSTATE Postgres refused `work` with; throws when it was not refused. */
+export async function refusalCode(work: Promise<unknown>, what = 'the statement'): Promise<string> {
+  try {
+    await work;
+  } catch (error) {
+    return (error as { code: string }).code;
+  }
+  throw new Error(`expected the database to refuse ${what}`);
+}
