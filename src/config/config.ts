@@ -17,8 +17,10 @@ export interface Config {
   /**
    * maxInFlight: requests an API process serves at once; past it, 503 overloaded at once.
    * keepAliveTimeoutMs: how long an idle keep-alive connection is kept open.
+   * warmUp: requests a starting API process serves itself, on copies of the tables,
+   * before it listens (src/api/warm-up.ts); 0: none.
    */
-  http: { host: string; port: number; bodyLimitBytes: number; maxInFlight: number; keepAliveTimeoutMs: number };
+  http: { host: string; port: number; bodyLimitBytes: number; maxInFlight: number; keepAliveTimeoutMs: number; warmUp: number };
   databaseUrl: string;
   database: {
     /**
@@ -252,6 +254,7 @@ const SETTINGS = {
   bodyLimit: { file: 'http.bodyLimit', env: 'HTTP_BODY_LIMIT', kind: { schema: Type.String({ format: 'size' }), explain: (value) => sizeProblem(value) } },
   maxInFlight: { file: 'http.maxInFlight', env: 'HTTP_MAX_IN_FLIGHT', kind: count(100_000) },
   keepAliveTimeout: { file: 'http.keepAliveTimeout', env: 'HTTP_KEEP_ALIVE_TIMEOUT', kind: boundedDuration('keepAliveTimeout') },
+  apiWarmUp: { file: 'http.warmUp', env: 'API_WARM_UP', kind: count(10_000, 0) },
   databaseUrl: { env: 'DATABASE_URL', kind: url(['postgres:', 'postgresql:']) },
   databaseRole: {
     file: 'database.role',
@@ -416,6 +419,7 @@ function toConfig(v: Values, env: Env, requireRedis: boolean): Config {
       bodyLimitBytes: parseSize(v.bodyLimit),
       maxInFlight: v.maxInFlight,
       keepAliveTimeoutMs: parseDuration(v.keepAliveTimeout),
+      warmUp: v.apiWarmUp,
     },
     databaseUrl: v.databaseUrl,
     database: { role: v.databaseRole },

@@ -4,6 +4,7 @@
  */
 import { closeHttpServer, createApp, createHttpServer } from '../api/app.ts';
 import { createApiDeps } from '../api/deps.ts';
+import { warmUpApi } from '../api/warm-up.ts';
 import { listenForKeyRevocations, listenForRevocations } from '../auth/revocations.ts';
 import { createClient } from '../db/pool.ts';
 import { ensureEnvironmentToken } from '../commands/tokens.ts';
@@ -13,7 +14,9 @@ import { bootstrap, onShutdown } from './bootstrap.ts';
 import { startRuntime } from './runtime.ts';
 
 const { config, logger } = bootstrap('api');
-const runtime = await startRuntime(config, logger, 'api');
+/** The API's Postgres connections. */
+const POOL_SIZE = 10;
+const runtime = await startRuntime(config, logger, 'api', POOL_SIZE);
 
 const deps = createApiDeps({
   pool: runtime.pool,
@@ -57,8 +60,10 @@ const keyRevocations = listenForKeyRevocations({
 const app = createApp(deps);
 
 const server = createHttpServer(app, config.http.keepAliveTimeoutMs);
+const starting = new AbortController();
 // Before listening: a SIGTERM during start-up is a graceful stop too.
 onShutdown(logger, async () => {
+  starting.abort();
   await closeHttpServer(server);
   // The audit rows of refused requests still queued, before the pool closes.
   await deps.audit.idle();
@@ -67,6 +72,20 @@ onShutdown(logger, async () => {
   await runtime.close();
 });
 
-server.listen(config.http.port, config.http.host, () => {
-  logger.info('listening', { url: `http://${config.http.host}:${config.http.port}` });
+// Before it listens, so that its first callers meet warm code and planned statements.
+await warmUpApi({
+  deps,
+  poolSize: POOL_SIZE,
+  databaseUrl: config.databaseUrl,
+  role: config.database.role,
+  redisKeyPrefix: config.redis.keyPrefix,
+  requests: config.http.warmUp,
+  logger,
+  signal: starting.signal,
 });
+// Told to stop meanwhile: the shutdown is under way, and nothing may start listening.
+if (!starting.signal.aborted) {
+  server.listen(config.http.port, config.http.host, () => {
+    logger.info('listening', { url: `http://${config.http.host}:${config.http.port}` });
+  });
+}

@@ -28,6 +28,12 @@ const HTTP_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 export interface MetricsOptions {
   /** Where the escalation gauges are read from; without it they are not registered. */
   escalationStats?: { pool: Queryable; clock: Clock };
+  /**
+   * The process' own metrics (CPU, memory, event-loop lag, GC), which start monitors
+   * that live as long as the process; default true. False for a registry nobody scrapes
+   * (the API's warm-up app).
+   */
+  processMetrics?: boolean;
 }
 
 /** What a committed batch of escalations did, as far as the counters care (the engine's ExecutionResult is one). */
@@ -54,7 +60,7 @@ export interface Metrics {
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
   const lateness = new Histogram({
     name: 'klaxon_escalation_lateness_seconds',

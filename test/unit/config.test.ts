@@ -63,6 +63,13 @@ describe('configuration', () => {
     expect(problemsOf({ ...base, WORKER_WARM_UP: '-1' })).to.deep.equal(['WORKER_WARM_UP: "-1" must be a whole number from 0 to 10000']);
   });
 
+  it('warms a starting API up with 1,000 requests on copies of the tables unless API_WARM_UP says otherwise (0: none, at most 10,000)', () => {
+    expect(loadConfig(base).http.warmUp).to.equal(1000);
+    expect(loadConfig({ ...base, API_WARM_UP: '0' }).http.warmUp).to.equal(0);
+    expect(problemsOf({ ...base, API_WARM_UP: '10001' })).to.deep.equal(['API_WARM_UP: "10001" must be a whole number from 0 to 10000']);
+    expect(problemsOf({ ...base, API_WARM_UP: '1e3' })).to.deep.equal(['API_WARM_UP: "1e3" must be a whole number from 0 to 10000']);
+  });
+
   it('keeps idle API connections 75 s unless HTTP_KEEP_ALIVE_TIMEOUT says otherwise, between 1s and 15m', () => {
     expect(loadConfig(base).http.keepAliveTimeoutMs).to.equal(75_000);
     expect(loadConfig({ ...base, HTTP_KEEP_ALIVE_TIMEOUT: '620s' }).http.keepAliveTimeoutMs).to.equal(620_000);
