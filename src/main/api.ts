@@ -61,9 +61,12 @@ const app = createApp(deps);
 
 const server = createHttpServer(app, config.http.keepAliveTimeoutMs);
 const starting = new AbortController();
+let warmingUp: Promise<unknown> = Promise.resolve();
 // Before listening: a SIGTERM during start-up is a graceful stop too.
 onShutdown(logger, async () => {
+  // A warm-up under way stops at its next request, and takes its copies and its socket with it.
   starting.abort();
+  await warmingUp;
   await closeHttpServer(server);
   // The audit rows of refused requests still queued, before the pool closes.
   await deps.audit.idle();
@@ -73,7 +76,7 @@ onShutdown(logger, async () => {
 });
 
 // Before it listens, so that its first callers meet warm code and planned statements.
-await warmUpApi({
+warmingUp = warmUpApi({
   deps,
   poolSize: POOL_SIZE,
   databaseUrl: config.databaseUrl,
@@ -83,6 +86,7 @@ await warmUpApi({
   logger,
   signal: starting.signal,
 });
+await warmingUp;
 // Told to stop meanwhile: the shutdown is under way, and nothing may start listening.
 if (!starting.signal.aborted) {
   server.listen(config.http.port, config.http.host, () => {

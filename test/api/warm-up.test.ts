@@ -3,11 +3,15 @@
  * of the tables, then the statements they ran planned on every connection of the real
  * pool; nothing of it is stored, indexed or logged but one line.
  */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import type pg from 'pg';
 import { type ApiWarmUpOptions, warmUpApi } from '../../src/api/warm-up.ts';
 import { RUNS_PER_STATEMENT } from '../../src/db/plan-ahead.ts';
 import { APP_ROLE, type TestContext, createTestContext } from '../support/context.ts';
+import { finished, followOutput, spawnKlaxon } from '../support/processes.ts';
 import { waitFor } from '../support/waiting.ts';
 
 const POOL_SIZE = 4;
@@ -144,5 +148,61 @@ describe('the API warm-up', () => {
     expect(messages(logsBefore)).to.deep.equal(['the API warm-up failed; serving without it']);
     expect(JSON.stringify(t.logs.at(-1))).to.include('POST /users answered 413');
     expect(await stored()).to.deep.equal(before);
+  });
+
+  describe('in the API process', () => {
+    let scratch: string;
+    beforeEach(async () => {
+      // The process' TMPDIR: where the warm-up's socket directory goes, and must not stay.
+      scratch = await mkdtemp(join(tmpdir(), 'klaxon-test-warm-up-'));
+    });
+    afterEach(async () => {
+      await rm(scratch, { recursive: true, force: true });
+    });
+
+    /** The warm-up's socket directories left in the process' TMPDIR (tsx keeps its cache there too). */
+    const warmUpDirectories = async () => (await readdir(scratch)).filter((name) => name.startsWith('klaxon-api-warm-up-'));
+    const spawnApi = (warmUp: number) =>
+      spawnKlaxon(t, 'src/main/api.ts', [], { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', API_WARM_UP: String(warmUp), TMPDIR: scratch });
+    const messagesOf = (lines: string[]) => lines.flatMap((line) => (line.startsWith('{') ? [(JSON.parse(line) as { message: string }).message] : []));
+
+    it('warms up before it listens, and stores nothing of it', async () => {
+      const before = await stored();
+      const api = spawnApi(40);
+      const output = followOutput(api);
+      const exited = finished(api);
+      await output.line(/"message":"listening"/);
+      api.kill('SIGTERM');
+      expect((await exited).code).to.equal(0);
+      const messages = messagesOf(output.lines);
+      expect(messages.indexOf('warmed up')).to.be.within(0, messages.indexOf('listening') - 1);
+      expect(output.lines.find((line) => line.includes('"warmed up"')))
+        .to.include('"ended":"done"')
+        .and.include('"requests":44');
+      expect((await stored()).rows).to.deep.equal(before.rows);
+      expect(await warmUpDirectories()).to.deep.equal([]);
+    });
+
+    it('on SIGTERM during the warm-up, stops it, takes its socket directory with it, exits 0 and never listens', async () => {
+      const api = spawnApi(10_000);
+      const output = followOutput(api);
+      const exited = finished(api);
+      await waitFor(
+        'the warm-up under way',
+        async () => {
+          const { rows } = await t.ownerPool.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'klaxon-api-warm-up'",
+          );
+          return (rows[0]?.n ?? 0) > 0;
+        },
+        { timeoutMs: 20_000 },
+      );
+      api.kill('SIGTERM');
+      expect((await exited).code).to.equal(0);
+      const messages = messagesOf(output.lines);
+      expect(messages).to.include('warmed up').and.not.include('listening');
+      expect(output.lines.find((line) => line.includes('"warmed up"'))).to.include('"ended":"stopped"');
+      expect(await warmUpDirectories()).to.deep.equal([]);
+    });
   });
 });
