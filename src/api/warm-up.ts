@@ -47,7 +47,7 @@ import { redisKeys } from '../redis/keys.ts';
 import { closeHttpServer, createApp, createHttpServer } from './app.ts';
 import { type AppDeps, createApiDeps } from './deps.ts';
 
-/** The longest a warm-up goes on, whatever API_WARM_UP asks: the process then starts anyway. */
+/** The longest its requests go on, whatever API_WARM_UP asks (the planning follows, then the process listens). */
 export const TIME_BUDGET_MS = 3_000;
 /** Requests in flight at once: enough to interleave them as a loaded process does. */
 const CONCURRENCY = 4;
@@ -56,7 +56,7 @@ const IDLE_MS = 5_000;
 /** Limits the warm-up's own token, key and service never reach (the most an integration key may have). */
 const UNLIMITED = Object.freeze({ ratePerMinute: 100_000, burst: 100_000 });
 
-/** What the warm-up's own app shares with the process' (AppDeps, or the options it was made from). */
+/** What the warm-up's own app shares with the process' (main/api.ts passes its AppDeps). */
 export type WarmUpBase = Pick<AppDeps, 'pool' | 'redis' | 'clock' | 'timetable' | 'bodyLimitBytes' | 'maxInFlight' | 'notify' | 'checkResponses'>;
 
 export interface ApiWarmUpOptions {
