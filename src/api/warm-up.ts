@@ -131,12 +131,13 @@ async function warmUp(options: ApiWarmUpOptions, startedAt: number, progress: Pr
     intakeRateLimit: UNLIMITED,
     intakeStormPerMinute: UNLIMITED.burst,
   });
-  const directory = await mkdtemp(join(tmpdir(), 'klaxon-api-warm-up-'));
   const server = createHttpServer(createApp(deps), IDLE_MS);
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  let directory: string | undefined;
   // An object: the lanes end it from their closures.
   const state: { ended: ApiWarmUpOutcome['ended'] } = { ended: 'done' };
   try {
+    directory = await mkdtemp(join(tmpdir(), 'klaxon-api-warm-up-'));
     const socketPath = join(directory, 'api.sock');
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -180,7 +181,7 @@ async function warmUp(options: ApiWarmUpOptions, startedAt: number, progress: Pr
     // The audit rows of refused requests are written from a queue, to the copies.
     await deps.audit.idle();
     await shadow.close();
-    await rm(directory, { recursive: true, force: true });
+    if (directory) await rm(directory, { recursive: true, force: true });
   }
   if (state.ended === 'stopped') return 'stopped';
   progress.planned = await planAhead(options.deps.pool, shadow.statements(), options.poolSize, signal);

@@ -139,6 +139,23 @@ describe('the API warm-up', () => {
     expect(messages(logsBefore)).to.deep.equal(['the API warm-up failed; serving without it']);
   });
 
+  it('fails with one warning, and closes its Postgres session, when it cannot make its socket directory', async () => {
+    const warmUpSessions = async () =>
+      (await t.ownerPool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'klaxon-api-warm-up'")).rows[0]?.n;
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = '/nonexistent/klaxon-test';
+    try {
+      const logsBefore = t.logs.length;
+      expect(await warmUpApi(options())).to.include({ served: 0, ended: 'failed' });
+      expect(messages(logsBefore)).to.deep.equal(['the API warm-up failed; serving without it']);
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+    }
+    // Its backend exits a moment after the connection is closed; left open, it would stay for the pool's 30 s idle timeout.
+    await waitFor('the warm-up session closed', async () => (await warmUpSessions()) === 0, { timeoutMs: 3_000 });
+  });
+
   it('stops at the first answer it did not expect, says which, and leaves nothing behind', async () => {
     const before = await stored();
     const logsBefore = t.logs.length;
