@@ -112,6 +112,17 @@ describe('the API warm-up', () => {
     expect(messages(logsBefore)).to.deep.equal(['warmed up']);
   });
 
+  it('stops planning when out of time for it, and says so', async () => {
+    const full = await warmUpApi(options());
+    expect(full.ended).to.equal('done');
+    const logsBefore = t.logs.length;
+    const outcome = await warmUpApi(options({ planningBudgetMs: 0 }));
+    expect(outcome.ended).to.equal('budget');
+    expect(outcome.served).to.equal(44);
+    expect(outcome.planned).to.be.below(full.planned);
+    expect(messages(logsBefore)).to.deep.equal(['warmed up']);
+  });
+
   it('sends nothing and plans nothing once the process is told to stop (SIGTERM during start-up)', async () => {
     const stopping = new AbortController();
     const warming = warmUpApi(options({ requests: 10_000, signal: stopping.signal }));
