@@ -42,6 +42,7 @@ import winston from 'winston';
 import { ensureEnvironmentToken, newTokenString } from '../commands/tokens.ts';
 import { planAhead } from '../db/plan-ahead.ts';
 import { openShadowPool } from '../db/shadow.ts';
+import { runLanes } from '../domain/lanes.ts';
 import type { Logger } from '../log/logger.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { PendingIndex } from '../engine/index/pending.ts';
@@ -152,8 +153,8 @@ async function warmUp(options: ApiWarmUpOptions, startedAt: number, progress: Pr
     });
     const token = newTokenString();
     await ensureEnvironmentToken(deps, token);
-    const client = new WarmUpClient(agent, socketPath, token);
-    const routingKey = await seed(client, progress);
+    const client = new WarmUpClient(agent, socketPath, token, progress);
+    const routingKey = await seed(client);
 
     const deadline = startedAt + (options.budgetMs ?? TIME_BUDGET_MS);
     let sent = 0;
@@ -167,21 +168,14 @@ async function warmUp(options: ApiWarmUpOptions, startedAt: number, progress: Pr
           const n = sent;
           sent += 1;
           await client.call(...requestFor(n, routingKey));
-          progress.served += 1;
         }
       }
     };
-    // Every lane ends before the copies go (a failed one ends the others: `ended` is shared).
-    const lanes = await Promise.allSettled(
-      Array.from({ length: CONCURRENCY }, () =>
-        lane().catch((error: unknown) => {
-          state.ended = 'failed';
-          throw error;
-        }),
-      ),
-    );
-    const failed = lanes.find((outcome) => outcome.status === 'rejected');
-    if (failed) throw failed.reason;
+    // Every lane ends before the copies go; a failed one ends the others.
+    const failure = await runLanes(CONCURRENCY, lane, () => {
+      state.ended = 'failed';
+    });
+    if (failure) throw failure.reason;
   } finally {
     agent.destroy();
     if (server.listening) await closeHttpServer(server);
@@ -237,7 +231,7 @@ function requestFor(n: number, routingKey: string): Call {
 }
 
 /** A person, a policy paging them, a service on it and its integration key, as a client would make them; the key. */
-async function seed(client: WarmUpClient, progress: Progress): Promise<string> {
+async function seed(client: WarmUpClient): Promise<string> {
   const user = await client.call('POST', '/users', { name: 'Warm-up', email: 'warm-up@klaxon.invalid' }, 201);
   const policy = await client.call(
     'POST',
@@ -248,7 +242,6 @@ async function seed(client: WarmUpClient, progress: Progress): Promise<string> {
   const service = await client.call('POST', '/services', { name: 'warm-up', escalation_policy_id: policy.id }, 201);
   const limits = { rate_per_minute: UNLIMITED.ratePerMinute, rate_burst: UNLIMITED.burst };
   const key = await client.call('POST', `/services/${String(service.id)}/integration-keys`, { name: 'warm-up', ...limits }, 201);
-  progress.served += 4;
   return String(key.key);
 }
 
@@ -257,9 +250,11 @@ class WarmUpClient {
     private readonly agent: Agent,
     private readonly socketPath: string,
     private readonly token: string,
+    /** Counts every answer that was what the call expected. */
+    private readonly progress: Progress,
   ) {}
 
-  /** The answer's JSON body; throws when its status is not `expected`. */
+  /** The answer's JSON body, counted as served; throws when its status is not `expected`. */
   call(method: string, path: string, body: unknown, expected: number): Promise<Record<string, unknown>> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
@@ -284,11 +279,15 @@ class WarmUpClient {
               reject(new Error(`${method} ${path} answered ${String(res.statusCode)}: ${text.slice(0, 300)}`));
               return;
             }
+            let answer: Record<string, unknown>;
             try {
-              resolve(JSON.parse(text) as Record<string, unknown>);
+              answer = JSON.parse(text) as Record<string, unknown>;
             } catch {
               reject(new Error(`${method} ${path} answered ${String(res.statusCode)} with a body that is not JSON: ${text.slice(0, 300)}`));
+              return;
             }
+            this.progress.served += 1;
+            resolve(answer);
           });
         },
       );

@@ -26,6 +26,7 @@
 import type pg from 'pg';
 import type { Clock } from '../clock/clock.ts';
 import { run, sql } from '../db/queries.ts';
+import { runLanes } from '../domain/lanes.ts';
 import type { Timetable } from '../domain/timetable.ts';
 import { executeEscalations } from '../engine/executor.ts';
 import type { Logger } from '../log/logger.ts';
@@ -99,17 +100,10 @@ export async function warmUp(deps: WarmUpDeps): Promise<WarmUpOutcome> {
     }
   };
   // A lane that fails ends the others after their round: the worker starts only once none is left running.
-  const failing = async () => {
-    try {
-      await lane();
-    } catch (error) {
-      state.ended = 'failed';
-      throw error;
-    }
-  };
-  const lanes = await Promise.allSettled(Array.from({ length: Math.max(1, deps.options.concurrency) }, failing));
+  const failure = await runLanes(Math.max(1, deps.options.concurrency), lane, () => {
+    state.ended = 'failed';
+  });
   const tookMs = Math.round(performance.now() - startedAt);
-  const failure = lanes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
   if (failure) {
     const error: unknown = failure.reason;
     deps.logger.warn('the warm-up failed; the worker starts without it', { error, executions, took_ms: tookMs });
