@@ -73,7 +73,27 @@ done
 setsid node --import tsx src/main/notifier.ts &
 pids+=("$!")
 
-echo "klaxon is up: API, worker and notifier; API on http://${HOST:-127.0.0.1}:${PORT:-3000} (Ctrl-C to stop)" >&2
+# "Up" once the API listens: it warms up first (src/api/warm-up.ts, a few seconds), and
+# a request sent before would be refused. Probed with bash's own /dev/tcp: no curl needed.
+api_url="http://${HOST:-127.0.0.1}:${PORT:-3000}"
+listening=0
+for _ in $(seq 600); do
+  if (exec 3<>"/dev/tcp/${HOST:-127.0.0.1}/${PORT:-3000}") 2>/dev/null; then
+    listening=1
+    break
+  fi
+  if ! kill -0 "${pids[0]}" 2>/dev/null; then
+    echo "the API exited while starting (its log is above)" >&2
+    stop_all
+    exit 1
+  fi
+  sleep 0.1
+done
+if [[ "$listening" == 1 ]]; then
+  echo "klaxon is up: API, worker and notifier; API on $api_url (Ctrl-C to stop)" >&2
+else
+  echo "klaxon is starting: the API is not listening on $api_url after 60 s (its log is above; Ctrl-C to stop)" >&2
+fi
 # If any process dies, stop the others rather than run half a system.
 set +e
 wait -n "${pids[@]}"
