@@ -17,6 +17,7 @@
 import type { Server } from 'node:http';
 import { Authenticator } from '../auth/authenticate.ts';
 import { PostgresClock } from '../clock/postgres-clock.ts';
+import { PlanFreshness } from '../db/plan-freshness.ts';
 import { createClient, createPool } from '../db/pool.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { registerNotifierMetrics } from '../metrics/notifications.ts';
@@ -38,6 +39,7 @@ const pool = createPool({
   max: config.notifier.concurrency + 2,
   logger,
 });
+const plans = new PlanFreshness(pool, logger);
 const clock = new PostgresClock(pool, logger, config.clock.syncIntervalMs);
 for (let attempt = 1; ; attempt += 1) {
   try {
@@ -48,6 +50,8 @@ for (let attempt = 1; ; attempt += 1) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5_000)));
   }
 }
+// Plans follow the tables' growth (src/db/plan-freshness.ts): the outbox grows by storms.
+await plans.start();
 
 const metrics = createMetrics();
 const channels = channelsFromConfig(config.notify, clock);
@@ -85,6 +89,7 @@ function faultHooks(fault: string | undefined): NotifierHooks | undefined {
 async function close(): Promise<void> {
   await closeChannels(channels);
   clock.stop();
+  plans.stop();
   await pool.end();
 }
 

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { PostgresClock } from '../clock/postgres-clock.ts';
 import { type Config, redactUrl } from '../config/config.ts';
+import { PlanFreshness } from '../db/plan-freshness.ts';
 import { createPool, warmPool } from '../db/pool.ts';
 import type { Logger } from '../log/logger.ts';
 import { type RedisClient, closeRedis, connectInBackground, createRedis } from '../redis/client.ts';
@@ -35,6 +36,7 @@ export async function startRuntime(config: Config, logger: Logger, name: string,
     max: poolSize,
     logger,
   });
+  const plans = new PlanFreshness(pool, logger);
   const redis = createRedis({ url: config.redisUrl, commandTimeoutMs: config.redis.commandTimeoutMs, logger, name: `klaxon-${name}` });
   connectInBackground(redis, logger);
 
@@ -53,6 +55,8 @@ export async function startRuntime(config: Config, logger: Logger, name: string,
     }
   }
 
+  // The sizes the warm-ups' plans are made with; plans follow the tables' growth from there.
+  await plans.start();
   await warmPool(pool, poolSize, logger);
   return {
     pool,
@@ -61,6 +65,7 @@ export async function startRuntime(config: Config, logger: Logger, name: string,
     clock,
     async close() {
       clock.stop();
+      plans.stop();
       await closeRedis(redis);
       await pool.end();
     },

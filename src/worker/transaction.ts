@@ -30,7 +30,9 @@
  *   connection paid it five times, which made the first second of a run the latest
  *   (npm run bench -- --rate 3000: 650 ms at the median, 100-115 ms with this). The
  *   generic plan, which Postgres itself settles on after those five runs, probes the
- *   primary keys whatever the tables' size.
+ *   primary keys whatever the number of ids, as long as it was made with the tables'
+ *   sizes of now: one made while they were nearly empty reads them whole, so plans
+ *   are made again when a table has grown (src/db/plan-freshness.ts).
  *
  * BEGIN and these settings go in one round trip (a simple query of several
  * statements, which takes no parameters: the values are whole numbers made here).

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { type TestContext, createTestContext } from '../support/context.ts';
-import { finished, spawnWorker } from '../support/processes.ts';
+import { finished, followOutput, spawnWorker } from '../support/processes.ts';
 import { countByStatus, seedDueEscalations, workerFor } from '../support/worker.ts';
 
 describe('the worker process', () => {
@@ -73,5 +73,26 @@ describe('the worker process', () => {
     const result = await done;
     expect(result.code, `${String(result.signal)} ${result.stdout} ${result.stderr}`).to.equal(0);
     expect(result.stdout).to.include('SIGTERM: finishing in-flight work, then exiting');
+  });
+
+  it('plans its statements again once a storm has grown its tables (src/db/plan-freshness.ts)', async () => {
+    const child = spawnWorker(t, [], { LOG_LEVEL: 'info' });
+    const output = followOutput(child);
+    const done = finished(child);
+    try {
+      await output.line(/worker started/);
+      // A storm on a new install: the worker planned on empty tables.
+      await t.ownerPool.query(
+        `WITH incident AS (
+           INSERT INTO incidents (title, severity, state, created_at, updated_at)
+           SELECT 'storm', 'info', 'OPEN', now(), now() FROM generate_series(1, 5000) RETURNING id)
+         SELECT count(*) FROM incident`,
+      );
+      const line = JSON.parse(await output.line(/tables grew/, 5_000)) as { grown: { table: string; fromPages: number }[] };
+      expect(line.grown.find((growth) => growth.table === 'incidents')?.fromPages).to.equal(0);
+    } finally {
+      child.kill('SIGTERM');
+      await done;
+    }
   });
 });
