@@ -16,20 +16,28 @@
  * 100-200 (auto_explain showed the plans).
  *
  * So each process watches its tables' sizes (pg_relation_size: the file as it is now,
- * which the statistics are not), and when one has at least doubled since the plans were
- * made, and is past MIN_PAGES (below which reading it whole costs little), it throws
+ * which the statistics are not), and when one has grown GROWTH_FACTOR-fold since the
+ * plans were made, and is past MIN_PAGES (below which reading it whole costs little), it throws
  * its plans away: each connection runs DISCARD PLANS before its next statement, and the
  * next run of each statement plans over the tables as they are. The prepared statements
- * stay; only their plans go. A table doubles a few dozen times in its life, so this
- * happens a few dozen times, not with the traffic.
+ * stay; only their plans go. A table grows fourfold a dozen times in its life, so this
+ * happens a dozen times per table, not with the traffic.
+ *
+ * Making the plans again costs each connection a parse analysis and a plan per
+ * statement, on the busy CPU a storm brings: a few ms a connection. With the bounds at
+ * twice and 16 pages, an API starting on empty tables did it every second or two of
+ * `npm run -s bench -- --intake 500` and its first second got slower (p99 185-315 ms);
+ * at four times and 64 pages it was faster than without any of this in each of three
+ * interleaved pairs (first second 87-170 ms against 187-290; whole runs 52-70 against
+ * 62-81).
  */
 import type pg from 'pg';
 import type { Logger } from '../log/logger.ts';
 
-/** Below this size (128 KiB with 8 KiB pages) a table read whole costs little, whatever the plan. */
-export const MIN_PAGES = 16;
+/** Below this size (512 KiB with 8 KiB pages, a few hundred microseconds to read) a table read whole costs little, whatever the plan. */
+export const MIN_PAGES = 64;
 /** How much a table must have grown since the plans were made for them to be made again. */
-export const GROWTH_FACTOR = 2;
+export const GROWTH_FACTOR = 4;
 /** How often the sizes are read: one cheap statement (no table is read, only file sizes). */
 export const CHECK_INTERVAL_MS = 1_000;
 

@@ -135,9 +135,9 @@ describe('plans following the tables’ growth', () => {
     expect(await scheduleLevel(4)).to.deep.equal({ wholeReads: 0, keyReads: 10 });
   });
 
-  it('keeps the plans while no table has doubled, or while the ones that did are still small', async () => {
+  it('keeps the plans while no table has grown fourfold, or while the ones that did are still small', async () => {
     await runStatementUntilItHasAGenericPlan();
-    // From about one page to a few: more than doubled, still under MIN_PAGES.
+    // From about one page to a few: more than fourfold, still under MIN_PAGES.
     await addEscalations(200);
     expect(await plans.check()).to.deep.equal([]);
     await addEscalations(20_000);

@@ -85,7 +85,7 @@ describe('the worker process', () => {
       await t.ownerPool.query(
         `WITH incident AS (
            INSERT INTO incidents (title, severity, state, created_at, updated_at)
-           SELECT 'storm', 'info', 'OPEN', now(), now() FROM generate_series(1, 5000) RETURNING id)
+           SELECT 'storm', 'info', 'OPEN', now(), now() FROM generate_series(1, 10000) RETURNING id)
          SELECT count(*) FROM incident`,
       );
       const line = JSON.parse(await output.line(/tables grew/, 5_000)) as { grown: { table: string; fromPages: number }[] };
