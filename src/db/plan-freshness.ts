@@ -20,8 +20,8 @@
  * plans were made, and is past MIN_PAGES (below which reading it whole costs little), it throws
  * its plans away: each connection runs DISCARD PLANS before its next statement, and the
  * next run of each statement plans over the tables as they are. The prepared statements
- * stay; only their plans go. A table grows fourfold a dozen times in its life, so this
- * happens a dozen times per table, not with the traffic.
+ * stay; only their plans go. From 512 KiB to 64 GiB a table grows fourfold eight times,
+ * so this happens fewer than ten times per table, not with the traffic.
  *
  * Making the plans again costs each connection a parse analysis and a plan per
  * statement, on the busy CPU a storm brings: a few ms a connection. With the bounds at
