@@ -9,6 +9,7 @@
 import { expect } from 'chai';
 import { openIncident } from '../../src/commands/open-incident.ts';
 import type { AuditEntry } from '../../src/db/audit-log.ts';
+import { MAX_RUNNING } from '../../src/db/group-commit.ts';
 import { type CommitHook, withCommitHook } from '../../src/db/transaction.ts';
 import { EVERY_TEAM } from '../../src/domain/team-scope.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
@@ -186,8 +187,8 @@ describe('opening an incident in one statement', () => {
   it('openings that arrive together share one statement, each with its own incident, level 1, events and audit row', async () => {
     const titles = Array.from({ length: 12 }, (_, i) => `together ${i}`);
     const { result: outcomes, statements } = await statementsDuring(() => openAtOnce(titles));
-    // Two statements start at once with one opening each; the ten that came meanwhile share the next.
-    expect(statements.filter((statement) => statement === 'incidents-open-batch')).to.have.length(3);
+    // MAX_RUNNING statements start at once with one opening each; the others, which came meanwhile, share the next.
+    expect(statements.filter((statement) => statement === 'incidents-open-batch')).to.have.length(MAX_RUNNING + 1);
     for (const { title, id, error, hook } of outcomes) {
       expect(error, title).to.equal(undefined);
       expect(hook.committed, title).to.equal(true);
