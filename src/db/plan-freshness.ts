@@ -15,12 +15,15 @@
  * batches grew to 230-500 rows and the p99 at commit was 650-2,200 ms instead of
  * 100-200 (auto_explain showed the plans).
  *
+ * The foreign keys' checks cache their plans the same way: each row inserted into
+ * `escalations` or `incident_events` then read the whole of `incidents`.
+ *
  * So each process watches its tables' sizes (pg_relation_size: the file as it is now,
  * which the statistics are not), and when one has grown GROWTH_FACTOR-fold since the
- * plans were made, and is past MIN_PAGES (below which reading it whole costs little), it throws
- * its plans away: each connection runs DISCARD PLANS before its next statement, and the
- * next run of each statement plans over the tables as they are. The prepared statements
- * stay; only their plans go. From 512 KiB to 64 GiB a table grows fourfold eight times,
+ * plans were made, and is past MIN_PAGES (below which reading it whole costs little),
+ * it throws its plans away: each connection runs DISCARD PLANS before its next
+ * statement, and the next run of each statement, or of a foreign key's check, plans
+ * over the tables as they are. The prepared statements stay; only their plans go. From 512 KiB to 64 GiB a table grows fourfold eight times,
  * so this happens fewer than ten times per table, not with the traffic.
  *
  * Making the plans again costs each connection a parse analysis and a plan per
