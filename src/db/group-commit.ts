@@ -34,7 +34,9 @@ import { type CommitHook, pendingHook, withRetries, withoutCommitHook } from './
  * pairs of interleaved `npm run -s bench -- --intake 500 --duration 20` runs took
  * 39-44 % of a core of Postgres CPU against 57-58 %, and two pairs of `--api 800`
  * 36-37 % against 48-50 %, for the same work, with latencies within the runs' noise
- * (p99 60-121 ms against 79-166 for alerts, 52-54 against 46-84 for openings).
+ * (p99 60-121 ms against 79-166 for alerts, 52-54 against 46-84 for openings; over a
+ * day of runs the alerts' median p99 was 85 ms with one and 75 with two, the later
+ * runs noisier: not settled).
  */
 export const MAX_RUNNING = 1;
 /** Changes in one statement, at most. */

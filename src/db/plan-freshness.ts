@@ -23,8 +23,9 @@
  * plans were made, and is past MIN_PAGES (below which reading it whole costs little),
  * it throws its plans away: each connection runs DISCARD PLANS before its next
  * statement, and the next run of each statement, or of a foreign key's check, plans
- * over the tables as they are. The prepared statements stay; only their plans go. From 512 KiB to 64 GiB a table grows fourfold eight times,
- * so this happens fewer than ten times per table, not with the traffic.
+ * over the tables as they are. The prepared statements stay; only their plans go.
+ * From 512 KiB to 64 GiB a table grows fourfold eight times, so this happens fewer
+ * than ten times per table, not with the traffic.
  *
  * Making the plans again costs each connection a parse analysis and a plan per
  * statement, on the busy CPU a storm brings: a few ms a connection. With the bounds at
