@@ -20,6 +20,7 @@
  * and no NOTIFY is sent (that happens at COMMIT only).
  */
 import type pg from 'pg';
+import { onEachConnection } from './pool.ts';
 
 /** A named statement (src/db/queries.ts) and the values of one run of it. */
 export interface NamedStatementRun {
@@ -38,16 +39,9 @@ const READ_TIMEOUT_MS = 200;
  * to the runs made. A connection that fails is closed, not reused; it never rejects.
  */
 export async function planAhead(pool: pg.Pool, statements: readonly NamedStatementRun[], connections: number, signal?: AbortSignal): Promise<number> {
-  const made = await Promise.allSettled(Array.from({ length: connections }, () => pool.connect()));
-  const clients = made.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
-  const runs = await Promise.all(clients.map((client) => planOn(client, statements, signal)));
-  return runs.reduce((sum, n) => sum + n, 0);
-}
-
-async function planOn(client: pg.PoolClient, statements: readonly NamedStatementRun[], signal: AbortSignal | undefined): Promise<number> {
+  // Counted as they are made: a connection that fails has made some.
   let runs = 0;
-  let failure: Error | undefined;
-  try {
+  await onEachConnection(pool, connections, async (client) => {
     for (const statement of statements) {
       for (let i = 0; i < RUNS_PER_STATEMENT && !signal?.aborted; i += 1) {
         await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${READ_TIMEOUT_MS}`);
@@ -57,10 +51,6 @@ async function planOn(client: pg.PoolClient, statements: readonly NamedStatement
         runs += 1;
       }
     }
-  } catch (error) {
-    failure = error as Error;
-  } finally {
-    client.release(failure);
-  }
+  });
   return runs;
 }

@@ -73,18 +73,27 @@ const HOT_TABLES = [
  */
 export async function warmPool(pool: pg.Pool, connections: number, logger: Logger): Promise<void> {
   const plan = HOT_TABLES.map((table) => `(SELECT 1 FROM ${table} LIMIT 0)`).join(' UNION ALL ');
-  // All checked out at once, so that the pool makes `connections` of them; each one
-  // made is handed back, whatever happened to the others.
+  const outcomes = await onEachConnection(pool, connections, (client) => client.query(plan));
+  const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failure) logger.warn('warming the Postgres connections failed; they are made on first use', { error: failure.reason as unknown });
+}
+
+/**
+ * Checks `connections` of the pool's connections out at once, so that the pool makes
+ * that many, runs `work` on each, and hands each back whatever happened to the others;
+ * one whose work failed is closed rather than reused. Never rejects: the outcomes of
+ * the connections that could not be made, then of the work on each one that was.
+ */
+export async function onEachConnection<T>(pool: pg.Pool, connections: number, work: (client: pg.PoolClient) => Promise<T>): Promise<PromiseSettledResult<T>[]> {
   const made = await Promise.allSettled(Array.from({ length: connections }, () => pool.connect()));
   const clients = made.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
-  const planned = await Promise.allSettled(clients.map((client) => client.query(plan)));
+  const worked = await Promise.allSettled(clients.map((client) => work(client)));
   clients.forEach((client, i) => {
-    const outcome = planned[i];
-    // A connection whose plan failed is closed rather than reused.
+    const outcome = worked[i];
     client.release(outcome?.status === 'rejected' ? (outcome.reason as Error) : undefined);
   });
-  const failure = [...made, ...planned].find((outcome) => outcome.status === 'rejected');
-  if (failure) logger.warn('warming the Postgres connections failed; they are made on first use', { error: failure.reason as unknown });
+  const notMade = made.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  return [...notMade, ...worked];
 }
 
 /**
