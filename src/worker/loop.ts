@@ -7,11 +7,15 @@
  * the tick in flight finish. There is no fixed poll.
  */
 import { type Backoff, backoffMs } from '../clock/deadline.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
+import { EpisodeLog } from '../log/episode.ts';
 import { type RedisClient, closeRedis, duplicateRedis } from '../redis/client.ts';
 import type { WorkerDeps } from './deps.ts';
 
 /** After a tick failed (Postgres down, or refusing something). */
 const TICK_BACKOFF: Backoff = { baseMs: 200, capMs: 5_000 };
+/** While Postgres is down: how often the log sums the failed ticks up, and how soon after it answers the end is logged. */
+export const OUTAGE_SUMMARY_MS = 10_000;
 
 export interface LoopCallbacks {
   /** One pass; says when to come back (null: nothing known, sleep the longest). */
@@ -30,11 +34,31 @@ export class WorkerLoop {
   private started = false;
   private consecutiveErrors = 0;
   private subscriber: RedisClient | undefined;
+  /**
+   * Postgres not answering is a state, not an event: one line when ticks start failing
+   * on it, a count per OUTAGE_SUMMARY_MS while they go on, one line once a tick has
+   * succeeded again. Before, each failed tick logged an error: one every 5 s (the
+   * backoff's cap) for as long as the outage lasted.
+   */
+  private readonly postgresDown: EpisodeLog;
 
   constructor(
     private readonly deps: Pick<WorkerDeps, 'redis' | 'keys' | 'clock' | 'logger' | 'options'>,
     private readonly callbacks: LoopCallbacks,
-  ) {}
+    outageSummaryMs = OUTAGE_SUMMARY_MS,
+  ) {
+    this.postgresDown = new EpisodeLog(
+      deps.logger,
+      {
+        level: 'error',
+        started: 'Postgres is unavailable to the worker: retrying its ticks with backoff',
+        continuing: 'Postgres is still unavailable to the worker',
+        ended: 'Postgres answers the worker again',
+      },
+      outageSummaryMs,
+      () => this.consecutiveErrors > 0,
+    );
+  }
 
   async start(): Promise<void> {
     if (this.started) throw new Error('worker already started');
@@ -106,11 +130,10 @@ export class WorkerLoop {
       this.consecutiveErrors += 1;
       // Postgres is down or refused something: retry with capped, jittered backoff.
       const retryInMs = backoffMs(this.consecutiveErrors, TICK_BACKOFF);
-      this.deps.logger.error('worker tick failed; retrying', {
-        error,
-        consecutive_errors: this.consecutiveErrors,
-        retry_in_ms: Math.round(retryInMs),
-      });
+      const fields = { error, consecutive_errors: this.consecutiveErrors, retry_in_ms: Math.round(retryInMs) };
+      // Anything but Postgres being down (a statement refused, a bug) is logged each time.
+      if (isDatabaseUnavailable(error)) this.postgresDown.record(fields);
+      else this.deps.logger.error('worker tick failed; retrying', fields);
       nextWakeMs = this.deps.clock.now().getTime() + retryInMs;
     }
     if (!this.stopping) this.schedule(Math.min(nextWakeMs ?? Number.POSITIVE_INFINITY, this.wakeDuringTickMs));
