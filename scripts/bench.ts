@@ -30,7 +30,8 @@
  * PENDING level-1 escalation each, indexes them in Redis as the API does, waits, and
  * reads everything it reports back from Postgres, the audit trail. KLAXON_BENCH_NODE_ARGS
  * adds Node options to every process it starts, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
- * (a .cpuprofile per process, written when the bench stops it).
+ * (a .cpuprofile per process, written when the bench stops it); KLAXON_BENCH_API_LOG_LEVEL
+ * sets the API's log level in the HTTP modes (warn by default: .data/bench/api.log).
  *
  * Lateness is measured twice for each executed escalation:
  *   at commit: pg_xact_commit_timestamp(xmin) - scheduled_at. The row's xmin is the

@@ -285,7 +285,7 @@ export async function startApiRig(args: { workers: number; connections: number }
       ESCALATION_LEVELS,
       PORT: String(port),
       KLAXON_ADMIN_TOKEN: token,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.KLAXON_BENCH_API_LOG_LEVEL ?? 'warn',
       LOG_FORMAT: 'json',
       // The bench measures the API, not the per-token limit.
       RATE_LIMIT_PER_MINUTE: '1000000',

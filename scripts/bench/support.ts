@@ -496,7 +496,33 @@ export async function codeVersion(): Promise<string> {
 export function describeLoad(before: number, after: number): string {
   const cores = availableParallelism();
   const busy = before > cores / 2 ? ' — the machine was already busy: expect noisy figures' : '';
-  return `load average ${before.toFixed(2)} before, ${after.toFixed(2)} after, ${cores} cores${busy}`;
+  return `load average ${before.toFixed(2)} before, ${after.toFixed(2)} after, ${cores} cores${busy}${describeSteal()}`;
+}
+
+/** The CPU time counters of /proc/stat's `cpu` line (Linux; null elsewhere): all of it, and what the hypervisor stole. */
+function cpuTicks(): { total: number; steal: number } | null {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is counted in user already)
+    if (fields.length < 8 || fields.some((n) => !Number.isFinite(n))) return null;
+    return { total: fields.slice(0, 8).reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+  } catch {
+    return null;
+  }
+}
+
+const TICKS_AT_START = cpuTicks();
+
+/**
+ * On a virtual machine, the share of CPU time the hypervisor gave to others while
+ * this bench ran (its setup included): a run with several percent stolen has noisier
+ * latencies, whatever the code did.
+ */
+function describeSteal(): string {
+  const now = cpuTicks();
+  if (!now || !TICKS_AT_START || now.total <= TICKS_AT_START.total) return '';
+  const stolen = ((now.steal - TICKS_AT_START.steal) / (now.total - TICKS_AT_START.total)) * 100;
+  return `; ${stolen.toFixed(1)} % of the CPU time stolen by the hypervisor since the bench started`;
 }
 
 /**
