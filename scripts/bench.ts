@@ -26,12 +26,14 @@
  * It starts its own Postgres and Redis under .data/bench (ports 54359/63829, or
  * KLAXON_BENCH_PG_PORT / KLAXON_BENCH_REDIS_PORT; DATABASE_URL / REDIS_URL use existing
  * servers instead), a fresh database and a random Redis key prefix, W worker processes
- * (`src/main/worker.ts`, exactly as deployed), seeds ESCALATING incidents with one
- * PENDING level-1 escalation each, indexes them in Redis as the API does, waits, and
- * reads everything it reports back from Postgres, the audit trail. KLAXON_BENCH_NODE_ARGS
- * adds Node options to every process it starts, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
- * (a .cpuprofile per process, written when the bench stops it); KLAXON_BENCH_API_LOG_LEVEL
- * sets the API's log level in the HTTP modes (warn by default: .data/bench/api.log).
+ * (`src/main/worker.ts`, exactly as deployed: through scripts/node-process, as npm start
+ * runs them), seeds ESCALATING incidents with one PENDING level-1 escalation each,
+ * indexes them in Redis as the API does, waits, and reads everything it reports back
+ * from Postgres, the audit trail. KLAXON_BENCH_NODE_ARGS adds Node options to every
+ * process it starts, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (a .cpuprofile per
+ * process, written when the bench stops it); KLAXON_V8_POOL_SIZE reaches the launcher
+ * as it does under npm start; KLAXON_BENCH_API_LOG_LEVEL sets the API's log level in the
+ * HTTP modes (warn by default: .data/bench/api.log).
  *
  * Lateness is measured twice for each executed escalation:
  *   at commit: pg_xact_commit_timestamp(xmin) - scheduled_at. The row's xmin is the

@@ -59,18 +59,18 @@ trap 'stop_all; exit 0' INT TERM
 
 # setsid: a Ctrl-C in the terminal reaches only this script, which then sends each
 # process one SIGTERM (a graceful stop); a second SIGTERM would mean "exit at once".
-setsid node --import tsx src/main/api.ts &
+setsid scripts/node-process src/main/api.ts &
 pids+=("$!")
 # Each worker serves its metrics on its own port (9464, 9465, ...).
 metrics_port="${WORKER_METRICS_PORT:-9464}"
 for i in $(seq "${WORKERS:-1}"); do
   port=$((metrics_port == 0 ? 0 : metrics_port + i - 1))
-  WORKER_METRICS_PORT="$port" setsid node --import tsx src/main/worker.ts &
+  WORKER_METRICS_PORT="$port" setsid scripts/node-process src/main/worker.ts &
   pids+=("$!")
 done
 
 # One notifier (any number may run; it needs Postgres only), its metrics on 9474.
-setsid node --import tsx src/main/notifier.ts &
+setsid scripts/node-process src/main/notifier.ts &
 pids+=("$!")
 
 # "Up" once the API listens: it warms up first (src/api/warm-up.ts, a few seconds), and

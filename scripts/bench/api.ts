@@ -56,7 +56,7 @@ import {
   postgresCpu,
   postgresSnapshot,
   progress,
-  spawnTsx,
+  spawnAsDeployed,
   startStack,
   startWorkers,
   stopProcess,
@@ -95,7 +95,7 @@ export interface ApiProcess {
 /** The API, its log in .data/bench/api.log (its warnings and errors on stderr too), ready when /healthz answers. */
 async function startApi(env: NodeJS.ProcessEnv, baseUrl: string, cleanup: Cleanup): Promise<ApiProcess> {
   const log = openLog(API_LOG, cleanup);
-  const child = spawnTsx('src/main/api.ts', env, (line) => {
+  const child = spawnAsDeployed('src/main/api.ts', env, (line) => {
     log.write(`${line}\n`);
     const entry = parseLogLine(line);
     if (!entry || entry.level === 'warn' || entry.level === 'error') process.stderr.write(`api: ${line}\n`);

@@ -86,7 +86,7 @@ import {
   UsageError,
   positive,
   seconds,
-  spawnTsx,
+  spawnAsDeployed,
   startStack,
   startWorkers,
   stopProcess,
@@ -268,7 +268,7 @@ function startNotifiers(count: number, env: NodeJS.ProcessEnv, stats: NotifierSt
   const notifiers = Array.from({ length: count }, (_, i) => {
     const index = i + 1;
     let markReady: () => void = () => undefined;
-    const child = spawnTsx('src/main/notifier.ts', env, (line) => {
+    const child = spawnAsDeployed('src/main/notifier.ts', env, (line) => {
       log.write(`n${index} ${line}\n`);
       const entry = parseLogLine(line);
       if (entry?.message === 'notifier started') markReady();

@@ -230,10 +230,15 @@ const PROCESS_STOP_TIMEOUT_MS = 20_000;
  */
 const EXTRA_NODE_ARGS = (process.env.KLAXON_BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
 
-/** `node --import tsx <script>` from the repository root, each line of its stdout and stderr to `onLine`. */
-export function spawnTsx(script: string, env: NodeJS.ProcessEnv, onLine: (line: string) => void): ChildProcess {
-  const args = [...EXTRA_NODE_ARGS, '--import', 'tsx', script];
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `<script>` run as npm start runs it (scripts/node-process: node with tsx and the
+ * deployed Node options) from the repository root, each line of its stdout and stderr
+ * to `onLine`. The launcher execs node, so the child's pid is node's (the CPU figures
+ * read it).
+ */
+export function spawnAsDeployed(script: string, env: NodeJS.ProcessEnv, onLine: (line: string) => void): ChildProcess {
+  const args = [...EXTRA_NODE_ARGS, script];
+  const child = spawn(join(REPO_ROOT, 'scripts', 'node-process'), args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   readLines(child.stdout, onLine);
   readLines(child.stderr, onLine);
   return child;
@@ -404,7 +409,7 @@ export interface WorkerSetup {
 
 function spawnWorker(index: number, env: NodeJS.ProcessEnv, log: WriteStream, stats: WorkerStats): WorkerProcess {
   let markReady: () => void = () => undefined;
-  const child = spawnTsx('src/main/worker.ts', env, (line) => {
+  const child = spawnAsDeployed('src/main/worker.ts', env, (line) => {
     log.write(`w${index} ${line}\n`);
     const entry = parseLogLine(line);
     if (entry?.message === 'worker started') markReady();
@@ -477,14 +482,16 @@ export function seconds(since: number): number {
   return (performance.now() - since) / 1000;
 }
 
-/** Which code was measured: other people commit while benches run. */
+/** Which code was measured (other people commit while benches run), and a launcher setting that is not the default. */
 export async function codeVersion(): Promise<string> {
+  const poolSize = process.env.KLAXON_V8_POOL_SIZE ? ` with KLAXON_V8_POOL_SIZE=${JSON.stringify(process.env.KLAXON_V8_POOL_SIZE)}` : '';
   try {
     const head = (await runCommand('git', ['rev-parse', '--short', 'HEAD'])).trim();
-    const dirty = (await runCommand('git', ['status', '--porcelain', '--', 'src', 'migrations', 'config'])).trim();
-    return dirty ? `${head} + uncommitted changes in src/, migrations/ or config/` : head;
+    // What the measured processes run: their code, schema and defaults, and how they are launched.
+    const dirty = (await runCommand('git', ['status', '--porcelain', '--', 'src', 'migrations', 'config', 'scripts/node-process'])).trim();
+    return `${dirty ? `${head} + uncommitted changes in src/, migrations/, config/ or scripts/node-process` : head}${poolSize}`;
   } catch {
-    return 'unknown (not a git checkout)';
+    return `unknown (not a git checkout)${poolSize}`;
   }
 }
 
