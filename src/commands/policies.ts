@@ -44,14 +44,20 @@ interface PolicyRow {
   updated_at: Date;
 }
 
-interface LevelRow {
-  policy_id: string;
-  level: number;
-  delay_ms: number;
+/** A level's target as the queries read it (policy-levels-by-policies.sql, service-facts.sql). */
+export interface LevelTargetRow {
+  level: number | null;
+  delay_ms: number | null;
   channels: ChannelKind[] | null;
   target_type: TargetType | null;
   target_id: string | null;
-  target_name: string | null;
+  target_name?: string | null;
+}
+
+interface LevelRow extends LevelTargetRow {
+  policy_id: string;
+  level: number;
+  delay_ms: number;
 }
 
 export async function createPolicy(deps: CommandDeps, scope: TeamScope, input: PolicyInput): Promise<Policy> {
@@ -120,6 +126,11 @@ export async function listPolicies(db: Queryable, scope: TeamScope, page: NamePa
 export async function policySnapshot(db: Queryable, id: string): Promise<PolicySnapshot> {
   const [policy] = await loadPolicies(db, [id]);
   if (!policy) throw new NotFoundError('escalation policy', id);
+  return snapshotOf(policy);
+}
+
+/** A policy as incidents freeze it: its levels' delays, targets and channels, without names. */
+export function snapshotOf(policy: Pick<Policy, 'id' | 'name' | 'version' | 'repeatCount' | 'levels'>): PolicySnapshot {
   return {
     policyId: policy.id,
     name: policy.name,
@@ -141,17 +152,7 @@ async function loadPolicies(db: Queryable, ids: string[]): Promise<Policy[]> {
   return ids.flatMap((id) => {
     const row = byId.get(id);
     if (!row) return [];
-    const levels: Policy['levels'] = [];
-    for (const levelRow of levelRows.filter((r) => r.policy_id === id)) {
-      let level = levels.find((l) => l.level === levelRow.level);
-      if (!level) {
-        level = { level: levelRow.level, delayMs: Number(levelRow.delay_ms), targets: [], channels: levelRow.channels };
-        levels.push(level);
-      }
-      if (levelRow.target_type && levelRow.target_id) {
-        level.targets.push({ type: levelRow.target_type, id: levelRow.target_id, name: levelRow.target_name ?? '' });
-      }
-    }
+    const levels = levelsOf(levelRows.filter((r) => r.policy_id === id));
     return [
       {
         id: row.id,
@@ -166,6 +167,24 @@ async function loadPolicies(db: Queryable, ids: string[]): Promise<Policy[]> {
       },
     ];
   });
+}
+
+/**
+ * A policy's levels from its level rows (one per target of each level, or per level
+ * without targets, in level and position order; rows with a null level are skipped).
+ */
+export function levelsOf(rows: readonly LevelTargetRow[]): Policy['levels'] {
+  const levels: Policy['levels'] = [];
+  for (const row of rows) {
+    if (row.level === null) continue;
+    let level = levels.find((l) => l.level === row.level);
+    if (!level) {
+      level = { level: row.level, delayMs: Number(row.delay_ms), targets: [], channels: row.channels };
+      levels.push(level);
+    }
+    if (row.target_type && row.target_id) level.targets.push({ type: row.target_type, id: row.target_id, name: row.target_name ?? '' });
+  }
+  return levels;
 }
 
 /** Rules the JSON schema cannot express: delays within bounds, no target twice in a level. */

@@ -7,6 +7,8 @@
 import { createHmac } from 'node:crypto';
 import { expect } from 'chai';
 import { ServiceFactsCache } from '../../src/commands/intake.ts';
+import { policySnapshot } from '../../src/commands/policies.ts';
+import { policyToFreeze } from '../../src/commands/transition-incident.ts';
 import { createIntegrationKey } from '../../src/commands/integration-keys.ts';
 import { createToken } from '../../src/commands/tokens.ts';
 import { EVERY_TEAM } from '../../src/domain/team-scope.ts';
@@ -279,9 +281,11 @@ describe('alert intake', function () {
 
   it("a service's facts are read once for the alerts that arrive while they are read (ServiceFactsCache), and again on a stale verdict", async () => {
     let reads = 0;
+    let statements = 0;
     const pool = {
       query: (...args: unknown[]) => {
-        if ((args[0] as { name?: string }).name === 'service-get') reads += 1;
+        statements += 1;
+        if ((args[0] as { name?: string }).name === 'service-facts') reads += 1;
         return t.pool.query(...(args as [string]));
       },
     };
@@ -294,6 +298,51 @@ describe('alert intake', function () {
     expect(reads, 'remembered').to.equal(1);
     await Promise.all([cache.facts(deps, service, true), cache.facts(deps, service, true)]);
     expect(reads, 'a refresh reads anew, each').to.equal(3);
+    expect(statements, 'one statement, one round trip, per read').to.equal(3);
+  });
+
+  it("reads a service's facts as policyToFreeze and policySnapshot do: its policy's levels, targets, channels and repeats, the timetable without one, none when auto_escalate is off", async () => {
+    const [ann, bob] = [await createUser(t.pool, 'Ann'), await createUser(t.pool, 'Bob')];
+    const team = await createTeam(t.pool, 'facts team', [ann]);
+    const policyId = await createPolicyVia(t.api, {
+      name: 'facts',
+      repeat_count: 2,
+      levels: [
+        {
+          delay: '1m',
+          targets: [
+            { type: 'user', id: bob },
+            { type: 'team', id: team },
+            { type: 'user', id: ann },
+          ],
+          channels: ['sms', 'email'],
+        },
+        { delay: '0s', targets: [{ type: 'team', id: team }] },
+        { delay: '10m', targets: [{ type: 'user', id: ann }] },
+      ],
+    });
+    // A level left without targets (the API refuses one; the queries still read it).
+    await t.ownerPool.query('INSERT INTO escalation_policy_levels (policy_id, level, delay_ms) VALUES ($1, 4, 3600000)', [policyId]);
+    const withPolicy = await createServiceRow(t.pool, 'facts with policy', policyId);
+    const withoutPolicy = await createServiceRow(t.pool, 'facts without policy', null);
+    const quiet = await createServiceRow(t.pool, 'facts quiet', policyId);
+    await t.ownerPool.query('UPDATE services SET auto_escalate = false WHERE id = $1', [quiet]);
+
+    const cache = new ServiceFactsCache();
+    const read = (id: string) => cache.facts(t.deps, id, true);
+    const snapshot = await policySnapshot(t.pool, policyId);
+    expect(
+      snapshot.levels.map((level) => level.targets.length),
+      'the policy as made',
+    ).to.deep.equal([3, 1, 1, 0]);
+    expect(await read(withPolicy)).to.deep.equal({ name: 'facts with policy', teamId: null, autoEscalate: true, policy: snapshot });
+    expect((await read(withoutPolicy)).policy).to.deep.equal(await policyToFreeze(t.pool, t.deps, { escalation_policy_id: null }));
+    expect(await read(quiet)).to.deep.equal({ name: 'facts quiet', teamId: null, autoEscalate: false, policy: undefined });
+    const gone = await read('00000000-0000-4000-8000-000000000000').then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(String(gone)).to.match(/the service 00000000-0000-4000-8000-000000000000 of an integration key is gone/);
   });
 
   describe('storms', () => {
