@@ -30,7 +30,7 @@ import type { FieldIssue } from '../domain/errors.ts';
 import type { AlertOrigin, NewEvent } from '../domain/events.ts';
 import { IncidentState } from '../domain/incident-states.ts';
 import { SingleFlight } from '../domain/single-flight.ts';
-import { type PolicySnapshot, defaultPolicy } from '../domain/policy.ts';
+import type { PolicySnapshot } from '../domain/policy.ts';
 import { EVERY_TEAM, type TeamScope } from '../domain/team-scope.ts';
 import { type AlertLogEntry, alertLogColumns } from '../db/alert-log.ts';
 import { type AuditEntry, auditColumns, auditRecords } from '../db/audit-log.ts';
@@ -44,8 +44,7 @@ import type { CommandDeps } from './deps.ts';
 import { type OpeningRecord, commitOpening, openingParts } from './open-incident.ts';
 import { getIncident } from './read-incidents.ts';
 import { nothingLeftToDo } from './act-from-message.ts';
-import { type LevelTargetRow, levelsOf, snapshotOf } from './policies.ts';
-import { actOnIncident, applyTransition } from './transition-incident.ts';
+import { actOnIncident, applyTransition, serviceToOpenOn } from './transition-incident.ts';
 
 /** The integration key an event came through, as intake needs it. */
 export interface IntakeKey {
@@ -249,7 +248,7 @@ const MAX_SERVICES = 10_000;
 /**
  * What each service's triggers need, kept in the API process between alerts: reading
  * the service and its policy took three statements per new alert. A read is one
- * statement (service-facts.sql): the alerts of a service not read yet (the first of each
+ * statement (serviceToOpenOn, service-facts.sql): the alerts of a service not read yet (the first of each
  * service after a start, or after its creation) wait for it, and under a burst on new
  * services the pool's connections are what they wait for. A cached answer is
  * never trusted blindly: alert-triggers.sql compares it with the service as it is (team,
@@ -269,47 +268,19 @@ export class ServiceFactsCache {
   }
 
   private async read(deps: CommandDeps, serviceId: string): Promise<ServiceFacts> {
-    const rows = await run<ServiceFactsRow>(deps.pool, sql('service-facts'), [serviceId]);
-    const [service] = rows;
+    const service = await serviceToOpenOn(deps.pool, deps, serviceId);
     if (!service) throw new Error(`intake: the service ${serviceId} of an integration key is gone`);
     const facts: ServiceFacts = {
       name: service.name,
-      teamId: service.team_id,
-      autoEscalate: service.auto_escalate,
-      policy: service.auto_escalate ? policyOfFacts(deps, serviceId, rows) : undefined,
+      teamId: service.teamId,
+      autoEscalate: service.autoEscalate,
+      policy: service.autoEscalate ? service.policy : undefined,
     };
     this.known.delete(serviceId);
     this.known.set(serviceId, facts);
     if (this.known.size > MAX_SERVICES) this.known.delete(this.known.keys().next().value as string);
     return facts;
   }
-}
-
-/** service-facts.sql's rows: the service's columns on each, then its policy's, then one level target's. */
-interface ServiceFactsRow extends LevelTargetRow {
-  name: string;
-  team_id: string | null;
-  auto_escalate: boolean;
-  escalation_policy_id: string | null;
-  policy_name: string | null;
-  policy_version: number | null;
-  policy_repeat_count: number | null;
-}
-
-/** The policy an incident opened now freezes, as policyToFreeze reads it: the service's, or the configured timetable. */
-function policyOfFacts(deps: CommandDeps, serviceId: string, rows: ServiceFactsRow[]): PolicySnapshot {
-  const [first] = rows;
-  if (!first?.escalation_policy_id) return defaultPolicy(deps.timetable.levelDelaysMs);
-  if (first.policy_name === null || first.policy_version === null || first.policy_repeat_count === null) {
-    throw new Error(`intake: the policy ${first.escalation_policy_id} of the service ${serviceId} is gone`);
-  }
-  return snapshotOf({
-    id: first.escalation_policy_id,
-    name: first.policy_name,
-    version: first.policy_version,
-    repeatCount: first.policy_repeat_count,
-    levels: levelsOf(rows),
-  });
 }
 
 /** Folds a trigger into the service's open storm incident, with its line; that incident's id, or null when none is open. */

@@ -33,7 +33,7 @@ import { eventColumns, eventRecords } from '../db/events.ts';
 import { type AlertLogEntry, alertLogColumns } from '../db/alert-log.ts';
 import { commitStatement } from '../db/transaction.ts';
 import type { CommandDeps } from './deps.ts';
-import { EVENT_KIND_FOR, type EventAuthor, policyToFreeze } from './transition-incident.ts';
+import { EVENT_KIND_FOR, type EventAuthor, type ServiceToOpenOn, policyToFreeze, serviceToOpenOn } from './transition-incident.ts';
 
 export interface OpenIncidentInput extends EventAuthor {
   title: string;
@@ -46,27 +46,22 @@ export interface OpenIncidentInput extends EventAuthor {
   note?: string | undefined;
 }
 
-interface ServiceRow {
-  team_id: string | null;
-  escalation_policy_id: string | null;
-}
-
 export async function openIncident(deps: CommandDeps, scope: TeamScope, input: OpenIncidentInput): Promise<Incident> {
   let teamId: string | null;
-  let service: ServiceRow | null = null;
+  let service: ServiceToOpenOn | null = null;
   if (input.serviceId) {
-    [service = null] = await run<ServiceRow>(deps.pool, sql('service-get'), [input.serviceId]);
-    if (!service || !canSee(scope, service.team_id)) {
+    service = await serviceToOpenOn(deps.pool, deps, input.serviceId);
+    if (!service || !canSee(scope, service.teamId)) {
       throw new ReferenceNotFoundError([{ field: 'service_id', rule: 'exists', message: `no service with id ${input.serviceId}` }]);
     }
-    if (input.teamId != null && input.teamId !== service.team_id) {
+    if (input.teamId != null && input.teamId !== service.teamId) {
       throw new ReferenceNotFoundError([{ field: 'team_id', rule: 'service_team', message: "must be the service's team, or left out" }]);
     }
-    teamId = service.team_id;
+    teamId = service.teamId;
   } else {
     teamId = await ownerTeam(deps.pool, scope, input.teamId);
   }
-  const policy = input.escalate ? await policyToFreeze(deps.pool, deps, service) : undefined;
+  const policy = input.escalate ? policyToFreeze(deps, service) : undefined;
 
   const row = await openTogether(deps, {
     incidentId: randomUUID(),

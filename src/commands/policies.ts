@@ -118,17 +118,6 @@ export async function listPolicies(db: Queryable, scope: TeamScope, page: NamePa
   );
 }
 
-/**
- * The frozen copy an incident follows from the moment it starts escalating. Not
- * scoped: the system takes it for whatever incident starts escalating, and the
- * incident's service already refers only to a policy it may.
- */
-export async function policySnapshot(db: Queryable, id: string): Promise<PolicySnapshot> {
-  const [policy] = await loadPolicies(db, [id]);
-  if (!policy) throw new NotFoundError('escalation policy', id);
-  return snapshotOf(policy);
-}
-
 /** A policy as incidents freeze it: its levels' delays, targets and channels, without names. */
 export function snapshotOf(policy: Pick<Policy, 'id' | 'name' | 'version' | 'repeatCount' | 'levels'>): PolicySnapshot {
   return {

@@ -11,7 +11,7 @@ import type { Incident } from '../domain/incident.ts';
 import { IncidentState, assertTransition } from '../domain/incident-states.ts';
 import { type PolicySnapshot, defaultPolicy, snapshotFromJson, snapshotToJson, timetableOf } from '../domain/policy.ts';
 import { firstStep } from '../domain/timetable.ts';
-import { policySnapshot } from './policies.ts';
+import { type LevelTargetRow, levelsOf, snapshotOf } from './policies.ts';
 import { type Queryable, run, sql } from '../db/queries.ts';
 import { type EscalationRow, type IncidentRow, toIncident } from '../db/rows.ts';
 import { inTransaction } from '../db/transaction.ts';
@@ -168,19 +168,61 @@ export async function applyTransition(
  */
 export async function freezePolicy(client: pg.PoolClient, deps: CommandDeps, incident: IncidentRow): Promise<PolicySnapshot> {
   if (incident.policy_snapshot) return snapshotFromJson(incident.policy_snapshot);
-  let service: { escalation_policy_id: string | null } | null = null;
-  if (incident.service_id) [service = null] = await run<{ escalation_policy_id: string | null }>(client, sql('service-get'), [incident.service_id]);
-  const policy = await policyToFreeze(client, deps, service);
+  const service = incident.service_id ? await serviceToOpenOn(client, deps, incident.service_id) : null;
+  const policy = policyToFreeze(deps, service);
   await run(client, sql('incident-set-policy'), [incident.id, policy.policyId, policy.version, JSON.stringify(snapshotToJson(policy))]);
   return policy;
 }
 
 /** The policy an incident of this service (none: of no service) follows once it escalates: the service's, or the default one. */
-export async function policyToFreeze(
-  db: Queryable,
-  deps: Pick<CommandDeps, 'timetable'>,
-  service: { escalation_policy_id: string | null } | null,
-): Promise<PolicySnapshot> {
-  if (service?.escalation_policy_id) return policySnapshot(db, service.escalation_policy_id);
-  return defaultPolicy(deps.timetable.levelDelaysMs);
+export function policyToFreeze(deps: Pick<CommandDeps, 'timetable'>, service: ServiceToOpenOn | null): PolicySnapshot {
+  return service?.policy ?? defaultPolicy(deps.timetable.levelDelaysMs);
+}
+
+/** A service as an incident opened or escalating on it needs it. */
+export interface ServiceToOpenOn {
+  name: string;
+  teamId: string | null;
+  /** Whether the incidents alerts open on it start escalating at once. */
+  autoEscalate: boolean;
+  /** The policy its incidents freeze when they start escalating: its own, or the default one (the configured timetable). */
+  policy: PolicySnapshot;
+}
+
+/**
+ * A service and the policy its incidents would freeze, in one statement and one
+ * snapshot (service-facts.sql; it was one statement for the service, then two for its
+ * policy and levels); null when the service does not exist. Not scoped: the caller
+ * checks the service's team, and a service refers only to a policy it may.
+ */
+export async function serviceToOpenOn(db: Queryable, deps: Pick<CommandDeps, 'timetable'>, serviceId: string): Promise<ServiceToOpenOn | null> {
+  const rows = await run<ServiceFactsRow>(db, sql('service-facts'), [serviceId]);
+  const [first] = rows;
+  if (!first) return null;
+  let policy: PolicySnapshot;
+  if (!first.escalation_policy_id) policy = defaultPolicy(deps.timetable.levelDelaysMs);
+  else if (first.policy_name === null || first.policy_version === null || first.policy_repeat_count === null) {
+    // Not in one snapshot, with the foreign key: said rather than assumed.
+    throw new Error(`the policy ${first.escalation_policy_id} of the service ${serviceId} is gone`);
+  } else {
+    policy = snapshotOf({
+      id: first.escalation_policy_id,
+      name: first.policy_name,
+      version: first.policy_version,
+      repeatCount: first.policy_repeat_count,
+      levels: levelsOf(rows),
+    });
+  }
+  return { name: first.name, teamId: first.team_id, autoEscalate: first.auto_escalate, policy };
+}
+
+/** service-facts.sql's rows: the service's columns on each, then its policy's, then one level target's. */
+interface ServiceFactsRow extends LevelTargetRow {
+  name: string;
+  team_id: string | null;
+  auto_escalate: boolean;
+  escalation_policy_id: string | null;
+  policy_name: string | null;
+  policy_version: number | null;
+  policy_repeat_count: number | null;
 }

@@ -7,7 +7,6 @@
 import { createHmac } from 'node:crypto';
 import { expect } from 'chai';
 import { ServiceFactsCache } from '../../src/commands/intake.ts';
-import { policySnapshot } from '../../src/commands/policies.ts';
 import { policyToFreeze } from '../../src/commands/transition-incident.ts';
 import { createIntegrationKey } from '../../src/commands/integration-keys.ts';
 import { createToken } from '../../src/commands/tokens.ts';
@@ -301,7 +300,7 @@ describe('alert intake', function () {
     expect(statements, 'one statement, one round trip, per read').to.equal(3);
   });
 
-  it("reads a service's facts as policyToFreeze and policySnapshot do: its policy's levels, targets, channels and repeats, the timetable without one, none when auto_escalate is off", async () => {
+  it("reads a service's facts as incidents freeze them: its policy's levels, targets, channels and repeats, the timetable without one, none when auto_escalate is off", async () => {
     const [ann, bob] = [await createUser(t.pool, 'Ann'), await createUser(t.pool, 'Bob')];
     const team = await createTeam(t.pool, 'facts team', [ann]);
     const policyId = await createPolicyVia(t.api, {
@@ -330,13 +329,29 @@ describe('alert intake', function () {
 
     const cache = new ServiceFactsCache();
     const read = (id: string) => cache.facts(t.deps, id, true);
-    const snapshot = await policySnapshot(t.pool, policyId);
-    expect(
-      snapshot.levels.map((level) => level.targets.length),
-      'the policy as made',
-    ).to.deep.equal([3, 1, 1, 0]);
+    // The policy as made, as incidents freeze it: levels in order, targets in position order, no names.
+    const snapshot = {
+      policyId,
+      name: 'facts',
+      version: 1,
+      repeatCount: 2,
+      levels: [
+        {
+          delayMs: 60_000,
+          targets: [
+            { type: 'user', id: bob },
+            { type: 'team', id: team },
+            { type: 'user', id: ann },
+          ],
+          channels: ['sms', 'email'],
+        },
+        { delayMs: 0, targets: [{ type: 'team', id: team }], channels: null },
+        { delayMs: 600_000, targets: [{ type: 'user', id: ann }], channels: null },
+        { delayMs: 3_600_000, targets: [], channels: null },
+      ],
+    };
     expect(await read(withPolicy)).to.deep.equal({ name: 'facts with policy', teamId: null, autoEscalate: true, policy: snapshot });
-    expect((await read(withoutPolicy)).policy).to.deep.equal(await policyToFreeze(t.pool, t.deps, { escalation_policy_id: null }));
+    expect((await read(withoutPolicy)).policy).to.deep.equal(policyToFreeze(t.deps, null));
     expect(await read(quiet)).to.deep.equal({ name: 'facts quiet', teamId: null, autoEscalate: false, policy: undefined });
     const gone = await read('00000000-0000-4000-8000-000000000000').then(
       () => null,
