@@ -56,13 +56,20 @@ export interface Config {
     /** The most escalations claimed and executed in one transaction. */
     batchSize: number;
     /**
-     * Batches in flight at once. More than one hides a batch's COMMIT (an fsync,
-     * measured at up to 190 ms, once 800 ms, on this machine's disk under load)
-     * behind the claim and execution of the next ones. Two by default: where Postgres
-     * is short of CPU, more batches interleave and each gets slower (5,000/s on 2
-     * cores: p99 at commit 555-718 ms with 4, 317-372 ms with 2).
+     * The most batches in flight at once. More than one hides a slow batch (a COMMIT
+     * waiting on an fsync, measured at up to 190 ms, once 800 ms, on this machine's
+     * disk under load) behind the claim and execution of the next ones, and lets a
+     * backlog be worked through faster. Whether the next batch starts before the one
+     * in flight ends is overlapAfterMs' business.
      */
     concurrency: number;
+    /**
+     * Without a backlog (the last claim was not full), the next batch is claimed when
+     * the one in flight has committed, or once it has been in flight this long: the
+     * rows due meanwhile gather into one batch instead of many small ones interleaved
+     * on a busy Postgres (src/worker/redis-mode.ts). 0: at once, up to `concurrency`.
+     */
+    overlapAfterMs: number;
     /**
      * How long a claim is held before another worker may take it over. The worker's
      * transactions are bounded by it (src/worker/transaction.ts): idle in a transaction
@@ -286,6 +293,7 @@ const SETTINGS = {
   intakeStormPerMinute: { file: 'intake.stormPerMinute', env: 'INTAKE_STORM_PER_MINUTE', kind: count(1_000_000) },
   batchSize: { file: 'worker.batchSize', env: 'WORKER_BATCH_SIZE', kind: count(10_000) },
   concurrency: { file: 'worker.concurrency', env: 'WORKER_CONCURRENCY', kind: count(16) },
+  overlapAfter: { file: 'worker.overlapAfter', env: 'WORKER_OVERLAP_AFTER', kind: duration() },
   lease: { file: 'worker.lease', env: 'WORKER_LEASE', kind: duration() },
   maxSleep: { file: 'worker.maxSleep', env: 'WORKER_MAX_SLEEP', kind: duration() },
   degradedPoll: { file: 'worker.degradedPoll', env: 'WORKER_DEGRADED_POLL', kind: duration() },
@@ -435,6 +443,7 @@ function toConfig(v: Values, env: Env, requireRedis: boolean): Config {
     worker: {
       batchSize: v.batchSize,
       concurrency: v.concurrency,
+      overlapAfterMs: parseDuration(v.overlapAfter),
       leaseMs: parseDuration(v.lease),
       maxSleepMs: parseDuration(v.maxSleep),
       degradedPollMs: parseDuration(v.degradedPoll),

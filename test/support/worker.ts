@@ -10,6 +10,7 @@ import { track } from './leaks.ts';
 export const TEST_WORKER_OPTIONS: WorkerOptions = {
   batchSize: 200,
   concurrency: 2,
+  overlapAfterMs: 50,
   leaseMs: 30_000,
   maxSleepMs: 1_000,
   degradedPollMs: 250,
