@@ -77,6 +77,7 @@ import {
   type WorkerStats,
   codeVersion,
   connectRedis,
+  cpuSeconds,
   createBenchDatabase,
   describeLoad,
   describePostgres,
@@ -85,6 +86,7 @@ import {
   positive,
   postgresSnapshot,
   progress,
+  redisServerPid,
   runBenchmark,
   seconds,
   startStack,
@@ -719,11 +721,12 @@ async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
   progress(`seeded in ${seedS.toFixed(2)} s, ${(marginMs / 1000).toFixed(2)} s before T0`);
 
   const walBefore = await walStats(pool);
-  // Where the machine's CPU went, per execution: Postgres's backends and the workers.
-  const [postgresBefore, workersBefore] = [await postgresSnapshot(databaseUrl), workersCpuSeconds(workers)];
+  // Where the machine's CPU went, per execution: Postgres's backends, the workers and Redis.
+  const redisPid = await redisServerPid(redis);
+  const [postgresBefore, workersBefore, redisBefore] = [await postgresSnapshot(databaseUrl), workersCpuSeconds(workers), cpuSeconds(redisPid)];
   const runStartedAt = performance.now();
   await waitForExecution(pool, redis, keys, clock, dueMs, args.graceMs);
-  const [postgresAfter, workersAfter] = [await postgresSnapshot(databaseUrl), workersCpuSeconds(workers)];
+  const [postgresAfter, workersAfter, redisAfter] = [await postgresSnapshot(databaseUrl), workersCpuSeconds(workers), cpuSeconds(redisPid)];
   for (const worker of workers.filter((w) => !isRunning(w.child))) {
     progress(`WARNING: worker ${worker.index} exited during the run (code ${String(worker.child.exitCode)})`);
   }
@@ -746,7 +749,8 @@ async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
   const executed = Math.max(1, measurement.executed);
   const cpu =
     `${describePostgres(postgresBefore, postgresAfter, executed, 'an execution')}; ` +
-    `workers: ${(((workersAfter - workersBefore) / executed) * 1000).toFixed(3)} ms of CPU an execution`;
+    `workers: ${(((workersAfter - workersBefore) / executed) * 1000).toFixed(3)} ms of CPU an execution; ` +
+    `Redis: ${(((redisAfter - redisBefore) / executed) * 1000).toFixed(3)} ms of CPU an execution (its server process)`;
   const context = { code, load: describeLoad(loadBefore, loadAfter), wal, cpu, commitTimestamps: stack.commitTimestamps };
   printSummary(args, measurement, stats, timings, context);
   process.stdout.write(`${resultLine(args, measurement)}\n`);

@@ -321,6 +321,16 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/**
+ * The pid of the Redis server, for its CPU (cpuSeconds): on this host when it is the
+ * bench's own or a local REDIS_URL's; otherwise /proc has nothing of it, and the CPU is 0.
+ * Its children (an AOF rewrite) are not counted.
+ */
+export async function redisServerPid(redis: RedisClient): Promise<number | undefined> {
+  const match = /^process_id:(\d+)/m.exec(await redis.info('server'));
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
 /** The CPU seconds the worker processes have used so far, all together. */
 export function workersCpuSeconds(workers: readonly WorkerProcess[]): number {
   return workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0);

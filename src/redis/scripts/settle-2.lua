@@ -10,16 +10,21 @@
 -- ARGV[3+R ..] pairs: due (ms), id, to add to pending
 -- Returns the number of ids added to pending.
 local removeCount = tonumber(ARGV[2])
-for i = 3, 2 + removeCount do
-  redis.call('ZREM', KEYS[2], ARGV[i])
+-- One command per CHUNK arguments, not one per id (claimDue-3.lua says why). CHUNK
+-- is even, so that a chunk of the pairs below never splits one.
+local CHUNK = 1000
+for i = 3, 2 + removeCount, CHUNK do
+  redis.call('ZREM', KEYS[2], unpack(ARGV, i, math.min(i + CHUNK - 1, 2 + removeCount)))
 end
 
 local added = 0
 local earliest = nil
 for i = 3 + removeCount, #ARGV, 2 do
-  redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
   added = added + 1
   if earliest == nil or tonumber(ARGV[i]) < tonumber(earliest) then earliest = ARGV[i] end
+end
+for i = 3 + removeCount, #ARGV, CHUNK do
+  redis.call('ZADD', KEYS[1], unpack(ARGV, i, math.min(i + CHUNK - 1, #ARGV)))
 end
 
 -- The due time is published as given (a string): Lua would print it in exponent notation.
