@@ -293,7 +293,7 @@ const SETTINGS = {
   intakeStormPerMinute: { file: 'intake.stormPerMinute', env: 'INTAKE_STORM_PER_MINUTE', kind: count(1_000_000) },
   batchSize: { file: 'worker.batchSize', env: 'WORKER_BATCH_SIZE', kind: count(10_000) },
   concurrency: { file: 'worker.concurrency', env: 'WORKER_CONCURRENCY', kind: count(16) },
-  overlapAfter: { file: 'worker.overlapAfter', env: 'WORKER_OVERLAP_AFTER', kind: duration() },
+  overlapAfter: { file: 'worker.overlapAfter', env: 'WORKER_OVERLAP_AFTER', kind: boundedDuration('overlapAfter') },
   lease: { file: 'worker.lease', env: 'WORKER_LEASE', kind: duration() },
   maxSleep: { file: 'worker.maxSleep', env: 'WORKER_MAX_SLEEP', kind: duration() },
   degradedPoll: { file: 'worker.degradedPoll', env: 'WORKER_DEGRADED_POLL', kind: duration() },

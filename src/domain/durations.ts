@@ -47,6 +47,12 @@ export const DURATION_BOUNDS = {
    * keep it forever; past 15 minutes no proxy in front still holds its end.
    */
   keepAliveTimeout: bounds(SECOND, 15 * MINUTE),
+  /**
+   * How long a batch in flight holds a worker's next claim back without a backlog
+   * (WORKER_OVERLAP_AFTER): 0 is not at all; past a minute a batch is stuck, not slow,
+   * and a timer that long is no longer a wait Node keeps (past 24.8 days it fires at once).
+   */
+  overlapAfter: { ...bounds(1, MINUTE, '0ms (at once) or between 1ms and 1m'), zero: true },
 } as const;
 
 /** Milliseconds of a duration such as `250ms`, `30s`, `5m`, `1h`, `1d`; a RangeError saying why not. */

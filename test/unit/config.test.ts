@@ -70,6 +70,20 @@ describe('configuration', () => {
     expect(problemsOf({ ...base, API_WARM_UP: '1e3' })).to.deep.equal(['API_WARM_UP: "1e3" must be a whole number from 0 to 10000']);
   });
 
+  it('lets a batch in flight hold the next claim back 50 ms unless WORKER_OVERLAP_AFTER says otherwise (0ms: not at all, at most 1m)', () => {
+    expect(loadConfig(base).worker.overlapAfterMs).to.equal(50);
+    expect(loadConfig({ ...base, WORKER_OVERLAP_AFTER: '0ms' }).worker.overlapAfterMs).to.equal(0);
+    expect(loadConfig({ ...base, WORKER_OVERLAP_AFTER: '1m' }).worker.overlapAfterMs).to.equal(60_000);
+    // Longer is a batch stuck, not slow; past 24.8 days Node's timer would fire at once.
+    expect(problemsOf({ ...base, WORKER_OVERLAP_AFTER: '30d' })).to.deep.equal(['WORKER_OVERLAP_AFTER: "30d" must be 0ms (at once) or between 1ms and 1m']);
+    expect(problemsOf({ ...base, WORKER_OVERLAP_AFTER: '-5ms' })).to.deep.equal([
+      'WORKER_OVERLAP_AFTER: "-5ms" is not a duration (e.g. 250ms, 30s, 5m, 1h, 1d)',
+    ]);
+    expect(problemsOf({ ...base, WORKER_OVERLAP_AFTER: '\u001b[2J50ms' })).to.deep.equal([
+      'WORKER_OVERLAP_AFTER: "\\u001b[2J50ms" is not a duration (e.g. 250ms, 30s, 5m, 1h, 1d)',
+    ]);
+  });
+
   it('keeps idle API connections 75 s unless HTTP_KEEP_ALIVE_TIMEOUT says otherwise, between 1s and 15m', () => {
     expect(loadConfig(base).http.keepAliveTimeoutMs).to.equal(75_000);
     expect(loadConfig({ ...base, HTTP_KEEP_ALIVE_TIMEOUT: '620s' }).http.keepAliveTimeoutMs).to.equal(620_000);
