@@ -15,6 +15,12 @@ const systemClock = { now: () => new Date() };
 const NEVER_MS = 60_000;
 /** The longest a test waits for something it is sure of before failing. */
 const SURE_WITHIN_MS = 5_000;
+/**
+ * When the rows that fall due during a test are due, from their seeding: the first
+ * claim must come before (it is the next statement), or it takes them too and the
+ * test fails on its first step, saying so.
+ */
+const LATER_MS = 250;
 
 /** What the batches did, in order: `claim` (with its size), `commit` (reached, held there), `released`. */
 type Step = { step: 'claim' | 'commit' | 'released'; batch: number; rows: number; atMs: number };
@@ -56,6 +62,7 @@ describe('the batches a worker has in flight', () => {
     return worker;
   }
 
+  const untilTime = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms - Date.now())));
   const sequence = () => steps.map(({ step, batch, rows }) => `${step} ${batch}: ${rows}`);
   const after = (ms: number) => new Date(Date.now() + ms);
   /** Resolves when `condition` holds, checked at each step; rejects after SURE_WITHIN_MS. */
@@ -73,9 +80,11 @@ describe('the batches a worker has in flight', () => {
   it('without a backlog, gathers what falls due while a batch commits into the next batch, claimed once that one has committed', async () => {
     const worker = await recordingWorker({ batchSize: 10, overlapAfterMs: NEVER_MS });
     await seedDueEscalations(t, 3, after(-1_000));
-    // Due while the first batch is held: claiming as soon as they fall due would make a second batch beside it.
-    await seedDueEscalations(t, 3, after(100));
-    hold = (batch) => (batch === 1 ? new Promise((resolve) => setTimeout(resolve, 400)) : Promise.resolve());
+    // Due while the first batch is held (LATER_MS leaves the first claim that long to
+    // happen without them): claiming as soon as they fall due would make a second batch beside it.
+    const laterDue = after(LATER_MS);
+    await seedDueEscalations(t, 3, laterDue);
+    hold = (batch) => (batch === 1 ? untilTime(laterDue.getTime() + 300) : Promise.resolve());
 
     expect(await worker.tick()).to.include({ claimed: 6, executed: 6 });
     expect(sequence()).to.deep.equal(['claim 1: 3', 'commit 1: 3', 'released 1: 3', 'claim 2: 3', 'commit 2: 3', 'released 2: 3']);
@@ -95,10 +104,11 @@ describe('the batches a worker has in flight', () => {
   });
 
   it('without a backlog, lets the next batch through once the one in flight has taken WORKER_OVERLAP_AFTER, and it commits first', async () => {
-    const OVERLAP_AFTER_MS = 150;
+    // Longer than LATER_MS: the later rows are due before the first batch has taken it.
+    const OVERLAP_AFTER_MS = 2 * LATER_MS;
     const worker = await recordingWorker({ batchSize: 10, overlapAfterMs: OVERLAP_AFTER_MS });
     await seedDueEscalations(t, 3, after(-1_000));
-    await seedDueEscalations(t, 3, after(20));
+    await seedDueEscalations(t, 3, after(LATER_MS));
     // The first batch is stuck (a COMMIT waiting on the disk) until the second has committed.
     hold = (batch) => (batch === 1 ? until('the second batch to commit', () => steps.some((s) => s.step === 'released' && s.batch === 2)) : Promise.resolve());
 
