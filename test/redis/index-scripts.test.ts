@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import { RedisQueue } from '../../src/engine/index/queue.ts';
+import { closeRedis, duplicateRedis } from '../../src/redis/client.ts';
 import { scripts } from '../../src/redis/scripts.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
 
@@ -68,7 +69,7 @@ describe('the Redis index scripts, across their chunks', () => {
       [...done, ...kept].map((value) => ({ score: NOW + LEASE_MS, value })),
     );
     const add = ids('next', MANY).map((id, i) => ({ id, dueAt: new Date(NOW + 3_600_000 - i) }));
-    const subscriber = t.redis.duplicate();
+    const subscriber = duplicateRedis(t.redis);
     await subscriber.connect();
     const published: string[] = [];
     await subscriber.subscribe(t.keys.wakeChannel, (message) => published.push(message));
@@ -85,7 +86,7 @@ describe('the Redis index scripts, across their chunks', () => {
       for (let wait = 0; published.length === 0 && wait < 100; wait += 1) await new Promise((resolve) => setTimeout(resolve, 10));
       expect(published).to.deep.equal([String(NOW + 3_600_000 - (MANY - 1))]);
     } finally {
-      await subscriber.quit();
+      await closeRedis(subscriber);
     }
   });
 
