@@ -322,13 +322,20 @@ export function cpuSeconds(pid: number | undefined): number {
 }
 
 /**
- * The pid of the Redis server, for its CPU (cpuSeconds): on this host when it is the
- * bench's own or a local REDIS_URL's; otherwise /proc has nothing of it, and the CPU is 0.
- * Its children (an AOF rewrite) are not counted.
+ * The pid of the Redis server, for its CPU (cpuSeconds): the bench's own or a local
+ * REDIS_URL's. A remote server's pid may be some other process here, so the pid
+ * counts only if this host's process of that number is a Redis server; otherwise
+ * undefined, and the CPU is 0. Its children (an AOF rewrite) are not counted.
  */
 export async function redisServerPid(redis: RedisClient): Promise<number | undefined> {
   const match = /^process_id:(\d+)/m.exec(await redis.info('server'));
-  return match?.[1] === undefined ? undefined : Number(match[1]);
+  if (match?.[1] === undefined) return undefined;
+  const pid = Number(match[1]);
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('redis-server') ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The CPU seconds the worker processes have used so far, all together. */
