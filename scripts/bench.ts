@@ -747,10 +747,10 @@ async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
   const [loadAfter = 0] = loadavg();
   const timings = { setupS, seedS, runS, teardownS, totalS: seconds(startedAt) };
   const executed = Math.max(1, measurement.executed);
+  const msAnExecution = (cpuS: number) => `${((cpuS / executed) * 1000).toFixed(3)} ms of CPU an execution`;
   const cpu =
     `${describePostgres(postgresBefore, postgresAfter, executed, 'an execution')}; ` +
-    `workers: ${(((workersAfter - workersBefore) / executed) * 1000).toFixed(3)} ms of CPU an execution; ` +
-    `Redis: ${(((redisAfter - redisBefore) / executed) * 1000).toFixed(3)} ms of CPU an execution (its server process)`;
+    `workers: ${msAnExecution(workersAfter - workersBefore)}; Redis: ${msAnExecution(redisAfter - redisBefore)} (its server process)`;
   const context = { code, load: describeLoad(loadBefore, loadAfter), wal, cpu, commitTimestamps: stack.commitTimestamps };
   printSummary(args, measurement, stats, timings, context);
   process.stdout.write(`${resultLine(args, measurement)}\n`);

@@ -248,12 +248,13 @@ const MAX_SERVICES = 10_000;
 /**
  * What each service's triggers need, kept in the API process between alerts: reading
  * the service and its policy took three statements per new alert. A read is one
- * statement (serviceToOpenOn, service-facts.sql): the alerts of a service not read yet (the first of each
- * service after a start, or after its creation) wait for it, and under a burst on new
- * services the pool's connections are what they wait for. A cached answer is
- * never trusted blindly: alert-triggers.sql compares it with the service as it is (team,
- * switch, policy id and version) and changes nothing when they differ ("stale"), and the
- * trigger reads them again. So an edited policy applies to the very next alert.
+ * statement (serviceToOpenOn, service-facts.sql): the alerts of a service not read
+ * yet (the first of each service after a start, or after its creation) wait for it,
+ * and under a burst on new services the pool's connections are what they wait for.
+ * A cached answer is never trusted blindly: alert-triggers.sql compares it with the
+ * service as it is (team, switch, policy id and version) and changes nothing when they
+ * differ ("stale"), and the trigger reads them again. So an edited policy applies to
+ * the very next alert.
  */
 export class ServiceFactsCache {
   private readonly known = new Map<string, ServiceFacts>();

@@ -1,7 +1,9 @@
--- What intake needs of a service to open incidents on it (ServiceFactsCache,
--- src/commands/intake.ts): the service, and the policy an incident opened now would
--- freeze with its levels and targets, in one round trip and one snapshot (a cold
--- service's first alert waited for two, the second of them two statements at once).
+-- What opening or escalating an incident on a service needs of it (serviceToOpenOn,
+-- src/commands/transition-incident.ts, for POST /incidents, an incident's first
+-- escalation and intake's ServiceFactsCache): the service, and the policy an incident
+-- opened now would freeze with its levels and targets, in one round trip and one
+-- snapshot (a cold service's first alert waited for two, the second of them two
+-- statements at once).
 -- $1 service id
 -- Returns: one row per target of each level, or per level without targets, in level and
 -- position order; one row with null policy and level columns when the service has no
