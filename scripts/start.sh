@@ -10,6 +10,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
 ensure_node_modules
+
+# The private servers go when this ends, unless KEEP_STACK=1: on Ctrl-C once the processes
+# run (stop_all, below), and on any exit before they do (a server that cannot start, a
+# migration refusing a setting, a Ctrl-C meanwhile), so that a start that fails leaves
+# nothing running behind it.
+stop_stack() {
+  if [[ "${KEEP_STACK:-0}" != 1 ]]; then bash scripts/stack.sh stop .data/dev || true; fi
+}
+trap stop_stack EXIT
 use_stack .data/dev
 export NODE_ENV="${NODE_ENV:-development}"
 
@@ -53,8 +62,10 @@ stop_all() {
   echo "stopping..." >&2
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait || true
-  if [[ "${KEEP_STACK:-0}" != 1 ]]; then bash scripts/stack.sh stop .data/dev || true; fi
+  stop_stack
 }
+# From here on the processes run, and stop_all stops them before the servers.
+trap - EXIT
 trap 'stop_all; exit 0' INT TERM
 
 # setsid: a Ctrl-C in the terminal reaches only this script, which then sends each
