@@ -87,8 +87,8 @@ export interface Config {
     /** A tick or batch slower than this is logged. */
     slowTickMs: number;
     /**
-     * Synthetic escalations a starting worker executes, in transactions it rolls back,
-     * before its first claim (src/worker/warm-up.ts); 0: none.
+     * Synthetic escalations a starting worker executes on copies of the tables before
+     * its first claim (src/worker/warm-up.ts); 0: none.
      */
     warmUp: number;
     /** Port of the worker's /metrics endpoint (on http.host); 0 disables it. */

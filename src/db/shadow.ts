@@ -20,7 +20,8 @@
  * triggers: what runs on them must not rely on those to answer. NOTIFY still reaches
  * the real listeners (a notifier woken by one finds nothing to do).
  *
- * The API's warm-up (src/api/warm-up.ts) runs real requests on one.
+ * The API's warm-up (src/api/warm-up.ts) runs real requests on one, the worker's
+ * (src/worker/warm-up.ts) synthetic escalations.
  */
 import type pg from 'pg';
 import type { Logger } from '../log/logger.ts';

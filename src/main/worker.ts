@@ -26,8 +26,9 @@ import { startRuntime } from './runtime.ts';
 
 const once = process.argv.includes('--once');
 const { config, logger } = bootstrap('worker');
-// A connection per batch in flight, one for Postgres drains, one for the reconciler.
-const runtime = await startRuntime(config, logger, 'worker', config.worker.concurrency + 2);
+/** The worker's Postgres connections: one per batch in flight, one for Postgres drains, one for the reconciler. */
+const POOL_SIZE = config.worker.concurrency + 2;
+const runtime = await startRuntime(config, logger, 'worker', POOL_SIZE);
 
 // No escalation gauges here: the API reports those, once per database, not once per worker.
 const metrics = createMetrics();
@@ -91,7 +92,17 @@ if (once) {
   }
   // Before the first claim, while nothing is due (src/worker/warm-up.ts).
   const timetable = { levelDelaysMs: config.escalation.levelDelaysMs };
-  await warmUp({ pool: runtime.pool, clock: runtime.clock, timetable, logger, options: config.worker, signal: starting.signal });
+  await warmUp({
+    pool: runtime.pool,
+    poolSize: POOL_SIZE,
+    databaseUrl: config.databaseUrl,
+    role: config.database.role,
+    clock: runtime.clock,
+    timetable,
+    logger,
+    options: config.worker,
+    signal: starting.signal,
+  });
   if (!starting.signal.aborted) {
     await worker.start();
     logger.info('worker started', { ...config.worker, key_prefix: config.redis.keyPrefix });

@@ -100,8 +100,8 @@ async function once<T>(pool: pg.Pool, bounds: TransactionBounds, work: (client: 
 
 /**
  * Runs `work` in a transaction within `bounds` that is rolled back whatever `work` does
- * or throws: nothing it writes is ever seen by another session (the warm-up,
- * ./warm-up.ts). Returns what `work` returns.
+ * or throws: nothing it writes is ever seen by another session (the warm-up's rounds
+ * on its copies, ./warm-up.ts: each finds them empty). Returns what `work` returns.
  */
 export function inRolledBackTransaction<T>(pool: pg.Pool, bounds: TransactionBounds, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   return inTransaction(pool, bounds, work, 'ROLLBACK');

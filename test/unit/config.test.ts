@@ -56,8 +56,8 @@ describe('configuration', () => {
     expect(problemsOf({ ...base, WORKER_METRICS_PORT: '70000' })).to.deep.equal(['WORKER_METRICS_PORT: "70000" is not a port (0-65535)']);
   });
 
-  it('warms a starting worker up with 1,000 rolled-back executions unless WORKER_WARM_UP says otherwise (0: none, at most 10,000)', () => {
-    expect(loadConfig(base).worker.warmUp).to.equal(1000);
+  it('warms a starting worker up with 5,000 executions on copies of the tables unless WORKER_WARM_UP says otherwise (0: none, at most 10,000)', () => {
+    expect(loadConfig(base).worker.warmUp).to.equal(5000);
     expect(loadConfig({ ...base, WORKER_WARM_UP: '0' }).worker.warmUp).to.equal(0);
     expect(problemsOf({ ...base, WORKER_WARM_UP: '10001' })).to.deep.equal(['WORKER_WARM_UP: "10001" must be a whole number from 0 to 10000']);
     expect(problemsOf({ ...base, WORKER_WARM_UP: '-1' })).to.deep.equal(['WORKER_WARM_UP: "-1" must be a whole number from 0 to 10000']);
