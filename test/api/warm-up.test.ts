@@ -7,11 +7,11 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type pg from 'pg';
 import { type ApiWarmUpOptions, warmUpApi } from '../../src/api/warm-up.ts';
 import { RUNS_PER_STATEMENT } from '../../src/db/plan-ahead.ts';
 import { APP_ROLE, type TestContext, createTestContext } from '../support/context.ts';
 import { finished, followOutput, spawnKlaxon } from '../support/processes.ts';
+import { preparedOnEveryConnection } from '../support/prepared.ts';
 import { waitFor } from '../support/waiting.ts';
 
 const POOL_SIZE = 4;
@@ -53,23 +53,6 @@ describe('the API warm-up', () => {
 
   const messages = (from: number) => t.logs.slice(from).map((line) => line.message);
 
-  /** The statements prepared on each of the pool's connections, by name, with how many plans each was given. */
-  async function preparedOnEveryConnection(): Promise<Record<string, number>[]> {
-    const clients = await Promise.all(Array.from({ length: POOL_SIZE }, () => t.pool.connect()));
-    try {
-      return await Promise.all(
-        clients.map(async (client: pg.PoolClient) => {
-          const { rows } = await client.query<{ name: string; plans: number }>(
-            'SELECT name, (custom_plans + generic_plans)::int AS plans FROM pg_prepared_statements',
-          );
-          return Object.fromEntries(rows.map((row) => [row.name, row.plans]));
-        }),
-      );
-    } finally {
-      for (const client of clients) client.release();
-    }
-  }
-
   it('serves its requests on copies of the tables, then plans what they ran on every connection: nothing stored, nothing indexed', async () => {
     // Something stored and indexed already, so that "unchanged" is not "empty".
     expect((await t.api.post('/incidents', { title: 'disk 91% on db-3', escalate: true })).status).to.equal(201);
@@ -88,7 +71,7 @@ describe('the API warm-up', () => {
     // Incidents opened, alerts triggered and repeated, a list read: each of their statements planned on each connection.
     // (The test's own requests ran some of them too, on whichever connection.)
     const hot = ['alert-triggers', 'incidents-open-batch', 'integration-key-resolve', 'incidents-list'];
-    for (const onConnection of await preparedOnEveryConnection()) {
+    for (const onConnection of await preparedOnEveryConnection(t.pool, POOL_SIZE)) {
       for (const name of hot) expect(onConnection[name], name).to.be.at.least(RUNS_PER_STATEMENT);
     }
     expect(outcome.planned % (POOL_SIZE * RUNS_PER_STATEMENT)).to.equal(0);

@@ -9,6 +9,7 @@ import { RUNS_PER_STATEMENT } from '../../src/db/plan-ahead.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { DUE_MARGIN_MS, ROWS_PER_ROUND, type WarmUpDeps, warmUp } from '../../src/worker/warm-up.ts';
 import { APP_ROLE, TEST_LEVEL_DELAYS_MS, type TestContext, createTestContext } from '../support/context.ts';
+import { preparedOnEveryConnection } from '../support/prepared.ts';
 import { waitFor } from '../support/waiting.ts';
 import { TEST_WORKER_OPTIONS } from '../support/worker.ts';
 
@@ -60,23 +61,6 @@ describe('the worker warm-up', () => {
     return { ...rows[0], sequences, indexed: await t.redis.zCard(t.keys.pending) };
   }
 
-  /** The statements prepared on each of the pool's connections, by name, with how many plans each was given. */
-  async function preparedOnEveryConnection(): Promise<Record<string, number>[]> {
-    const clients = await Promise.all(Array.from({ length: POOL_SIZE }, () => t.pool.connect()));
-    try {
-      return await Promise.all(
-        clients.map(async (client: pg.PoolClient) => {
-          const { rows } = await client.query<{ name: string; plans: number }>(
-            'SELECT name, (custom_plans + generic_plans)::int AS plans FROM pg_prepared_statements',
-          );
-          return Object.fromEntries(rows.map((row) => [row.name, row.plans]));
-        }),
-      );
-    } finally {
-      for (const client of clients) client.release();
-    }
-  }
-
   /** Sessions of the warm-up's copies open. */
   async function shadowSessions(): Promise<number> {
     const { rows } = await t.ownerPool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'klaxon-worker-warm-up'");
@@ -105,7 +89,7 @@ describe('the worker warm-up', () => {
     expect(messages(logsBefore)).to.deep.equal(['warmed up']);
     expect(t.logs.at(-1)).to.include({ level: 'info', executions: warmUpCount, on_copies: true, statement_runs: outcome.planned, ended: 'done' });
 
-    for (const onConnection of await preparedOnEveryConnection()) {
+    for (const onConnection of await preparedOnEveryConnection(t.pool, POOL_SIZE)) {
       for (const name of EXECUTION_STATEMENTS) expect(onConnection[name], name).to.be.at.least(RUNS_PER_STATEMENT);
     }
     expect(outcome.planned % (POOL_SIZE * RUNS_PER_STATEMENT)).to.equal(0);
