@@ -43,7 +43,9 @@
  *     row's `escalated` event, inserted by that same transaction. Postgres takes the
  *     commit time after all of the batch's statements, as it writes the commit record;
  *     the WAL fsync that makes it durable follows (stderr: the run's fsyncs and their
- *     average time). This is when the page became real: the figure that counts. It
+ *     average time, and the COMMITs that waited 100 ms or more on one: ./bench/wal-waits.ts;
+ *     such a wait also delays every batch behind it, whose lateness shows it). This is
+ *     when the page became real: the figure that counts. It
  *     needs track_commit_timestamp = on: the private Postgres starts with it; on an
  *     existing server without it these figures are null (said on stderr).
  *   pre-commit: executed_at - scheduled_at. executed_at is the instant the worker
@@ -52,7 +54,7 @@
  *
  * stdout gets exactly one JSON line at the end:
  *   {"rate","duration_s","workers","executed","duplicates","missed","p50_ms","p90_ms","p99_ms","max_ms",
- *    "pre_commit_p50_ms","pre_commit_p90_ms","pre_commit_p99_ms","pre_commit_max_ms"[,"burst"]}
+ *    "pre_commit_p50_ms","pre_commit_p90_ms","pre_commit_p99_ms","pre_commit_max_ms","commit_wal_wait_max_ms"[,"burst"]}
  * (p*_ms/max_ms at commit; the API's line: scripts/bench/api.ts). `npm run` adds its
  * own banner to stdout: use `npm run -s bench` to get only that line. Progress,
  * warnings of the workers and a human summary go to stderr; the workers' full logs go
@@ -95,6 +97,7 @@ import {
   waitForWorkers,
   workersCpuSeconds,
 } from './bench/support.ts';
+import { type WalWaits, describeWalWaits, watchWalWaits } from './bench/wal-waits.ts';
 
 /** Rows per INSERT and members per ZADD: big enough to seed 40,000 rows in about a second. */
 const SEED_BATCH = 5_000;
@@ -571,7 +574,7 @@ function ms(value: number | null): string {
   return value === null ? '-' : value.toFixed(1);
 }
 
-function resultLine(args: BenchArgs, m: Measurement): string {
+function resultLine(args: BenchArgs, m: Measurement, walWaits: WalWaits): string {
   const result: Record<string, number | null> = {
     rate: args.rate,
     duration_s: args.durationS,
@@ -587,6 +590,8 @@ function resultLine(args: BenchArgs, m: Measurement): string {
     pre_commit_p90_ms: round1(m.preCommit.p90),
     pre_commit_p99_ms: round1(m.preCommit.p99),
     pre_commit_max_ms: round1(m.preCommit.max),
+    // The disk's share of the tail: the longest a COMMIT was seen waiting on the WAL's flush (0: none reached HELD_UP_MS).
+    commit_wal_wait_max_ms: Math.round(walWaits.heldUp[0]?.waitedMs ?? 0),
   };
   if (args.burst !== undefined) result.burst = args.burst;
   return JSON.stringify(result);
@@ -604,6 +609,8 @@ interface Context {
   code: string;
   load: string;
   wal: string;
+  /** COMMITs the WAL's flush held up (./bench/wal-waits.ts). */
+  walWaits: string;
   /** CPU per execution: Postgres's and the workers'. */
   cpu: string;
   commitTimestamps: boolean;
@@ -645,6 +652,7 @@ function printSummary(args: BenchArgs, m: Measurement, stats: WorkerStats, timin
     );
   }
   progress(context.wal);
+  progress(context.walWaits);
   progress(context.cpu);
   for (const b of m.worstBatches) {
     const committed = b.committedAtS === null ? '' : `, committed ${((b.committedAtS - b.stampedAtS) * 1000).toFixed(1)} ms later`;
@@ -724,8 +732,10 @@ async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
   // Where the machine's CPU went, per execution: Postgres's backends, the workers and Redis.
   const redisPid = await redisServerPid(redis);
   const [postgresBefore, workersBefore, redisBefore] = [await postgresSnapshot(databaseUrl), workersCpuSeconds(workers), cpuSeconds(redisPid)];
+  const walWatch = await watchWalWaits(databaseUrl);
   const runStartedAt = performance.now();
   await waitForExecution(pool, redis, keys, clock, dueMs, args.graceMs);
+  const walWaits = await walWatch.stop();
   const [postgresAfter, workersAfter, redisAfter] = [await postgresSnapshot(databaseUrl), workersCpuSeconds(workers), cpuSeconds(redisPid)];
   for (const worker of workers.filter((w) => !isRunning(w.child))) {
     progress(`WARNING: worker ${worker.index} exited during the run (code ${String(worker.child.exitCode)})`);
@@ -751,9 +761,16 @@ async function runBench(args: BenchArgs, cleanup: Cleanup): Promise<void> {
   const cpu =
     `${describePostgres(postgresBefore, postgresAfter, executed, 'an execution')}; ` +
     `workers: ${msAnExecution(workersAfter - workersBefore)}; Redis: ${msAnExecution(redisAfter - redisBefore)} (its server process)`;
-  const context = { code, load: describeLoad(loadBefore, loadAfter), wal, cpu, commitTimestamps: stack.commitTimestamps };
+  const context = {
+    code,
+    load: describeLoad(loadBefore, loadAfter),
+    wal,
+    walWaits: describeWalWaits(walWaits, t0Ms),
+    cpu,
+    commitTimestamps: stack.commitTimestamps,
+  };
   printSummary(args, measurement, stats, timings, context);
-  process.stdout.write(`${resultLine(args, measurement)}\n`);
+  process.stdout.write(`${resultLine(args, measurement, walWaits)}\n`);
 }
 
 /** About ten lines of per-window figures whatever the duration. */
