@@ -97,7 +97,7 @@ import {
   waitForWorkers,
   workersCpuSeconds,
 } from './bench/support.ts';
-import { type WalWaits, describeWalWaits, watchWalWaits } from './bench/wal-waits.ts';
+import { type WalWaits, describeWalWaits, longestWalWaitMs, watchWalWaits } from './bench/wal-waits.ts';
 
 /** Rows per INSERT and members per ZADD: big enough to seed 40,000 rows in about a second. */
 const SEED_BATCH = 5_000;
@@ -591,7 +591,7 @@ function resultLine(args: BenchArgs, m: Measurement, walWaits: WalWaits): string
     pre_commit_p99_ms: round1(m.preCommit.p99),
     pre_commit_max_ms: round1(m.preCommit.max),
     // The disk's share of the tail: the longest a COMMIT was seen waiting on the WAL's flush (0: none reached HELD_UP_MS).
-    commit_wal_wait_max_ms: Math.round(walWaits.heldUp[0]?.waitedMs ?? 0),
+    commit_wal_wait_max_ms: longestWalWaitMs(walWaits),
   };
   if (args.burst !== undefined) result.burst = args.burst;
   return JSON.stringify(result);

@@ -22,7 +22,8 @@
  *
  * stdout gets one JSON line:
  *   {"api","duration_s","workers","connections","sent","statuses","errors","p50_ms","p90_ms","p99_ms","max_ms",
- *    "achieved_per_s","api_cpu_percent","workers_cpu_percent","client_cpu_percent","postgres_cpu_percent","audit_rows","created"}
+ *    "achieved_per_s","api_cpu_percent","workers_cpu_percent","client_cpu_percent","postgres_cpu_percent","audit_rows","created",
+ *    "commit_wal_wait_max_ms"}
  * statuses: answers by HTTP status (0: no answer, the connection failed); errors:
  * refusals by "status code" (the problem's `code`, or for 0 the socket's error code),
  * e.g. {"503 overloaded": 12, "0 ECONNRESET": 3}.
@@ -64,6 +65,7 @@ import {
   withClient,
   workersCpuSeconds,
 } from './support.ts';
+import { describeWalWaits, longestWalWaitMs, watchWalWaits } from './wal-waits.ts';
 
 export interface ApiBenchArgs {
   /** Requests a second. */
@@ -324,6 +326,7 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
   );
   const cpuUsed = cpuMeter();
   const postgresBefore = await postgresSnapshot(databaseUrl);
+  const walWatch = await watchWalWaits(databaseUrl);
   const startedAt = performance.now() + 100;
   // The wall-clock time of the first due instant: request i ("bench i") was due intervalMs * i later.
   const wallStart = Date.now() + (startedAt - performance.now());
@@ -337,6 +340,7 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
   const done = await Promise.all(answers);
   const elapsedS = (performance.now() - startedAt) / 1000;
   const { apiS: apiCpu, workersS: workerCpu, clientS: clientCpu } = cpuUsed();
+  const walWaits = await walWatch.stop();
 
   // Before the API stops: its connections' backends exit with it.
   const postgresAfter = await postgresSnapshot(databaseUrl);
@@ -397,6 +401,7 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
     }),
     audit_rows: counted.audit,
     created: counted.created,
+    commit_wal_wait_max_ms: longestWalWaitMs(walWaits),
   };
   const created201 = statuses['201'] ?? 0;
   const [loadAfter = 0] = loadavg();
@@ -421,6 +426,7 @@ export async function runApiBench(args: ApiBenchArgs, cleanup: Cleanup): Promise
       `this client ${result.client_cpu_percent} % (it shares the machine)`,
   );
   progress(describePostgres(postgresBefore, postgresAfter, total, 'a request'));
+  progress(describeWalWaits(walWaits, wallStart));
   const agree = counted.audit === created201 && counted.created === created201;
   progress(
     `${agree ? '' : 'WARNING: '}audit: ${counted.audit} rows of 201s for ${created201} answered 201 and ${counted.created} incidents ` +

@@ -35,7 +35,7 @@
  *   {"intake","duration_s","workers","connections","services","storm_threshold","key_rate_per_minute","key_rate_burst",
  *    "sent","new_keys","repeats","statuses","errors","p50_ms","p90_ms","p99_ms","max_ms","achieved_per_s",
  *    "api_cpu_percent","workers_cpu_percent","client_cpu_percent","postgres_cpu_percent","opened","deduplicated","folded","alert_log_rows",
- *    "incidents","pending_escalations","verified"}
+ *    "incidents","pending_escalations","verified","commit_wal_wait_max_ms"}
  * statuses: answers by HTTP status (0: no answer); errors: refusals by "status what"
  * (the Events API's `status`, a problem's `code`, or the socket's error code), plus
  * "202 wrong_dedup_key" for an accepted event answered with another dedup key.
@@ -56,6 +56,7 @@ import {
   progress,
   withClient,
 } from './support.ts';
+import { describeWalWaits, longestWalWaitMs, watchWalWaits } from './wal-waits.ts';
 
 export interface IntakeBenchArgs {
   /** Events a second. */
@@ -272,6 +273,7 @@ export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): P
   const cpuUsed = cpuMeter();
   const samples: string[] = [];
   const postgresBefore = await postgresSnapshot(databaseUrl);
+  const walWatch = await watchWalWaits(databaseUrl);
   // Keys sent so far in order, with when each was due: repeats pick among the old enough.
   const firsts: { n: number; dedupKey: string; dueAt: number }[] = [];
   let oldEnough = 0;
@@ -302,6 +304,7 @@ export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): P
   const done = await Promise.all(answers);
   const elapsedS = (performance.now() - startedAt) / 1000;
   const { apiS: apiCpu, workersS: workerCpu, clientS: clientCpu } = cpuUsed();
+  const walWaits = await walWatch.stop();
   // Before the API stops: its connections' backends exit with it.
   const postgresAfter = await postgresSnapshot(databaseUrl);
   const pgCpu = postgresCpu(postgresBefore, postgresAfter);
@@ -354,6 +357,7 @@ export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): P
     incidents: counted.incidents,
     pending_escalations: counted.pending,
     verified,
+    commit_wal_wait_max_ms: longestWalWaitMs(walWaits),
   };
 
   const [loadAfter = 0] = loadavg();
@@ -385,6 +389,7 @@ export async function runIntakeBench(args: IntakeBenchArgs, cleanup: Cleanup): P
       `occurrences counted ${counted.alertCount}; ${counted.pending} escalations pending`,
   );
   progress(describePostgres(postgresBefore, postgresAfter, total, 'an event'));
+  progress(describeWalWaits(walWaits, wallStart));
   if (args.workers > 0) progress(`workers: ${stats.warnings} warnings, ${stats.errors} errors (log: ${WORKER_LOG}); API log: ${API_LOG}`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

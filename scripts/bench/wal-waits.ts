@@ -77,6 +77,11 @@ export async function watchWalWaits(databaseUrl: string): Promise<{ stop: () => 
   };
 }
 
+/** The JSON lines' `commit_wal_wait_max_ms`: the longest wait seen, 0 when none reached HELD_UP_MS. */
+export function longestWalWaitMs(waits: WalWaits): number {
+  return Math.round(waits.heldUp[0]?.waitedMs ?? 0);
+}
+
 /** One line for the summary: how many COMMITs the WAL held up, and the longest, relative to T0. */
 export function describeWalWaits(waits: WalWaits, t0Ms: number): string {
   const where = (wait: WalWait) => {
