@@ -122,17 +122,20 @@ async function rounds(deps: WarmUpDeps, startedAt: number, progress: { execution
   const shadow = await openShadowPool({ databaseUrl: deps.databaseUrl, role: deps.role, applicationName: 'klaxon-worker-warm-up', logger: deps.logger });
   const bounds = boundsForLease(deps.options.leaseMs);
   let ended: WarmUpOutcome['ended'] = 'done';
+  // Rows asked for so far: a round whose rows were not all executed does not make the warm-up go on longer.
+  let asked = 0;
   try {
-    while (progress.executions < deps.options.warmUp) {
+    while (asked < deps.options.warmUp) {
       if (signal?.aborted) return 'stopped';
       if (performance.now() - startedAt > TIME_BUDGET_MS) {
         ended = 'budget';
         break;
       }
-      if (progress.executions > 0 && (await workFallsDue(deps))) return 'due';
+      if (asked > 0 && (await workFallsDue(deps))) return 'due';
       // Its copies went with the lost connection: a write would now be refused, a read see real rows.
       if (shadow.remade) throw new Error('the warm-up lost its Postgres connection');
-      const rows = Math.min(ROWS_PER_ROUND, deps.options.warmUp - progress.executions);
+      const rows = Math.min(ROWS_PER_ROUND, deps.options.warmUp - asked);
+      asked += rows;
       progress.executions += await inRolledBackTransaction(shadow.pool, bounds, async (client) => {
         const now = deps.clock.now();
         const ids = (await run<{ id: string }>(client, sql('warm-up-escalations'), [rows, now])).map((row) => row.id);
