@@ -104,7 +104,9 @@ export async function actOnIncident(
     return toIncident(row as IncidentRow);
   });
   await deps.pendingIndex.applyAfterCommit(change);
-  for (const execution of change.executions) deps.metrics?.recordExecution(execution);
+  // After the COMMIT returned: when the pages became durable.
+  const committedAt = deps.clock.now();
+  for (const execution of change.executions) deps.metrics?.recordExecution(execution, committedAt);
   return incident;
 }
 

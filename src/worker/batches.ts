@@ -265,10 +265,11 @@ function mergeInto(target: ExecutionResult, source: ExecutionResult): void {
   target.quarantined.push(...source.quarantined);
 }
 
-/** Adds what a batch did to the tick's summary and to the metrics. */
+/** Adds what a batch did to the tick's summary and to the metrics (called once its transactions have committed). */
 export function recordOutcome(deps: WorkerDeps, summary: TickSummary, outcome: BatchOutcome): void {
   addToSummary(summary, outcome.result);
   summary.failed += outcome.failed.length;
   summary.quarantined += outcome.failed.filter((row) => row.newlyQuarantined).length;
-  deps.metrics?.recordExecution(outcome.result);
+  // Read now, after the COMMITs returned: never earlier than the page became durable.
+  deps.metrics?.recordExecution(outcome.result, deps.clock.now());
 }

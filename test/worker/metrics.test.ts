@@ -21,11 +21,17 @@ describe('worker metrics', () => {
   const text = () => metrics.registry.metrics();
   const bucket = async (le: string) => sample(await text(), `klaxon_escalation_lateness_seconds_bucket{le="${le}"}`);
 
-  it('counts executions with their lateness, and the start-up rebuild of the index, after a tick', async () => {
+  it('counts executions with their lateness, stamped and at commit, and the start-up rebuild of the index, after a tick', async () => {
     const due = t.clock.now();
     await seedDueEscalations(t, 2, due);
-    t.clock.set(new Date(due.getTime() + 3)); // 3 ms late
-    const worker = workerFor(t, {}, t.clock, undefined, metrics);
+    t.clock.set(new Date(due.getTime() + 3)); // 3 ms late when stamped
+    // A COMMIT that takes 40 ms (a slow WAL flush): the page is durable 43 ms late.
+    const slowCommit = {
+      beforeCommit: () => {
+        t.clock.advance(40);
+      },
+    };
+    const worker = workerFor(t, {}, t.clock, slowCommit, metrics);
     expect((await worker.tick()).executed).to.equal(2);
     await worker.indexRebuilt();
 
@@ -33,6 +39,11 @@ describe('worker metrics', () => {
     expect(await bucket('0.0025')).to.equal(0);
     expect(await bucket('0.005')).to.equal(2);
     expect(sample(await text(), 'klaxon_escalation_lateness_seconds_sum')).to.be.closeTo(0.006, 1e-9);
+    const metricsText = await text();
+    const atCommit = (le: string) => sample(metricsText, `klaxon_escalation_lateness_at_commit_seconds_bucket{le="${le}"}`);
+    expect(atCommit('0.025')).to.equal(0);
+    expect(atCommit('0.05')).to.equal(2);
+    expect(sample(metricsText, 'klaxon_escalation_lateness_at_commit_seconds_sum')).to.be.closeTo(0.086, 1e-9);
     expect(sample(await text(), 'klaxon_escalations_cancelled_total')).to.equal(0);
     expect(sample(await text(), 'klaxon_reconciler_runs_total{reason="worker start"}')).to.equal(1);
   });
