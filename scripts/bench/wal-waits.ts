@@ -11,9 +11,11 @@
  * from a slow disk.
  *
  * How: every SAMPLE_MS, one query of pg_stat_activity on a connection of its own, for
- * the bench database's backends running COMMIT and waiting on WALSync (the flush) or
- * WALWrite (for the one flushing). A wait is known to within SAMPLE_MS, and one
- * shorter than that may go unseen. Its cost: about 0.1 ms of Postgres CPU a sample.
+ * the bench database's backends waiting on WALSync (the flush) or WALWrite (for the
+ * one flushing). That is a COMMIT (the workers') or a statement that is its own
+ * transaction (the API's group commit) committing, whatever its text. A wait is known
+ * to within SAMPLE_MS, and one shorter than that may go unseen. Its cost: about 0.1 ms
+ * of Postgres CPU a sample.
  */
 import pg from 'pg';
 
@@ -38,7 +40,7 @@ const WAITING_COMMITS = `
   SELECT pid, (extract(epoch FROM query_start) * 1000)::float8 AS started_at_ms,
          (extract(epoch FROM clock_timestamp() - query_start) * 1000)::float8 AS waited_ms
     FROM pg_stat_activity
-   WHERE datname = current_database() AND state = 'active' AND query = 'COMMIT'
+   WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
      AND wait_event_type IN ('IO', 'LWLock') AND wait_event IN ('WALSync', 'WALWrite')`;
 
 /** Starts watching; `stop()` ends it and resolves to what it saw. Never rejects: a failed sample ends the watch. */

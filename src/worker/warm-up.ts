@@ -16,10 +16,10 @@
  * escalation and event. On the nearly empty tables of a new installation, an
  * autovacuum that came while those were most of a table recorded its pages with next
  * to no live rows, and every plan made afterwards took a table of 100,000 rows for a
- * nearly empty one until the next ANALYZE, a minute or more later: in one bench run
- * with a larger warm-up, Postgres spent 5.9 ms of CPU an execution instead of 0.2, and
- * 91,725 of 100,000 escalations were not executed in time. Copies leave nothing in the
- * real tables, not even a sequence's step.
+ * nearly empty one until the next ANALYZE, a minute or more later. One bench run with a
+ * larger warm-up, most likely for that reason, had Postgres spend 5.9 ms of CPU an
+ * execution instead of 0.2, and left 91,725 of 100,000 escalations unexecuted in time
+ * (ADR 10). Copies leave nothing in the real tables, not even a sequence's step.
  *
  * How, in two steps:
  * 1. Rounds of ROWS_PER_ROUND synthetic escalations executed on a shadow session
@@ -49,7 +49,7 @@ import type { Logger } from '../log/logger.ts';
 import type { WorkerOptions } from './deps.ts';
 import { boundsForLease, inRolledBackTransaction } from './transaction.ts';
 
-/** Synthetic executions per round: the largest batch a worker claims (a burst's). */
+/** Synthetic executions per round: as many as a full batch of the default WORKER_BATCH_SIZE (a burst's). */
 export const ROWS_PER_ROUND = 500;
 /** Work due sooner than this stops the warm-up (checked before each round, which takes tens of ms). */
 export const DUE_MARGIN_MS = 1_000;
