@@ -1,7 +1,7 @@
--- The worker's warm-up (src/worker/warm-up.ts), inside a transaction it always rolls
--- back: $1 synthetic incidents, ESCALATING on the default policy (no snapshot: no
--- targets, so their executions page nobody and plan no notification), each with its
--- level 1 due a second before $2 (now).
+-- The worker's warm-up (src/worker/warm-up.ts), on its copies of the tables (a shadow
+-- session) and inside a transaction it always rolls back: $1 synthetic incidents,
+-- ESCALATING on the default policy (no snapshot: no targets, so their executions page
+-- nobody and plan no notification), each with its level 1 due a second before $2 (now).
 -- $1 how many (int), $2 now
 -- Returns: the escalations' ids.
 WITH incident AS (
