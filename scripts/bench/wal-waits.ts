@@ -24,9 +24,9 @@ const SAMPLE_MS = 20;
 export const HELD_UP_MS = 100;
 
 export interface WalWait {
-  /** When its COMMIT started, in Postgres' time (ms since the epoch). */
+  /** When its COMMIT (or its statement that is its own transaction) started, in Postgres' time (ms since the epoch). */
   startedAtMs: number;
-  /** How long it was seen waiting, at least. */
+  /** How long it had run when last seen waiting: at least its wait, plus what ran before it in that statement. */
   waitedMs: number;
 }
 
@@ -34,6 +34,8 @@ export interface WalWaits {
   samples: number;
   /** COMMITs seen waiting at least HELD_UP_MS, longest first. */
   heldUp: WalWait[];
+  /** Why the watch ended before the run did (a sample failed): what it saw is then only part of the run. */
+  endedEarly?: string;
 }
 
 const WAITING_COMMITS = `
@@ -43,7 +45,7 @@ const WAITING_COMMITS = `
    WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
      AND wait_event_type IN ('IO', 'LWLock') AND wait_event IN ('WALSync', 'WALWrite')`;
 
-/** Starts watching; `stop()` ends it and resolves to what it saw. Never rejects: a failed sample ends the watch. */
+/** Starts watching; `stop()` ends it and resolves to what it saw. Never rejects: a failed sample ends the watch, and says so. */
 export async function watchWalWaits(databaseUrl: string): Promise<{ stop: () => Promise<WalWaits> }> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'klaxon-bench-wal-waits' });
   await client.connect();
@@ -51,6 +53,12 @@ export async function watchWalWaits(databaseUrl: string): Promise<{ stop: () => 
   const waits = new Map<string, WalWait>();
   let samples = 0;
   let stopping = false;
+  let endedEarly: string | undefined;
+  // A connection lost between samples (a terminated backend, a restarted server) is an
+  // 'error' event: without a listener it would end the bench's process.
+  client.on('error', (error) => {
+    endedEarly ??= error.message;
+  });
   const watching = (async () => {
     while (!stopping) {
       const sampledAt = performance.now();
@@ -62,7 +70,8 @@ export async function watchWalWaits(databaseUrl: string): Promise<{ stop: () => 
           const seen = waits.get(key);
           if (!seen || seen.waitedMs < row.waited_ms) waits.set(key, { startedAtMs: row.started_at_ms, waitedMs: row.waited_ms });
         }
-      } catch {
+      } catch (error) {
+        endedEarly ??= error instanceof Error ? error.message : String(error);
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, SAMPLE_MS - (performance.now() - sampledAt))));
@@ -74,7 +83,7 @@ export async function watchWalWaits(databaseUrl: string): Promise<{ stop: () => 
       await watching;
       await client.end().catch(() => undefined);
       const heldUp = [...waits.values()].filter((wait) => wait.waitedMs >= HELD_UP_MS).sort((a, b) => b.waitedMs - a.waitedMs);
-      return { samples, heldUp };
+      return endedEarly === undefined ? { samples, heldUp } : { samples, heldUp, endedEarly };
     },
   };
 }
@@ -93,6 +102,8 @@ export function describeWalWaits(waits: WalWaits, t0Ms: number): string {
   const longest = waits.heldUp.slice(0, 3).map(where).join(', ');
   return (
     `COMMITs held up ≥ ${HELD_UP_MS} ms by the WAL's flush (sampled every ${SAMPLE_MS} ms, ${waits.samples} samples): ${waits.heldUp.length}` +
-    (longest ? `; longest ${longest}` : '')
+    (longest ? `; longest ${longest}` : '') +
+    // JSON.stringify: an error's text reaches the terminal quoted, its control characters escaped.
+    (waits.endedEarly === undefined ? '' : `; WARNING: the watch stopped early: ${JSON.stringify(waits.endedEarly)}`)
   );
 }
