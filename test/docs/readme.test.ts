@@ -24,6 +24,7 @@ import { buildOpenApiDocument } from '../../src/api/openapi.ts';
 import { loadAuditQueries } from '../support/audit-queries.ts';
 import { type TestContext, createTestContext } from '../support/context.ts';
 import { finished, spawnKlaxon, spawnWorker } from '../support/processes.ts';
+import { freePort } from '../support/redis-server.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -92,7 +93,9 @@ describe('the README, replayed', function () {
     // What `npm start` leaves in .data/dev: the admin token, and the URLs for the CLI.
     writeFileSync(join(dataDir, 'admin-token'), `${t.adminToken}\n`, { mode: 0o600 });
     writeFileSync(join(dataDir, 'env'), `DATABASE_URL=${t.databaseUrl}\nREDIS_URL=${t.redisUrl}\nREDIS_KEY_PREFIX=${t.keyPrefix}\n`, { mode: 0o600 });
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    // A port nothing listens on now: a random one in 20,000-40,000 could be one of the
+    // kernel's ephemeral ports, in use by an outgoing connection (EADDRINUSE, seen in CI).
+    const port = await freePort();
     apiUrl = `http://127.0.0.1:${port}`;
     const api = spawnKlaxon(t, 'src/main/api.ts', [], { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
     const worker = spawnWorker(t);
